@@ -1,0 +1,156 @@
+"""The `dldbg` command line.
+
+`main(argv)` returns the exit status and never calls sys.exit: 0 ok, 1 a failed load, call or
+command, 2 a usage error.  Errors are one line on stderr (`dldbg: error: ...`), never a
+traceback.  wasmtime is imported only by the subcommands that run code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TextIO
+
+from . import __version__
+from .errors import CallError, DldbgError, WasmParseError
+
+EPILOG_INSPECT = """Examples:
+  dldbg inspect libfoo.so
+  dldbg inspect --json samples/out/clang16/reloc/*.so
+"""
+
+EPILOG_RUN = """Examples:
+  dldbg run libreloc.so --invoke get_answer
+  dldbg run --preload libprovider.so -L deps libuser.so --invoke add 2 40
+  dldbg run --trace=libs,got,reloc libreloc.so --invoke get_answer
+  dldbg run --trace=help
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dldbg",
+        description="A debugger for WebAssembly dynamic linking (the dylink.0 ABI).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"dldbg {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("inspect", help="show a module's dylink.0 metadata, imports and exports",
+                       epilog=EPILOG_INSPECT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
+
+    p = sub.add_parser("run", help="load side modules in the standalone host and call a function",
+                       description="Load FILE (after the --preload libraries, with their NEEDED "
+                       "libraries) as a program's start-up does, then call --invoke FUNC if given.",
+                       epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", nargs="?", metavar="FILE")
+    p.add_argument("--invoke", nargs="+", metavar=("FUNC", "ARGS"),
+                   help="the function to call after loading, and its integer or float arguments")
+    p.add_argument("--preload", action="append", default=[], metavar="LIB", help="load LIB first (repeatable)")
+    p.add_argument("-L", dest="library_path", action="append", default=[], metavar="DIR",
+                   help="search DIR for NEEDED libraries (repeatable)")
+    p.add_argument("--bind-now", action="store_true", help="resolve every function import at load time")
+    p.add_argument("--trace", metavar="CATEGORIES", nargs="?", const="all",
+                   help="print an LD_DEBUG-style line per linker event to stderr (--trace=help lists categories)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the compiled-module cache")
+    return parser
+
+
+def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `--trace` alone means every category; only `--trace=LIST` takes a value, so that
+    # `--trace FILE` keeps FILE a positional argument.
+    argv = ["--trace=all" if a == "--trace" else a for a in argv]
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help, --version and usage errors
+        return int(exc.code or 0)
+    try:
+        if args.command == "inspect":
+            return _inspect(args, stdout)
+        if args.command == "run":
+            return _run(args, parser, stdout, stderr)
+        parser.print_help(stdout)
+        return 2
+    except CallError as exc:
+        print(f"dldbg: error: {exc.one_line()}", file=stderr)
+        for frame in exc.backtrace:
+            print(f"    at {frame}", file=stderr)
+        return 1
+    except DldbgError as exc:
+        print(f"dldbg: error: {exc.one_line()}", file=stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("dldbg: interrupted", file=stderr)
+        return 130
+
+
+def _inspect(args, stdout: TextIO) -> int:
+    from .report import inspect_module, render_text
+    from .wasm.reader import read_module_file
+
+    for index, path in enumerate(args.files):
+        try:
+            wasm = read_module_file(path)
+        except OSError as exc:
+            raise DldbgError(f"{path}: read: {exc.strerror or exc}") from None
+        except WasmParseError as exc:
+            raise DldbgError(f"{path}: read: {exc.message} at byte offset {exc.offset:#x}") from None
+        if args.json:
+            print(json.dumps(inspect_module(wasm)), file=stdout)
+        else:
+            if index:
+                print(file=stdout)
+            print(render_text(wasm), file=stdout)
+    return 0
+
+
+def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
+    from .trace import Tracer, help_text, parse_categories
+
+    if args.trace == "help":
+        print(help_text(), file=stdout)
+        return 0
+    if not args.file:
+        print("dldbg run: error: FILE is required", file=stderr)
+        return 2
+    categories = parse_categories(args.trace) if args.trace else None
+
+    from .hosts.standalone import StandaloneHost
+    from .linker.engine import Engine
+
+    engine = Engine(StandaloneHost(), library_path=args.library_path, bind_now=args.bind_now,
+                    **({"cache_dir": None} if args.no_cache else {}))
+    if categories:
+        engine.listeners.append(Tracer(stderr, categories))
+    modules = engine.load_startup([*args.preload, args.file])
+    if not args.invoke:
+        return 0
+    target, call_args = args.invoke[0], args.invoke[1:]
+    if target in modules[-1].exports:
+        target = f"{modules[-1].name}!{target}"
+    result = engine.call(target, call_args)
+    _print_result(result, stdout)
+    return 0
+
+
+def _print_result(result, stdout: TextIO) -> None:
+    if result is None:
+        return
+    values = result if isinstance(result, (list, tuple)) else [result]
+    print(" ".join(repr(v) if isinstance(v, float) else str(v) for v in values), file=stdout)
+
+
+def entry() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    entry()

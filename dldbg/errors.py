@@ -1,0 +1,85 @@
+"""The exception hierarchy: one root, `DldbgError`, and a subclass per failure kind.
+
+Every error that reaches a user carries what is needed for a one-line message: the file, the
+stage of the load that failed and, where there is one, the byte offset in the file.  wasmtime's
+own exceptions are wrapped into these at the engine boundary, never let through.
+"""
+
+from __future__ import annotations
+
+
+class DldbgError(Exception):
+    """Root of every error dldbg raises on purpose."""
+
+    def one_line(self) -> str:
+        """The message as a single line, for `dldbg: error: ...` output."""
+        return " ".join(str(self).split("\n"))
+
+
+class WasmParseError(DldbgError):
+    """Malformed wasm input.
+
+    :ivar offset: byte offset in the file where reading failed.
+    :ivar path: the file, when the reader was given one.
+    """
+
+    def __init__(self, message: str, offset: int, path: str | None = None):
+        self.message = message
+        self.offset = offset
+        self.path = path
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{where}malformed wasm at byte offset {self.offset:#x}: {self.message}"
+
+    def with_path(self, path: str) -> "WasmParseError":
+        return WasmParseError(self.message, self.offset, path)
+
+
+class LoadError(DldbgError):
+    """A module could not be loaded.
+
+    :ivar path: the module that failed (the innermost one, for a NEEDED chain).
+    :ivar stage: the loader stage that failed (see `dldbg.events.STAGES`).
+    :ivar reason: what went wrong, without the path and stage.
+    :ivar offset: byte offset in the file, when the failure is tied to one.
+    """
+
+    def __init__(self, path: str, stage: str, reason: str, offset: int | None = None):
+        self.path = path
+        self.stage = stage
+        self.reason = reason
+        self.offset = offset
+        at = f" at byte offset {offset:#x}" if offset is not None else ""
+        super().__init__(f"{path}: {stage}: {reason}{at}")
+
+
+class UndefinedSymbolError(LoadError):
+    """A required symbol has no definition (emscripten: `undefined symbol 'X'`)."""
+
+    def __init__(self, path: str, stage: str, symbol: str, kind: str):
+        self.symbol = symbol
+        self.kind = kind
+        super().__init__(
+            path,
+            stage,
+            f"undefined symbol '{symbol}' ({kind}). perhaps a side module was not linked in?",
+        )
+
+
+class DlError(DldbgError):
+    """A dl API call failed; the message is what `dlerror()` returns."""
+
+
+class CallError(DldbgError):
+    """Calling a wasm function failed (a trap, a bad argument or an unknown function).
+
+    :ivar trap: the wasmtime trap message, when the call trapped.
+    :ivar backtrace: frames as `module!function` strings, innermost first.
+    """
+
+    def __init__(self, message: str, trap: str | None = None, backtrace: tuple[str, ...] = ()):
+        self.trap = trap
+        self.backtrace = backtrace
+        super().__init__(message)

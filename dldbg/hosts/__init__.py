@@ -1,0 +1,1 @@
+"""Hosts: what a program expects around it (memory, table, stack, heap, host functions)."""

@@ -1,0 +1,493 @@
+"""The linker engine: one wasmtime store and everything the loaded modules share.
+
+It owns the shared linear memory, the shared funcref table, `__stack_pointer`, the heap
+allocator (all three provided by a host, see `Host`), the GOT, the global symbol scope and the
+library handles; it loads modules (`LoadRequest`) and serves the dl API with emscripten's
+semantics and error strings (libdylink.js, dynlink.c; reference §2.2-2.13).  Every step is
+reported to the listeners in `listeners` as a `dldbg.events` event.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Protocol
+
+import wasmtime
+
+from ..errors import CallError, DldbgError, DlError, LoadError
+from ..events import Event, LazyBound, LoadFailed, Loaded, MemoryGrown, ModuleReleased, TableGrown
+from ..wasm.types import FuncType, Import
+from ..wasm.reader import WasmModule
+from .cache import CompileCache, default_cache_dir
+from .flags import BAD_MODE_MESSAGE, RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW
+from .functable import FunctionTable
+from .got import GlobalOffsetTable
+from .loader import LoadRequest, first_line
+from .memory import LinearMemory
+from .module import LazyStub, LoadedModule, is_internal
+from .scope import Scope, Symbol
+from .search import find_library
+from .transaction import Transaction
+from .wasmtypes import coerce_args
+
+
+class UnresolvedCallError(CallError):
+    """A lazily bound import was called and nothing defines it."""
+
+    def __init__(self, message: str, symbol: str, importer: str):
+        self.symbol = symbol
+        self.importer = importer
+        super().__init__(message)
+
+
+class Host(Protocol):
+    """What a host provides: the shared objects, an allocator, and host functions.
+
+    `attach(engine)` sets `engine.table` (a FunctionTable) and `engine.stack_pointer`;
+    `create_memory(engine, shared, maximum)` sets `engine.memory` (a LinearMemory) and
+    `engine.allocator`, once, when the first module shows which kind of memory it imports.
+    `resolve_import(module, imp)` returns `(extern, provider name)` for imports the host
+    implements (WASI, a JS library), else None.
+    """
+
+    name: str
+
+    def attach(self, engine: "Engine") -> None: ...
+
+    def create_memory(self, engine: "Engine", shared: bool, maximum: int | None) -> None: ...
+
+    def resolve_import(self, module: LoadedModule, imp: Import) -> tuple[object, str] | None: ...
+
+
+_DEFAULT = object()
+
+
+def make_config() -> tuple[wasmtime.Config, str]:
+    """The wasmtime configuration and a stable description of it (part of the cache key)."""
+    config = wasmtime.Config()
+    settings = {}
+    for feature in ("wasm_threads", "shared_memory", "wasm_reference_types", "wasm_bulk_memory", "wasm_multi_value",
+                    "wasm_simd", "wasm_tail_call", "wasm_exceptions", "wasm_multi_memory"):
+        if hasattr(type(config), feature):
+            try:
+                setattr(config, feature, True)
+                settings[feature] = True
+            except (AttributeError, wasmtime.WasmtimeError):
+                settings[feature] = False
+    return config, ";".join(f"{k}={v}" for k, v in sorted(settings.items()))
+
+
+class Engine:
+    """The dynamic linker.
+
+    :param host: provides memory, table, stack and heap (see Host).
+    :param library_path: folders searched for NEEDED and dlopen'd names (`-L`).
+    :param bind_now: resolve every function import at load time (LD_BIND_NOW).
+    :param cache_dir: folder of the compiled-module cache; None disables the disk cache.
+    :param environ: environment for `LD_LIBRARY_PATH` (default: os.environ).
+    """
+
+    def __init__(self, host: Host, *, library_path=(), bind_now: bool = False, cache_dir=_DEFAULT, environ=None):
+        config, settings = make_config()
+        self.wasm_engine = wasmtime.Engine(config)
+        self.store = wasmtime.Store(self.wasm_engine)
+        folder = default_cache_dir() if cache_dir is _DEFAULT else cache_dir
+        self.cache = CompileCache(self.wasm_engine, settings, folder)
+        self.library_path = tuple(library_path)
+        self.bind_now = bind_now
+        self.environ = environ
+        self.listeners: list[Callable[[Event], None]] = []
+        self.global_scope = Scope("global")
+        self.got = GlobalOffsetTable(self.store)
+        self.modules: list[LoadedModule] = []
+        self.modules_by_path: dict[str, LoadedModule] = {}
+        self.by_handle: dict[int, LoadedModule] = {}
+        #: the module and loader stage in progress, for events of shared resources
+        self.context = "(engine)"
+        self.stage = "call"
+        self.memory: LinearMemory | None = None
+        self.table: FunctionTable | None = None
+        self.stack_pointer: wasmtime.Global | None = None
+        self.allocator = None
+        self._tags: dict[str, wasmtime.Tag] = {}
+        self._next_id = 1
+        self._next_handle = 1
+        self._error: str | None = None
+        self.host = host
+        host.attach(self)
+
+    # -- events -------------------------------------------------------------------------
+    def enter(self, module: str, stage: str) -> None:
+        """Note the module and stage in progress (see `dldbg.events.STAGES`)."""
+        self.context, self.stage = module, stage
+
+    def emit(self, event: Event) -> None:
+        for listener in list(self.listeners):
+            listener(event)
+
+    def table_grown(self, base: int, before: int, after: int, reason: str) -> None:
+        """FunctionTable's growth callback."""
+        self.emit(TableGrown(module=self.context, stage=self.stage, table_base=base, size_before=before,
+                             size_after=after, reason=reason))
+
+    def grow_memory(self, pages: int, reason: str = "heap") -> int:
+        """Grow the shared memory by `pages`; return the old size in pages (emits memory.grow)."""
+        before = self.memory.grow(pages)
+        self.emit(MemoryGrown(module=self.context, stage=self.stage, pages_before=before,
+                              pages_after=before + pages, reason=reason))
+        return before
+
+    # -- memory -------------------------------------------------------------------------
+    def ensure_memory(self, shared: bool = False, maximum: int | None = None) -> LinearMemory:
+        """The shared memory, created by the host on first use (plain or shared)."""
+        if self.memory is None:
+            self.host.create_memory(self, shared, maximum)
+        return self.memory
+
+    def _check_range(self, address: int, size: int) -> None:
+        length = self.ensure_memory().data_len
+        if address < 0 or address + size > length:
+            raise DldbgError(f"memory range [{address:#x}, {address + size:#x}) is outside linear memory ({length:#x} bytes)")
+
+    def read_memory(self, address: int, size: int) -> bytes:
+        """`size` bytes at `address`.  Raises DldbgError when the range is outside memory."""
+        self._check_range(address, size)
+        return self.memory.read(address, size) if size else b""
+
+    def write_memory(self, address: int, data: bytes) -> None:
+        """Write `data` at `address`.  Raises DldbgError when the range is outside memory."""
+        self._check_range(address, len(data))
+        if data:
+            self.memory.write(address, data)
+
+    # -- modules ------------------------------------------------------------------------
+    def new_module(self, **fields) -> LoadedModule:
+        mod = LoadedModule(id=self._next_id, **fields)
+        self._next_id += 1
+        return mod
+
+    def forget_module(self, mod: LoadedModule, real_path: str) -> None:
+        """Rollback of a load: the engine no longer knows `mod`."""
+        self.modules_by_path.pop(real_path, None)
+        if mod in self.modules:
+            self.modules.remove(mod)
+        mod.state = "failed"
+
+    def complete(self, mod: LoadedModule, txn: Transaction) -> None:
+        """A module finished loading: it gets its handle and first reference."""
+        self.enter(mod.name, "done")
+        mod.state = "ready"
+        mod.handle = self._next_handle
+        self._next_handle += 1
+        mod.refcount += 1
+        self.by_handle[mod.handle] = mod
+
+        def undo() -> None:
+            self.by_handle.pop(mod.handle, None)
+            mod.refcount -= 1
+
+        txn.add(f"withdrew handle {mod.handle} of {mod.name}", undo)
+        self.emit(Loaded(mod.name, mod.path, mod.handle, mod.refcount))
+
+    def module_named(self, name: str) -> LoadedModule | None:
+        """A live module by file name, path or handle number."""
+        for mod in self.modules:
+            if mod.state != "released" and name in (mod.name, mod.path, str(mod.handle)):
+                return mod
+        return None
+
+    # -- imports and symbols ------------------------------------------------------------
+    def builtin_import(self, mod: LoadedModule, imp: Import) -> tuple[object, str] | None:
+        """The shared objects every side module imports from `env`."""
+        if imp.module != "env":
+            return None
+        if imp.kind == "memory":
+            limits = imp.desc.limits
+            if limits.shared != self.memory.shared:
+                have, want = ("shared", "plain") if self.memory.shared else ("plain", "shared")
+                raise LoadError(mod.path, "imports", f"{imp.qualified} is {want} memory but the program's memory is {have}", imp.offset)
+            pages = self.memory.pages
+            if limits.min > pages:
+                self.grow_memory(limits.min - pages, f"{mod.name} imports memory with min {limits.min} pages")
+            return self.memory.extern, f"{self.host.name} memory"
+        if imp.kind == "table" and imp.field in ("__indirect_function_table", "table"):
+            return self.table.table, f"{self.host.name} table"
+        if imp.kind == "global" and imp.field == "__stack_pointer":
+            return self.stack_pointer, f"{self.host.name} stack"
+        if imp.kind == "tag":
+            return self._tag(mod.wasm, imp), f"{self.host.name} tag"
+        return None
+
+    def _tag(self, wasm: WasmModule, imp: Import) -> object:
+        if imp.field not in self._tags:
+            from .wasmtypes import functype
+
+            self._tags[imp.field] = wasmtime.Tag(self.store, wasmtime.TagType(functype(wasm.types[imp.desc])))
+        return self._tags[imp.field]
+
+    def lookup(self, name: str, group: Scope | None = None) -> tuple[Symbol | None, str | None]:
+        """Search the global scope, then an RTLD_LOCAL group's scope."""
+        sym = self.global_scope.lookup(name)
+        if sym is not None:
+            return sym, "global scope"
+        if group is not None:
+            sym = group.lookup(name)
+            if sym is not None:
+                return sym, "local scope"
+        return None, None
+
+    def symbol_value(self, sym: Symbol, reason: str, txn: Transaction | None) -> int | None:
+        """The integer a GOT entry or dlsym gives for `sym`: an address, or a table slot."""
+        if sym.kind == "data":
+            return sym.address
+        if sym.kind == "func":
+            slot, new = self.table.assign(sym.key, sym.func, reason)
+            if new and txn is not None:
+                txn.add(f"freed table slot {slot}", lambda: self.table.release(slot, slot + 1))
+            return slot
+        return None
+
+    def relocate_exports(self, mod: LoadedModule) -> dict[str, Symbol]:
+        """emscripten `relocateExports`: immutable i32 globals are data offsets from `__memory_base`."""
+        exports = mod.instance.exports(self.store)
+        wasm = mod.wasm
+        absolute = {n for n, flags in wasm.dylink.export_info if flags & 0x200}
+        out: dict[str, Symbol] = {}
+        for exp in wasm.exports:
+            extern = exports[exp.name]
+            if exp.kind == "func":
+                out[exp.name] = Symbol(exp.name, "func", mod.name, mod.id, extern=extern,
+                                       key=mod.func_key(exp.index), func_type=wasm.func_type(exp.index))
+            elif exp.kind == "global":
+                gtype = wasm.global_type(exp.index)
+                own = exp.index >= wasm.num_imported_globals
+                if own and not gtype.mutable and gtype.val_type in ("i32", "i64"):
+                    value = extern.value(self.store)
+                    if exp.name in wasm.dylink.tls_exports:
+                        out[exp.name] = Symbol(exp.name, "tls", mod.name, mod.id, address=value)
+                    else:
+                        base = 0 if exp.name in absolute else mod.memory_base
+                        out[exp.name] = Symbol(exp.name, "data", mod.name, mod.id, address=base + value)
+                else:
+                    out[exp.name] = Symbol(exp.name, "global", mod.name, mod.id, extern=extern)
+            else:
+                out[exp.name] = Symbol(exp.name, exp.kind, mod.name, mod.id, extern=extern)
+        return out
+
+    def bind_stub(self, stub: LazyStub, raise_missing: bool) -> wasmtime.Func | None:
+        """Resolve a lazy import: global scope, the RTLD_LOCAL group, then the module's own exports."""
+        importer = stub.importer
+        sym, how = self.lookup(stub.symbol, importer.group)
+        if sym is None or sym.kind != "func":
+            own = importer.exports.get(stub.symbol)
+            if own is not None and own.kind == "func" and own.key != ("stub", importer.id, stub.symbol):
+                sym, how = own, "own export"
+            else:
+                sym = None
+        if sym is None:
+            self.emit(LazyBound(importer.name, stub.symbol, None))
+            if not raise_missing:
+                return None
+            where = "the global scope" + (", its RTLD_LOCAL group" if importer.group is not None else "")
+            raise UnresolvedCallError(
+                f"undefined symbol '{stub.symbol}' called from {importer.name}: lazy binding found no "
+                f"definition in {where} or the module itself",
+                stub.symbol,
+                importer.name,
+            )
+        if sym.func_type != stub.func_type:
+            if not raise_missing:
+                return None
+            raise CallError(
+                f"signature mismatch for {stub.symbol}: {importer.name} imports {stub.func_type}, "
+                f"{sym.module} defines {sym.func_type}"
+            )
+        stub.target, stub.provider = sym.func, sym.module
+        for binding in importer.bindings:
+            if binding.stub is stub:
+                binding.provider, binding.how = sym.module, f"lazy ({how})"
+        self.emit(LazyBound(importer.name, stub.symbol, sym.module))
+        return stub.target
+
+    # -- loading ------------------------------------------------------------------------
+    def load_startup(self, paths: list[str], *, bind_now: bool | None = None) -> list[LoadedModule]:
+        """Load libraries as a program's start-up does (emscripten `loadDylibs`): all RTLD_GLOBAL,
+        relocations and constructors after every module is in.  Raises LoadError, rolled back."""
+        req = LoadRequest(self, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE, deferred=True,
+                          bind_now=self.bind_now if bind_now is None else bind_now)
+        try:
+            mods = [req.load(path) for path in paths]
+            req.finish()
+        except LoadError as exc:
+            self._rolled_back(req, exc)
+            raise
+        finally:
+            self.enter("(engine)", "call")
+        return mods
+
+    def _rolled_back(self, req: LoadRequest, exc: LoadError) -> None:
+        rolled = req.txn.rollback()
+        self.emit(LoadFailed(os.path.basename(exc.path), exc.path, exc.stage, exc.reason,
+                             tuple(rolled), tuple(req.txn.leaked)))
+
+    # -- dl API -------------------------------------------------------------------------
+    def dlopen(self, path: str, flags: int = RTLD_LAZY | RTLD_GLOBAL) -> int:
+        """Load `path` (and its NEEDED libraries); return its handle.
+
+        A library already loaded gives the same handle with its reference count raised.
+        Raises DlError with emscripten's message (`could not load dynamic lib: ...`); `dlerror()`
+        returns the same text.
+        """
+        self._error = None
+        if not flags & (RTLD_LAZY | RTLD_NOW):
+            self._fail(BAD_MODE_MESSAGE)
+        found = path
+        if "/" not in path:
+            found = find_library(path, None, (), self.library_path, self.environ)[0] or path
+        existing = self.modules_by_path.get(os.path.realpath(found))
+        if flags & RTLD_NOLOAD and (existing is None or existing.state != "ready"):
+            self._fail(f"could not load dynamic lib: {path}\nRTLD_NOLOAD was given and it is not loaded")
+        req = LoadRequest(self, flags, bind_now=self.bind_now or bool(flags & RTLD_NOW))
+        try:
+            mod = req.load(found)
+        except LoadError as exc:
+            self._rolled_back(req, exc)
+            self._fail(f"could not load dynamic lib: {path}\n{exc}", exc)
+        finally:
+            self.enter("(engine)", "call")
+        if flags & RTLD_NODELETE:
+            mod.nodelete = True
+        return mod.handle
+
+    def dlsym(self, handle: int, name: str) -> int:
+        """A data symbol's address or a function's table slot (one slot per function).
+
+        RTLD_DEFAULT (0) searches the global scope; a library handle searches only that
+        library's exports.  Raises DlError.
+        """
+        self._error = None
+        if handle == RTLD_DEFAULT:
+            sym, libname = self.global_scope.lookup(name), "__main__"
+        else:
+            mod = self._module_for_handle(handle)
+            sym, libname = (None if is_internal(name) else mod.exports.get(name)), mod.name
+        if sym is None:
+            self._fail(f'Tried to lookup unknown symbol "{name}" in dynamic lib: {libname}')
+        value = self.symbol_value(sym, f"dlsym {name}", None)
+        if value is None:
+            self._fail(f'symbol "{name}" in dynamic lib: {libname} is a {sym.kind}, not a function or data')
+        return value
+
+    def dlclose(self, handle: int) -> int:
+        """Drop a reference; at zero the library leaves the scopes and its handle is freed.
+
+        Its memory and table slots stay (other modules' GOT entries and function pointers may
+        still reach them), as in emscripten, which never unloads.  Raises DlError.
+        """
+        self._error = None
+        mod = self._module_for_handle(handle)
+        if mod.nodelete or mod.refcount > 1:
+            mod.refcount = max(mod.refcount - 1, 1 if mod.nodelete else 0)
+            return 0
+        self._release(mod)
+        return 0
+
+    def dlerror(self) -> str | None:
+        """The last dl error, once; then None (musl dlerror.c)."""
+        error, self._error = self._error, None
+        return error
+
+    def _module_for_handle(self, handle: int) -> LoadedModule:
+        mod = self.by_handle.get(handle)
+        if mod is None:
+            self._fail(f"Invalid library handle {handle:#x}")
+        return mod
+
+    def _fail(self, message: str, cause: Exception | None = None):
+        self._error = message
+        raise DlError(message) from cause
+
+    def _release(self, mod: LoadedModule) -> None:
+        mod.refcount = 0
+        mod.state = "released"
+        self.by_handle.pop(mod.handle, None)
+        self.modules_by_path.pop(os.path.realpath(mod.path), None)
+        scope = self.global_scope if mod.is_global else mod.group
+        scope.remove(mod.published, mod.id)
+        released = [f"handle {mod.handle}", f"{len(mod.published)} symbols from the {scope.name} scope"]
+        kept = []
+        if mod.memory_size:
+            kept.append(f"memory [{mod.memory_base:#x}, {mod.memory_base + mod.memory_size:#x})")
+        if mod.table_size:
+            kept.append(f"table slots [{mod.table_base}, {mod.table_base + mod.table_size})")
+        self.emit(ModuleReleased(mod.name, mod.handle, tuple(released), tuple(kept)))
+        for dep in mod.deps:
+            if dep.state == "ready" and not dep.nodelete:
+                dep.refcount -= 1
+                if dep.refcount <= 0:
+                    self._release(dep)
+
+    # -- calls --------------------------------------------------------------------------
+    def resolve_function(self, target: str | int) -> tuple[wasmtime.Func, FuncType, str]:
+        """A function by table slot, `module!name`, or name (global scope, then any module)."""
+        if isinstance(target, int) or (isinstance(target, str) and target.strip().lstrip("-").isdigit()):
+            slot = int(target)
+            func = self.table.get(slot) if 0 <= slot < self.table.size else None
+            if func is None:
+                raise CallError(f"table slot {slot} holds no function")
+            return func, self.func_type_of(func), f"slot {slot}"
+        candidates: list[Symbol] = []
+        if "!" in target:
+            modname, name = target.split("!", 1)
+            mod = self.module_named(modname)
+            if mod is None:
+                raise CallError(f"no loaded module named {modname}")
+            candidates = [mod.exports.get(name)]
+        else:
+            name = target
+            candidates = [self.global_scope.lookup(name)]
+            candidates += [m.exports.get(name) for m in self.modules if m.state == "ready"]
+        for sym in candidates:
+            if sym is not None and sym.kind == "func":
+                return sym.func, sym.func_type, f"{sym.module}!{sym.name}"
+        raise CallError(f"no function named {target} in the loaded modules")
+
+    def func_type_of(self, func: wasmtime.Func) -> FuncType:
+        ft = func.type(self.store)
+        return FuncType(tuple(str(p) for p in ft.params), tuple(str(r) for r in ft.results))
+
+    def call(self, target: str | int, args: list) -> object:
+        """Call a function with command-line style arguments; returns its result(s).
+
+        Raises CallError (a trap carries its wasm backtrace).
+        """
+        func, ftype, name = self.resolve_function(target)
+        return self.call_func(func, name, coerce_args(ftype, list(args), name))
+
+    def call_func(self, func: wasmtime.Func, name: str, args: list) -> object:
+        try:
+            return func(self.store, *args)
+        except wasmtime.Trap as trap:
+            frames = tuple(self.describe_frame(f) for f in (trap.frames or []))
+            raise CallError(f"{name} trapped: {first_line(trap)}", trap=first_line(trap), backtrace=frames) from None
+        except wasmtime.WasmtimeError as exc:
+            raise CallError(f"{name} failed: {first_line(exc)}") from None
+        except CallError:
+            raise
+        except DldbgError as exc:
+            raise CallError(f"{name} failed: {exc}") from None
+
+    def describe_frame(self, frame: wasmtime.Frame) -> str:
+        """`module!function` for a trap frame, using the loaded modules' name sections."""
+        index, offset = frame.func_index, frame.module_offset
+        for mod in self.modules:
+            wasm = mod.wasm
+            local = index - wasm.num_imported_funcs
+            if 0 <= local < len(wasm.bodies):
+                body = wasm.bodies[local]
+                if body.offset <= offset <= body.offset + body.size and (
+                    frame.module_name in (None, wasm.names.module)
+                ):
+                    return f"{mod.name}!{wasm.function_name(index) or f'func[{index}]'}"
+        name = frame.func_name or f"func[{index}]"
+        return f"{frame.module_name or '?'}!{name}"

@@ -1,0 +1,110 @@
+"""The shared funcref table and function identity: one slot per function.
+
+wasmtime hands out a new Python wrapper for every lookup of the same function, so identity is
+keyed by what the function is: `("module", module_id, func_index)` for a wasm function,
+`("host", name)` for a host function, `("stub", module_id, field)` for a lazy import stub.
+A function that already has a slot (its module's element segment put it there, or an earlier
+GOT.func entry or dlsym gave it one) keeps it, so function pointers compare equal across modules
+(emscripten `functionsInTableMap` / `addFunction`, libaddfunction.js).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Hashable
+
+import wasmtime
+
+FuncKey = Hashable
+
+
+class FunctionTable:
+    """Owns slot assignment on one wasmtime table.
+
+    :param on_grow: called as `on_grow(base, size_before, size_after, reason)` after each growth.
+    """
+
+    def __init__(self, store: wasmtime.Store, table: wasmtime.Table, on_grow: Callable[[int, int, int, str], None]):
+        self.store = store
+        self.table = table
+        self._on_grow = on_grow
+        self._slot_by_key: dict[FuncKey, int] = {}
+        self.key_by_slot: dict[int, FuncKey] = {}
+        self._free: list[int] = []
+        self._pending: dict[FuncKey, int] = {}
+
+    @property
+    def size(self) -> int:
+        return self.table.size(self.store)
+
+    def grow(self, count: int, reason: str) -> int:
+        """Append `count` null slots; return the first new slot.  Raises wasmtime errors unchanged."""
+        before = self.table.grow(self.store, count, None)
+        self._on_grow(before, before, before + count, reason)
+        return before
+
+    def slot_of(self, key: FuncKey) -> int | None:
+        return self._slot_by_key.get(key)
+
+    def record(self, key: FuncKey, slot: int) -> bool:
+        """Note that `slot` holds the function `key` (an element segment put it there).
+
+        The first slot recorded for a function stays its identity.  Returns True if recorded.
+        """
+        self.key_by_slot.setdefault(slot, key)
+        if key in self._slot_by_key:
+            return False
+        self._slot_by_key[key] = slot
+        return True
+
+    def assign(self, key: FuncKey, func: wasmtime.Func, reason: str) -> tuple[int, bool]:
+        """The slot of `key`, placing `func` in a free or new slot if it has none.
+
+        Returns (slot, newly_assigned).
+        """
+        slot = self._slot_by_key.get(key)
+        if slot is not None:
+            return slot, False
+        slot = self._free.pop(0) if self._free else self.grow(1, reason)
+        self.table.set(self.store, slot, func)
+        self._slot_by_key[key] = slot
+        self.key_by_slot[slot] = key
+        return slot, True
+
+    def reserve(self, key: FuncKey, reason: str) -> int:
+        """A slot for `key` whose function is not available yet (it is placed by `fill`)."""
+        slot = self._slot_by_key.get(key)
+        if slot is None:
+            slot = self._free.pop(0) if self._free else self.grow(1, reason)
+            self._slot_by_key[key] = slot
+            self.key_by_slot[slot] = key
+            self._pending[key] = slot
+        return slot
+
+    def pending_for_module(self, module_id: int) -> list[tuple[FuncKey, int]]:
+        """Reserved, unfilled slots of `("module", module_id, ...)` keys."""
+        return [(k, s) for k, s in self._pending.items() if k[0] == "module" and k[1] == module_id]
+
+    def fill(self, slot: int, func: wasmtime.Func) -> None:
+        self.table.set(self.store, slot, func)
+        key = self.key_by_slot.get(slot)
+        self._pending.pop(key, None)
+
+    def forget(self, key: FuncKey) -> None:
+        slot = self._slot_by_key.pop(key, None)
+        if slot is not None and self.key_by_slot.get(slot) == key:
+            del self.key_by_slot[slot]
+
+    def release(self, start: int, end: int) -> None:
+        """Null slots [start, end) and return them to the free list."""
+        for slot in range(start, end):
+            self.table.set(self.store, slot, None)
+            key = self.key_by_slot.pop(slot, None)
+            if key is not None and self._slot_by_key.get(key) == slot:
+                del self._slot_by_key[key]
+                self._pending.pop(key, None)
+            self._free.append(slot)
+        self._free.sort()
+
+    def get(self, slot: int) -> wasmtime.Func | None:
+        value = self.table.get(self.store, slot)
+        return value if isinstance(value, wasmtime.Func) else None

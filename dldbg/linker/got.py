@@ -1,0 +1,64 @@
+"""The Global Offset Table: one mutable i32 global per symbol, shared by every module.
+
+A module's `GOT.mem.X` and `GOT.func.X` imports both receive the entry for `X` (emscripten's
+GOT proxy serves both namespaces from one table, libdylink.js `GOTHandler`).  A GOT.mem value
+is an absolute address; a GOT.func value is a table slot.  An entry starts at
+`UNDEFINED_ADDR` (-1) until something defines the symbol, so "unresolved" and "NULL" differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import wasmtime
+
+UNDEFINED_ADDR = -1
+
+
+@dataclass
+class GotEntry:
+    """:ivar required: some importer imports the symbol non-weakly (it may not stay -1 or become 0)."""
+
+    symbol: str
+    got: str
+    glob: wasmtime.Global
+    required: bool = False
+    provider: str | None = None
+    importers: list[str] = field(default_factory=list)
+
+
+class GlobalOffsetTable:
+    def __init__(self, store: wasmtime.Store):
+        self.store = store
+        self.entries: dict[str, GotEntry] = {}
+
+    def get(self, symbol: str) -> GotEntry | None:
+        return self.entries.get(symbol)
+
+    def create(self, symbol: str, got: str, value: int = UNDEFINED_ADDR, provider: str | None = None) -> GotEntry:
+        glob = wasmtime.Global(self.store, wasmtime.GlobalType(wasmtime.ValType.i32(), True), wasmtime.Val.i32(value))
+        entry = GotEntry(symbol, got, glob, provider=provider)
+        self.entries[symbol] = entry
+        return entry
+
+    def value(self, symbol: str) -> int:
+        return self.entries[symbol].glob.value(self.store)
+
+    def set(self, symbol: str, value: int, provider: str | None) -> int:
+        """Set the entry's value; returns the old value."""
+        entry = self.entries[symbol]
+        old = entry.glob.value(self.store)
+        entry.glob.set_value(self.store, wasmtime.Val.i32(_to_i32(value)))
+        entry.provider = provider
+        return old
+
+    def remove(self, symbol: str) -> None:
+        self.entries.pop(symbol, None)
+
+    def unresolved(self) -> list[GotEntry]:
+        return [e for e in self.entries.values() if e.glob.value(self.store) == UNDEFINED_ADDR]
+
+
+def _to_i32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >> 31 else value

@@ -1,0 +1,621 @@
+"""The staged load of one request (a dlopen, or a set of libraries loaded at start-up).
+
+Stages and their order follow emscripten's `loadWebAssemblyModule` (libdylink.js; reference
+§2.5): read -> NEEDED (depth first, before the dependent is instantiated) -> memory -> table ->
+imports and GOT -> instantiate (the start function runs) -> GOT update from the module's own
+exports -> undefined-symbol report -> data relocations -> TLS -> constructors -> publish.
+
+A start-up request (`deferred=True`, emscripten's libraries loaded before `initRuntime`)
+publishes each module right after instantiation and runs the undefined-symbol report, then all
+relocations, then all constructors, once every module is in (reference §2.1 steps 4-6).
+
+Every change to shared state is recorded in the request's Transaction, so a failure anywhere
+rolls the whole request back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from typing import TYPE_CHECKING
+
+import wasmtime
+
+from ..errors import CallError, DldbgError, LoadError, UndefinedSymbolError, WasmParseError
+from ..events import (
+    ConstructorCalled,
+    GotCreated,
+    GotUpdated,
+    ImportResolved,
+    ImportUnresolved,
+    Instantiated,
+    LoadStarted,
+    MemoryAllocated,
+    ModuleCompiled,
+    ModuleRead,
+    NeededResolved,
+    RelocationsApplied,
+    StartRelocationsApplied,
+    SymbolsPublished,
+    TlsInitialized,
+)
+from ..wasm.reader import read_module
+from ..wasm.types import GlobalType
+from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
+from .got import UNDEFINED_ADDR
+from .module import ImportBinding, LazyStub, LoadedModule, is_internal
+from .scope import Scope, Symbol
+from .search import find_library
+from .transaction import Transaction
+from .wasmtypes import functype
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+def first_line(exc: BaseException) -> str:
+    """The reason of a wasmtime error or trap in one line: the text after "Caused by:" (wasmtime
+    puts the backtrace first), else the first line."""
+    text = (getattr(exc, "message", None) or str(exc)).strip()
+    if "Caused by:" in text:
+        return " ".join(text.split("Caused by:", 1)[1].split())
+    return text.split("\n")[0]
+
+
+class LoadRequest:
+    """One load request; `load()` may be called several times (start-up preloads), then `finish()`."""
+
+    def __init__(self, engine: "Engine", flags: int, *, deferred: bool = False, bind_now: bool = False):
+        self.engine = engine
+        self.flags = flags
+        self.is_global = bool(flags & RTLD_GLOBAL)
+        self.group = None if self.is_global else Scope("local")
+        self.deferred = deferred
+        self.bind_now = bind_now
+        self.txn = Transaction()
+        self.new_modules: list[LoadedModule] = []
+        #: new modules in the order they were instantiated: dependencies before dependents,
+        #: which is the order emscripten queues their relocations and constructors
+        self.instantiated: list[LoadedModule] = []
+        #: GOT entries (importer, symbol) waiting for a TLS export's address (set by `_init_tls`)
+        self.tls_pending: list[tuple[LoadedModule, str]] = []
+        self._chain: list[str] = []
+
+    # -- entry points -------------------------------------------------------------------
+    def load(self, path: str, requested_by: LoadedModule | None = None) -> LoadedModule:
+        """Load `path` and its NEEDED libraries.  Raises LoadError."""
+        engine = self.engine
+        real = os.path.realpath(path)
+        existing = engine.modules_by_path.get(real)
+        if existing is not None:
+            if existing.state == "loading":
+                cycle = " -> ".join(self._chain + [existing.name])
+                raise LoadError(requested_by.path if requested_by else path, "needed", f"NEEDED cycle: {cycle}")
+            self._reuse(existing)
+            return existing
+        engine.emit(LoadStarted(os.path.basename(path), path, describe_flags(self.flags), requested_by and requested_by.name))
+        mod = self._read(path, real)
+        self._chain.append(mod.name)
+        self._load_needed(mod)
+        self._chain.pop()
+        self._allocate_memory(mod)
+        self._reserve_table(mod)
+        externs = self._resolve_imports(mod)
+        self._instantiate(mod, externs)
+        self.instantiated.append(mod)
+        engine.enter(mod.name, "got")
+        self._update_got_from_exports(mod)
+        if self.deferred:
+            self._publish(mod)
+        else:
+            self._report_undefined([mod])
+            self._bind_now_check(mod)
+            self._init_tls(mod)
+            self._check_tls_pending()
+            self._relocate(mod)
+            self._construct(mod)
+            self._publish(mod)
+            engine.complete(mod, self.txn)
+        return mod
+
+    def finish(self) -> None:
+        """Start-up requests: the undefined report, then all relocations, then all constructors."""
+        if not self.deferred:
+            return
+        self._report_undefined(self.instantiated)
+        for mod in self.instantiated:
+            self._bind_now_check(mod)
+        for mod in self.instantiated:
+            self._init_tls(mod)
+        self._check_tls_pending()
+        for mod in self.instantiated:
+            self._relocate(mod)
+        for mod in self.instantiated:
+            self._construct(mod)
+        for mod in self.instantiated:
+            self.engine.complete(mod, self.txn)
+
+    # -- read ---------------------------------------------------------------------------
+    def _read(self, path: str, real: str) -> LoadedModule:
+        engine = self.engine
+        name = os.path.basename(path)
+        engine.enter(name, "read")
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise LoadError(path, "read", exc.strerror or str(exc)) from None
+        try:
+            wasm = read_module(data, path)
+        except WasmParseError as exc:
+            raise LoadError(path, "read", exc.message, exc.offset) from None
+        if wasm.dylink is None:
+            raise LoadError(path, "read", "need dylink section: this is not a side module (no dylink.0 custom section)")
+        if not wasm.dylink_first:
+            raise LoadError(path, "read", "need the dylink section to be first", wasm.dylink.offset)
+        memory = next((imp for imp in wasm.imports if imp.kind == "memory"), None)
+        if memory is not None:
+            engine.ensure_memory(memory.desc.limits.shared, memory.desc.limits.max)
+        sha = hashlib.sha256(data).hexdigest()
+        engine.emit(ModuleRead(name, path, len(data), sha, wasm.dylink.to_json()))
+        try:
+            compiled, source, seconds = engine.cache.get(data, sha)
+        except wasmtime.WasmtimeError as exc:
+            raise LoadError(path, "read", f"wasmtime rejected the module: {_wasmtime_reason(exc)}") from None
+        engine.emit(ModuleCompiled(name, path, source, round(seconds, 6)))
+        mod = engine.new_module(
+            path=os.path.abspath(path),
+            wasm=wasm,
+            sha256=sha,
+            flags=self.flags,
+            compiled=compiled,
+            is_global=self.is_global,
+            group=self.group,
+            nodelete=bool(self.flags & RTLD_NODELETE),
+        )
+        engine.modules_by_path[real] = mod
+        engine.modules.append(mod)
+        self.new_modules.append(mod)
+        self.txn.add(f"forgot {mod.name}", lambda: engine.forget_module(mod, real))
+        self.txn.leak(f"the wasmtime code and any instance of {mod.name} stay in the store until the session ends")
+        return mod
+
+    def _reuse(self, mod: LoadedModule) -> None:
+        """A library already loaded: count the reference; join this request's scope."""
+        mod.refcount += 1
+        self.txn.add(f"reference count of {mod.name} back to {mod.refcount - 1}", lambda: _dec(mod))
+        symbols = {n: s for n, s in mod.exports.items() if not is_internal(n)}
+        if self.is_global and not mod.is_global:
+            mod.is_global = True
+            added, shadowed = self.engine.global_scope.publish(symbols)
+            mod.published = added
+            self.engine.emit(SymbolsPublished(mod.name, "global", tuple(added), tuple(shadowed)))
+
+            def undo() -> None:
+                self.engine.global_scope.remove(added, mod.id)
+                mod.is_global = False
+
+            self.txn.add(f"{mod.name} back to RTLD_LOCAL", undo)
+        elif self.group is not None:
+            self.group.publish(symbols)
+
+    # -- NEEDED -------------------------------------------------------------------------
+    def _load_needed(self, mod: LoadedModule) -> None:
+        dylink = mod.wasm.dylink
+        for needed in dylink.needed:
+            self.engine.enter(mod.name, "needed")
+            found, tried = find_library(
+                needed, mod.path, dylink.runtime_path, self.engine.library_path, self.engine.environ
+            )
+            already = found is not None and os.path.realpath(found) in self.engine.modules_by_path
+            self.engine.emit(NeededResolved(mod.name, needed, found, tuple(tried), already))
+            if found is None:
+                raise LoadError(mod.path, "needed", f"NEEDED library {needed} not found (tried {', '.join(tried)})")
+            dep = self.load(found, mod)
+            mod.deps.append(dep)
+
+    # -- memory and table ---------------------------------------------------------------
+    def _allocate_memory(self, mod: LoadedModule) -> None:
+        dylink = mod.wasm.dylink
+        if not dylink.mem_size:
+            return
+        engine = self.engine
+        engine.enter(mod.name, "memory")
+        engine.ensure_memory()
+        alignment = dylink.mem_alignment_bytes
+        base = engine.allocator.allocate(dylink.mem_size, alignment)
+        engine.write_memory(base, bytes(dylink.mem_size))
+        mod.memory_base, mod.memory_size = base, dylink.mem_size
+        engine.emit(MemoryAllocated(module=mod.name, stage="memory", memory_base=base, size=dylink.mem_size,
+                                    alignment=alignment, allocator=engine.allocator.name, purpose="static data (MEM_INFO)"))
+        self.txn.add(
+            f"released memory [{base:#x}, {base + dylink.mem_size:#x}) of {mod.name}",
+            lambda: engine.allocator.free(base),
+        )
+
+    def _reserve_table(self, mod: LoadedModule) -> None:
+        size = mod.wasm.dylink.table_size
+        if not size:
+            return
+        table = self.engine.table
+        self.engine.enter(mod.name, "table")
+        base = table.grow(size, f"{mod.name} element segment (MEM_INFO tablesize {size})")
+        mod.table_base, mod.table_size = base, size
+        self.txn.add(f"nulled table slots [{base}, {base + size}) of {mod.name} and freed them", lambda: table.release(base, base + size))
+
+    # -- imports ------------------------------------------------------------------------
+    def _resolve_imports(self, mod: LoadedModule) -> list:
+        weak = mod.wasm.dylink.weak_imports
+        self.engine.enter(mod.name, "imports")
+        return [self._resolve_import(mod, imp, imp.field in weak) for imp in mod.wasm.imports]
+
+    def _emit_resolved(self, mod, imp, provider, symbol, how, target=None, stub=None):
+        self.engine.emit(ImportResolved(mod.name, imp.module, imp.field, imp.kind, provider, symbol, how))
+        mod.bindings.append(ImportBinding(imp, how, provider, symbol, stub, target))
+
+    def _resolve_import(self, mod: LoadedModule, imp, weak: bool):
+        engine = self.engine
+        if imp.module in ("GOT.mem", "GOT.func"):
+            return self._got_import(mod, imp, weak)
+        if imp.module == "env" and imp.field in ("__memory_base", "__table_base", "__memory_base32", "__table_base32"):
+            value = mod.memory_base if imp.field.startswith("__memory_base") else mod.table_base
+            gtype = imp.desc
+            glob = wasmtime.Global(engine.store, wasmtime.GlobalType(_valtype(gtype), False), _val(gtype, value))
+            self._emit_resolved(mod, imp, "loader", hex(value), imp.field.strip("_").split("32")[0].replace("_", "-"))
+            return glob
+        builtin = engine.builtin_import(mod, imp)
+        if builtin is not None:
+            extern, provider = builtin
+            self._emit_resolved(mod, imp, provider, imp.field, "host")
+            return extern
+        host = engine.host.resolve_import(mod, imp)
+        if host is not None:
+            extern, provider = host
+            self._emit_resolved(mod, imp, provider, imp.field, "host")
+            return extern
+        if imp.kind == "func":
+            return self._func_import(mod, imp, weak)
+        if imp.kind == "global":
+            sym, how = engine.lookup(imp.field, mod.group)
+            if sym is not None and sym.kind == "global":
+                self._check_global_type(mod, imp, sym)
+                self._emit_resolved(mod, imp, sym.module, sym.name, how, sym)
+                return sym.extern
+        engine.emit(ImportUnresolved(mod.name, imp.module, imp.field, imp.kind, weak, "error"))
+        raise LoadError(mod.path, "imports", f"unresolved import {imp.qualified} ({imp.kind}): nothing provides it", imp.offset)
+
+    def _check_global_type(self, mod, imp, sym: Symbol) -> None:
+        gtype = sym.extern.type(self.engine.store)
+        want: GlobalType = imp.desc
+        if str(gtype.content) != want.val_type or gtype.mutability != ("var" if want.mutable else "const"):
+            raise LoadError(mod.path, "imports", f"{imp.qualified}: global type mismatch with {sym.module}", imp.offset)
+
+    def _func_import(self, mod: LoadedModule, imp, weak: bool):
+        engine = self.engine
+        ftype = mod.wasm.types[imp.desc]
+        sym, how = engine.lookup(imp.field, mod.group)
+        if sym is not None and sym.kind == "func":
+            if sym.func_type != ftype:
+                raise LoadError(
+                    mod.path,
+                    "imports",
+                    f"signature mismatch for {imp.qualified}: {mod.name} imports {ftype}, "
+                    f"{sym.module} defines {sym.func_type}",
+                    imp.offset,
+                )
+            self._emit_resolved(mod, imp, sym.module, sym.name, how, sym)
+            return sym.extern
+        own = mod.wasm.export_map.get(imp.field)
+        if self.bind_now and own is None and not weak:
+            engine.emit(ImportUnresolved(mod.name, imp.module, imp.field, "func", weak, "error"))
+            raise UndefinedSymbolError(mod.path, "imports", imp.field, "function")
+        stub = LazyStub(mod, imp.field, ftype, weak)
+        stub.func = wasmtime.Func(engine.store, functype(ftype), _stub_trampoline(engine, stub), access_caller=True)
+        mod.stubs[imp.field] = stub
+        action = "lazy-stub (own export)" if own is not None else "lazy-stub"
+        engine.emit(ImportUnresolved(mod.name, imp.module, imp.field, "func", weak, action))
+        mod.bindings.append(ImportBinding(imp, "lazy", "unbound", imp.field, stub))
+        return stub.func
+
+    def _got_import(self, mod: LoadedModule, imp, weak: bool):
+        engine = self.engine
+        if imp.kind != "global" or imp.desc.val_type != "i32" or not imp.desc.mutable:
+            raise LoadError(mod.path, "imports", f"{imp.qualified} must be a mutable i32 global", imp.offset)
+        got, name = engine.got, imp.field
+        entry = got.get(name)
+        if entry is None:
+            value, provider = self._early_value(mod, name, imp.module)
+            if value is None and not weak and not self.deferred and name not in mod.wasm.export_map:
+                engine.emit(ImportUnresolved(mod.name, imp.module, name, "global", weak, "error"))
+                raise UndefinedSymbolError(mod.path, "imports", name, imp.module)
+            entry = got.create(name, imp.module, UNDEFINED_ADDR if value is None else value, provider)
+            self.txn.add(f"removed GOT entry {name}", lambda: got.remove(name))
+            slot = value if imp.module == "GOT.func" and value is not None else None
+            engine.emit(GotCreated(mod.name, imp.module, name, got.value(name), provider, slot))
+        else:
+            self._emit_resolved(mod, imp, entry.provider or "(unresolved)", name, "got")
+        if not weak and not entry.required:
+            entry.required = True
+            self.txn.add(f"GOT entry {name} no longer required", lambda: setattr(entry, "required", False))
+        entry.importers.append(mod.name)
+        mod.got_symbols.append(name)
+        return entry.glob
+
+    def _early_value(self, mod: LoadedModule, name: str, got_kind: str) -> tuple[int | None, str | None]:
+        """A GOT value known before instantiation: a published definition, else the module's own
+        export computed from the binary (so LLD 14's start-function relocations see final values)."""
+        sym, _how = self.engine.lookup(name, mod.group)
+        if sym is not None:
+            value = self.engine.symbol_value(sym, f"GOT.func.{name}", self.txn)
+            if value is not None:
+                return value, sym.module
+        exp = mod.wasm.export_map.get(name)
+        if exp is None or name in mod.wasm.dylink.tls_exports:
+            return None, None
+        if exp.kind == "global" and exp.index >= mod.wasm.num_imported_globals:
+            glob = mod.wasm.globals[exp.index - mod.wasm.num_imported_globals]
+            offset = glob.init.evaluate()
+            if not glob.type.mutable and glob.type.val_type == "i32" and isinstance(offset, int):
+                return mod.memory_base + offset, mod.name
+        if exp.kind == "func" and exp.index >= mod.wasm.num_imported_funcs:
+            key = mod.func_key(exp.index)
+            slot = self._elem_slot(mod, exp.index)
+            if slot is None:
+                slot = self.engine.table.reserve(key, f"GOT.func.{name} of {mod.name}")
+                self.txn.add(f"freed reserved table slot {slot}", lambda: self.engine.table.release(slot, slot + 1))
+            else:
+                self.engine.table.record(key, slot)
+                self.txn.add(f"forgot table slot {slot}", lambda: self.engine.table.forget(key))
+            return slot, mod.name
+        return None, None
+
+    def _elem_slot(self, mod: LoadedModule, func_index: int) -> int | None:
+        for seg in mod.wasm.elements:
+            if seg.mode != "active" or seg.table != 0 or func_index not in seg.items:
+                continue
+            base = seg.offset_expr.evaluate(self._base_globals(mod))
+            if isinstance(base, int):
+                return base + seg.items.index(func_index)
+        return None
+
+    def _base_globals(self, mod: LoadedModule) -> dict[int, int]:
+        values = {}
+        for index, imp in enumerate(mod.wasm.imports_of("global")):
+            if imp.module == "env" and imp.field.startswith("__memory_base"):
+                values[index] = mod.memory_base
+            elif imp.module == "env" and imp.field.startswith("__table_base"):
+                values[index] = mod.table_base
+        return values
+
+    # -- instantiate --------------------------------------------------------------------
+    def _instantiate(self, mod: LoadedModule, externs: list) -> None:
+        engine = self.engine
+        engine.enter(mod.name, "instantiate")
+        start_name = mod.wasm.start_name if mod.wasm.start is not None else None
+        if mod.wasm.start is not None and start_name is None:
+            start_name = f"func[{mod.wasm.start}]"
+        began = time.perf_counter()
+        try:
+            mod.instance = wasmtime.Instance(engine.store, mod.compiled, externs)
+        except wasmtime.Trap as exc:
+            raise LoadError(mod.path, "instantiate", f"start function {start_name} trapped: {first_line(exc)}") from None
+        except wasmtime.WasmtimeError as exc:
+            raise LoadError(mod.path, "instantiate", _wasmtime_reason(exc)) from None
+        except DldbgError as exc:
+            raise LoadError(mod.path, "instantiate", f"start function {start_name}: {exc}") from None
+        mod.state = "instantiated"
+        engine.emit(Instantiated(mod.name, start_name, round(time.perf_counter() - began, 6)))
+        if mod.wasm.start is not None and mod.memory_size:
+            changes = _word_changes(self._initial_image(mod), engine.read_memory(mod.memory_base, mod.memory_size), mod.memory_base)
+            if changes:
+                engine.emit(StartRelocationsApplied(mod.name, start_name, "start function", changes))
+        self._map_table(mod)
+        mod.exports = engine.relocate_exports(mod)
+
+    def _initial_image(self, mod: LoadedModule) -> bytes:
+        """The module's memory region as its active data segments alone would leave it."""
+        image = bytearray(mod.memory_size)
+        values = self._base_globals(mod)
+        for seg in mod.wasm.data:
+            if seg.mode != "active" or seg.memory != 0:
+                continue
+            at = seg.offset_expr.evaluate(values)
+            if isinstance(at, int):
+                start = at - mod.memory_base
+                if 0 <= start and start + len(seg.data) <= len(image):
+                    image[start : start + len(seg.data)] = seg.data
+        return bytes(image)
+
+    def _map_table(self, mod: LoadedModule) -> None:
+        table = self.engine.table
+        values = self._base_globals(mod)
+        for seg in mod.wasm.elements:
+            if seg.mode != "active" or seg.table != 0:
+                continue
+            base = seg.offset_expr.evaluate(values)
+            if not isinstance(base, int):
+                continue
+            for k, item in enumerate(seg.items):
+                if isinstance(item, int):
+                    key = mod.func_key(item)
+                    if table.record(key, base + k):
+                        self.txn.add(f"forgot table slot {base + k}", lambda key=key: table.forget(key))
+        exports = mod.instance.exports(self.engine.store)
+        for key, slot in table.pending_for_module(mod.id):
+            func_index = key[2]
+            name = next(e.name for e in mod.wasm.exports if e.kind == "func" and e.index == func_index)
+            table.fill(slot, exports[name])
+
+    # -- GOT ----------------------------------------------------------------------------
+    def _update_got_from_exports(self, mod: LoadedModule) -> None:
+        """emscripten `updateGOT(moduleExports)`: fill the module's own unresolved GOT imports."""
+        for name in mod.got_symbols:
+            sym = mod.exports.get(name)
+            if sym is not None and self.engine.got.value(name) == UNDEFINED_ADDR:
+                self._set_got(mod, name, sym, f"defined by {mod.name}")
+
+    def _set_got(self, mod: LoadedModule, name: str, sym: Symbol, reason: str) -> bool:
+        engine = self.engine
+        value = engine.symbol_value(sym, f"GOT.func.{name}", self.txn)
+        if value is None:
+            return False
+        entry = engine.got.get(name)
+        old = engine.got.set(name, value, sym.module)
+        old_provider = entry.provider
+
+        def undo() -> None:
+            engine.got.set(name, old, old_provider)
+
+        self.txn.add(f"GOT entry {name} back to {old}", undo)
+        engine.emit(GotUpdated(mod.name, entry.got, name, old, value, sym.module, reason))
+        return True
+
+    def _report_undefined(self, mods: list[LoadedModule]) -> None:
+        """emscripten `reportUndefinedSymbols`: resolve what is left, weak -> 0, else fail."""
+        engine = self.engine
+        for mod in mods:
+            engine.enter(mod.name, "got")
+            for name in mod.got_symbols:
+                if engine.got.value(name) != UNDEFINED_ADDR:
+                    continue
+                sym, how = engine.lookup(name, mod.group)
+                own = mod.exports.get(name)
+                if (sym or own) is not None and (sym or own).kind == "tls":
+                    self.tls_pending.append((mod, name))  # its address exists once TLS is set up
+                    continue
+                if sym is not None and self._set_got(mod, name, sym, f"found in the {how}"):
+                    continue
+                entry = engine.got.get(name)
+                if not entry.required:
+                    old = engine.got.set(name, 0, None)
+                    self.txn.add(f"GOT entry {name} back to {old}", lambda name=name, old=old: engine.got.set(name, old, None))
+                    engine.emit(ImportUnresolved(mod.name, entry.got, name, "global", True, "weak-zero"))
+                    engine.emit(GotUpdated(mod.name, entry.got, name, old, 0, None, "undefined weak symbol"))
+                    continue
+                engine.emit(ImportUnresolved(mod.name, entry.got, name, "global", False, "error"))
+                raise UndefinedSymbolError(mod.path, "imports", name, entry.got)
+
+    def _bind_now_check(self, mod: LoadedModule) -> None:
+        if not self.bind_now:
+            return
+        for stub in mod.stubs.values():
+            if stub.target is None and not self.engine.bind_stub(stub, raise_missing=False) and not stub.weak:
+                raise UndefinedSymbolError(mod.path, "imports", stub.symbol, "function")
+
+    # -- initialisers -------------------------------------------------------------------
+    def _call(self, mod: LoadedModule, name: str, stage: str, *args):
+        func = mod.instance.exports(self.engine.store).get(name)
+        try:
+            return self.engine.call_func(func, name, list(args))
+        except CallError as exc:
+            raise LoadError(mod.path, stage, f"{name} failed: {exc}") from None
+
+    def _relocate(self, mod: LoadedModule) -> None:
+        name = "__wasm_apply_data_relocs"
+        if not isinstance(mod.instance.exports(self.engine.store).get(name), wasmtime.Func):
+            return
+        self.engine.enter(mod.name, "reloc")
+        before = self.engine.read_memory(mod.memory_base, mod.memory_size)
+        self._call(mod, name, "reloc")
+        after = self.engine.read_memory(mod.memory_base, mod.memory_size)
+        self.engine.emit(RelocationsApplied(mod.name, name, "loader", _word_changes(before, after, mod.memory_base)))
+
+    def _init_tls(self, mod: LoadedModule) -> None:
+        engine = self.engine
+        exports = mod.instance.exports(engine.store)
+        init, size_global = exports.get("__wasm_init_tls"), exports.get("__tls_size")
+        if not isinstance(init, wasmtime.Func) or not isinstance(size_global, wasmtime.Global):
+            return
+        engine.enter(mod.name, "tls")
+        size = size_global.value(engine.store)
+        align_global = exports.get("__tls_align")
+        alignment = max(align_global.value(engine.store) if isinstance(align_global, wasmtime.Global) else 1, 1)
+        block = engine.allocator.allocate(max(size, 1), alignment)
+        engine.write_memory(block, bytes(max(size, 1)))
+        self.txn.add(f"released TLS block {block:#x} of {mod.name}", lambda: engine.allocator.free(block))
+        engine.emit(MemoryAllocated(module=mod.name, stage="tls", memory_base=block, size=size, alignment=alignment,
+                                    allocator=engine.allocator.name, purpose="TLS block"))
+        self._call(mod, "__wasm_init_tls", "tls", block)
+        mod.tls_base = block
+        names = []
+        for name in sorted(mod.wasm.dylink.tls_exports):
+            sym = mod.exports.get(name)
+            if sym is None or sym.kind != "tls":
+                continue
+            mod.exports[name] = Symbol(name, "data", mod.name, mod.id, address=block + sym.address)
+            names.append(name)
+            scope = engine.global_scope if mod.is_global else mod.group
+            if scope.symbols.get(name) is sym:  # published already (start-up requests)
+                scope.symbols[name] = mod.exports[name]
+        engine.emit(TlsInitialized(mod.name, block, size, alignment, tuple(names)))
+
+    def _check_tls_pending(self) -> None:
+        """Fill GOT entries that wait for TLS addresses; fail for those still undefined."""
+        pending, self.tls_pending = self.tls_pending, []
+        for mod, name in pending:
+            sym = mod.exports.get(name)
+            if sym is None or sym.kind != "data":
+                sym, _how = self.engine.lookup(name, mod.group)
+            if sym is None or not self._set_got(mod, name, sym, "TLS export relocated by __tls_base"):
+                raise UndefinedSymbolError(mod.path, "imports", name, "TLS symbol without an initialised TLS block")
+
+    def _construct(self, mod: LoadedModule) -> None:
+        exports = mod.instance.exports(self.engine.store)
+        names = ["__wasm_call_ctors"]
+        if "__wasm_call_ctors" not in exports and "__wasm_apply_data_relocs" not in exports:
+            names = ["__post_instantiate"]  # legacy ABI: relocations and constructors in one call
+        for name in names:
+            if not isinstance(exports.get(name), wasmtime.Func):
+                continue
+            self.engine.enter(mod.name, "ctors")
+            began = time.perf_counter()
+            self._call(mod, name, "ctors")
+            self.engine.emit(ConstructorCalled(mod.name, name, round(time.perf_counter() - began, 6)))
+
+    # -- publish ------------------------------------------------------------------------
+    def _publish(self, mod: LoadedModule) -> None:
+        engine = self.engine
+        engine.enter(mod.name, "publish")
+        symbols = {n: s for n, s in mod.exports.items() if not is_internal(n)}
+        scope = engine.global_scope if mod.is_global else mod.group
+        added, shadowed = scope.publish(symbols)
+        mod.published = added
+        self.txn.add(f"withdrew {len(added)} symbols of {mod.name} from the {scope.name} scope", lambda: scope.remove(added, mod.id))
+        engine.emit(SymbolsPublished(mod.name, "global" if mod.is_global else "local", tuple(added), tuple(shadowed)))
+
+
+def _dec(mod: LoadedModule) -> None:
+    mod.refcount -= 1
+
+
+def _valtype(gtype: GlobalType) -> wasmtime.ValType:
+    return wasmtime.ValType.i64() if gtype.val_type == "i64" else wasmtime.ValType.i32()
+
+
+def _val(gtype: GlobalType, value: int) -> wasmtime.Val:
+    return wasmtime.Val.i64(value) if gtype.val_type == "i64" else wasmtime.Val.i32(value)
+
+
+def _stub_trampoline(engine: "Engine", stub: LazyStub):
+    def call(caller, *args):
+        target = stub.target or engine.bind_stub(stub, raise_missing=True)
+        return target(caller, *args)
+
+    return call
+
+
+def _wasmtime_reason(exc: wasmtime.WasmtimeError) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if len(lines) > 1 and lines[1] == "Caused by:":
+        return f"{lines[0]}: {' '.join(lines[2:])}"
+    return " ".join(lines)
+
+
+def _word_changes(before: bytes, after: bytes, base: int) -> tuple[tuple[int, int, int], ...]:
+    changes = []
+    for off in range(0, min(len(before), len(after)) - 3, 4):
+        old, new = before[off : off + 4], after[off : off + 4]
+        if old != new:
+            changes.append((base + off, int.from_bytes(old, "little"), int.from_bytes(new, "little")))
+    return tuple(changes)

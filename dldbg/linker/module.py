@@ -1,0 +1,119 @@
+"""What the engine knows about one loaded (or loading) module."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import wasmtime
+
+from ..wasm.reader import WasmModule
+from ..wasm.types import FuncType, Import
+from .scope import Scope, Symbol
+
+#: Exports that are loader plumbing, not symbols (emscripten `isInternalSym`, libdylink.js).
+INTERNAL_SYMBOLS = frozenset(
+    {
+        "memory",
+        "__memory_base",
+        "__table_base",
+        "__stack_pointer",
+        "__indirect_function_table",
+        "__cpp_exception",
+        "__c_longjmp",
+        "__wasm_apply_data_relocs",
+        "__dso_handle",
+        "__tls_size",
+        "__tls_align",
+        "__tls_base",
+        "__set_stack_limits",
+        "_emscripten_tls_init",
+        "__wasm_init_tls",
+        "__wasm_call_ctors",
+        "__post_instantiate",
+        "__start_em_asm",
+        "__stop_em_asm",
+        "__start_em_js",
+        "__stop_em_js",
+    }
+)
+
+
+def is_internal(name: str) -> bool:
+    return name in INTERNAL_SYMBOLS or name.startswith("__em_js__")
+
+
+@dataclass
+class LazyStub:
+    """A function import bound on its first call (PLT style, emscripten's lazy `stubs`)."""
+
+    importer: "LoadedModule"
+    symbol: str
+    func_type: FuncType
+    weak: bool
+    func: wasmtime.Func | None = None
+    target: wasmtime.Func | None = None
+    provider: str | None = None
+
+
+@dataclass
+class ImportBinding:
+    """How one import of a module was satisfied (for `info imports`)."""
+
+    imp: Import
+    how: str
+    provider: str
+    symbol: str
+    stub: LazyStub | None = None
+    #: the definition the import was bound to at instantiation, for function identity
+    target: Symbol | None = None
+
+
+@dataclass(eq=False)
+class LoadedModule:
+    """A module in the engine.  `state`: loading, instantiated, ready, released.
+
+    :ivar memory_base: address of the module's static data (its `__memory_base`), bytes.
+    :ivar memory_size: bytes reserved there (MEM_INFO memorysize).
+    :ivar table_base: first table slot of its element segment (its `__table_base`).
+    :ivar table_size: slots reserved there (MEM_INFO tablesize).
+    """
+
+    id: int
+    path: str
+    wasm: WasmModule
+    sha256: str
+    flags: int
+    compiled: wasmtime.Module
+    is_global: bool
+    group: Scope | None
+    nodelete: bool = False
+    state: str = "loading"
+    handle: int | None = None
+    refcount: int = 0
+    deps: list["LoadedModule"] = field(default_factory=list)
+    instance: wasmtime.Instance | None = None
+    memory_base: int = 0
+    memory_size: int = 0
+    table_base: int = 0
+    table_size: int = 0
+    tls_base: int | None = None
+    exports: dict[str, Symbol] = field(default_factory=dict)
+    bindings: list[ImportBinding] = field(default_factory=list)
+    stubs: dict[str, LazyStub] = field(default_factory=dict)
+    got_symbols: list[str] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+    def func_key(self, func_index: int) -> tuple:
+        """Identity of function `func_index` (imports first) of this module."""
+        if func_index < self.wasm.num_imported_funcs:
+            imp = self.wasm.imports_of("func")[func_index]
+            binding = next((b for b in self.bindings if b.imp is imp), None)
+            if binding is not None and binding.target is not None and binding.target.key is not None:
+                return binding.target.key
+            return ("stub", self.id, imp.field)
+        return ("module", self.id, func_index)

@@ -1,0 +1,501 @@
+"""Read a wasm binary into a `WasmModule`: every section with its byte offset.
+
+Source: WebAssembly core specification, chapter 5 "Binary Format" (with the bulk-memory,
+reference-types, extended-const, multi-memory, memory64, exception-handling and
+custom-page-sizes extensions); custom sections: tool-conventions DynamicLinking.md (`dylink.0`)
+and the extended name section (function, global and data segment names).
+
+The reader checks structure, not validity: a module this reader accepts may still be rejected by
+wasmtime's validator, which the engine runs next.  Function bodies are located, not decoded.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ..errors import WasmParseError
+from .binary import Cursor
+from .dylink import DylinkInfo, parse_dylink0, parse_legacy_dylink
+from .types import (
+    EXTERNAL_KINDS,
+    SECTION_NAMES,
+    ConstExpr,
+    CustomSection,
+    DataSegment,
+    ElemSegment,
+    Export,
+    FuncType,
+    FunctionBody,
+    Global,
+    GlobalType,
+    Import,
+    Limits,
+    MemoryType,
+    NameMap,
+    Section,
+    Table,
+    TableType,
+)
+
+WASM_MAGIC = b"\0asm"
+WASM_VERSION = b"\x01\x00\x00\x00"
+
+_VAL_TYPES = {
+    0x7F: "i32",
+    0x7E: "i64",
+    0x7D: "f32",
+    0x7C: "f64",
+    0x7B: "v128",
+    0x70: "funcref",
+    0x6F: "externref",
+    0x69: "exnref",
+    0x6E: "anyref",
+    0x6D: "eqref",
+    0x6A: "i31ref",
+    0x6B: "structref",
+    0x6C: "arrayref",
+    0x71: "nullref",
+    0x72: "nullexternref",
+    0x73: "nullfuncref",
+    0x74: "nullexnref",
+}
+
+
+@dataclass
+class WasmModule:
+    """A parsed module.  Index spaces (functions, tables, memories, globals, tags) count imports first."""
+
+    path: str | None
+    size: int
+    sections: list[Section] = field(default_factory=list)
+    types: list[FuncType] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    functions: list[int] = field(default_factory=list)  # type index of each defined function
+    tables: list[Table] = field(default_factory=list)
+    memories: list[MemoryType] = field(default_factory=list)
+    globals: list[Global] = field(default_factory=list)
+    exports: list[Export] = field(default_factory=list)
+    start: int | None = None
+    elements: list[ElemSegment] = field(default_factory=list)
+    data: list[DataSegment] = field(default_factory=list)
+    data_count: int | None = None
+    tags: list[int] = field(default_factory=list)  # type index of each defined tag
+    bodies: list[FunctionBody] = field(default_factory=list)
+    customs: list[CustomSection] = field(default_factory=list)
+    dylink: DylinkInfo | None = None
+    dylink_first: bool = False
+    names: NameMap = field(default_factory=NameMap)
+    #: a malformed `name` section does not make the module unusable; the reason is kept here.
+    name_section_error: str | None = None
+
+    # -- index spaces -------------------------------------------------------------------
+    def imports_of(self, kind: str) -> list[Import]:
+        return [imp for imp in self.imports if imp.kind == kind]
+
+    @cached_property
+    def num_imported_funcs(self) -> int:
+        return len(self.imports_of("func"))
+
+    @cached_property
+    def num_imported_globals(self) -> int:
+        return len(self.imports_of("global"))
+
+    def func_type(self, func_index: int) -> FuncType:
+        """Type of function `func_index` (imports first).  Raises IndexError if out of range."""
+        if func_index < self.num_imported_funcs:
+            type_index = self.imports_of("func")[func_index].desc
+        else:
+            type_index = self.functions[func_index - self.num_imported_funcs]
+        return self.types[type_index]
+
+    def global_type(self, global_index: int) -> GlobalType:
+        imported = self.imports_of("global")
+        if global_index < len(imported):
+            return imported[global_index].desc
+        return self.globals[global_index - len(imported)].type
+
+    def import_type(self, imp: Import) -> object:
+        """FuncType for a function import; the descriptor otherwise."""
+        return self.types[imp.desc] if imp.kind in ("func", "tag") else imp.desc
+
+    def function_name(self, func_index: int) -> str | None:
+        """The name section's name, else an export's name, else the import's field."""
+        if func_index in self.names.functions:
+            return self.names.functions[func_index]
+        for exp in self.exports:
+            if exp.kind == "func" and exp.index == func_index:
+                return exp.name
+        funcs = self.imports_of("func")
+        if func_index < len(funcs):
+            return funcs[func_index].qualified
+        return None
+
+    @cached_property
+    def export_map(self) -> dict[str, Export]:
+        return {exp.name: exp for exp in self.exports}
+
+    @property
+    def start_name(self) -> str | None:
+        return None if self.start is None else self.function_name(self.start)
+
+    def section(self, name: str) -> Section | None:
+        return next((s for s in self.sections if s.name == name), None)
+
+
+def read_module_file(path: str | os.PathLike) -> WasmModule:
+    """Read and parse the file at `path`.  Raises WasmParseError (with the path) or OSError."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return read_module(data, os.fspath(path))
+
+
+def read_module(data: bytes, path: str | None = None) -> WasmModule:
+    """Parse `data`.  Raises WasmParseError carrying the byte offset (and `path`, if given)."""
+    try:
+        return _Parser(data, path).parse()
+    except WasmParseError as exc:
+        raise exc.with_path(path) if path and not exc.path else exc
+
+
+class _Parser:
+    def __init__(self, data: bytes, path: str | None):
+        self.data = data
+        self.mod = WasmModule(path=path, size=len(data))
+
+    def parse(self) -> WasmModule:
+        cur = Cursor(self.data)
+        if len(self.data) < 8:
+            raise WasmParseError(f"file is {len(self.data)} bytes, too short for a wasm header", 0)
+        if cur.bytes(4) != WASM_MAGIC:
+            raise WasmParseError("not a wasm module: need to see wasm magic number (\\0asm)", 0)
+        version = cur.bytes(4)
+        if version != WASM_VERSION:
+            raise WasmParseError(f"unsupported wasm version {version.hex()}", 4)
+        while not cur.at_end():
+            self._section(cur)
+        return self.mod
+
+    # -- sections -----------------------------------------------------------------------
+    def _section(self, cur: Cursor) -> None:
+        start = cur.pos
+        section_id = cur.u8()
+        if section_id not in SECTION_NAMES:
+            raise cur.fail(f"unknown section id {section_id}", start)
+        size_offset = cur.pos
+        size = cur.uleb()
+        if cur.pos + size > cur.end:
+            raise cur.fail(
+                f"{SECTION_NAMES[section_id]} section size {size} runs past the end of the file "
+                f"({cur.end - cur.pos} bytes left)",
+                size_offset,
+            )
+        body = cur.sub(size)
+        payload_offset = body.pos
+        if section_id == 0:
+            name = self._custom(body, start, len(self.mod.sections) == 0)
+            self.mod.sections.append(Section(0, name, start, payload_offset, size))
+            return
+        count = getattr(self, "_sec_" + SECTION_NAMES[section_id])(body)
+        if not body.at_end():
+            raise body.fail(f"{SECTION_NAMES[section_id]} section has {body.remaining} bytes left over")
+        self.mod.sections.append(Section(section_id, SECTION_NAMES[section_id], start, payload_offset, size, count))
+
+    def _vec(self, cur: Cursor, item) -> int:
+        count = cur.uleb()
+        for _ in range(count):
+            item(cur)
+        return count
+
+    def _sec_type(self, cur: Cursor) -> int:
+        def one(c: Cursor) -> None:
+            at = c.pos
+            form = c.u8()
+            if form != 0x60:
+                raise c.fail(f"unsupported type form {form:#x} (only function types are read)", at)
+            params = tuple(self._val_type(c) for _ in range(c.uleb()))
+            results = tuple(self._val_type(c) for _ in range(c.uleb()))
+            self.mod.types.append(FuncType(params, results))
+
+        return self._vec(cur, one)
+
+    def _sec_import(self, cur: Cursor) -> int:
+        def one(c: Cursor) -> None:
+            at = c.pos
+            module, name = c.name(), c.name()
+            kind_at = c.pos
+            kind = c.u8()
+            if kind >= len(EXTERNAL_KINDS):
+                raise c.fail(f"unknown import kind {kind:#x}", kind_at)
+            desc = self._extern_desc(c, EXTERNAL_KINDS[kind])
+            self.mod.imports.append(Import(module, name, EXTERNAL_KINDS[kind], desc, at))
+
+        return self._vec(cur, one)
+
+    def _extern_desc(self, c: Cursor, kind: str) -> object:
+        if kind == "func":
+            return self._type_index(c)
+        if kind == "table":
+            return self._table_type(c)
+        if kind == "memory":
+            return MemoryType(self._limits(c))
+        if kind == "global":
+            return self._global_type(c)
+        attribute_at = c.pos
+        if c.u8() != 0:
+            raise c.fail("tag attribute must be 0", attribute_at)
+        return self._type_index(c)
+
+    def _type_index(self, c: Cursor) -> int:
+        at = c.pos
+        index = c.uleb()
+        if index >= len(self.mod.types):
+            raise c.fail(f"type index {index} out of range ({len(self.mod.types)} types)", at)
+        return index
+
+    def _sec_function(self, cur: Cursor) -> int:
+        return self._vec(cur, lambda c: self.mod.functions.append(self._type_index(c)))
+
+    def _sec_table(self, cur: Cursor) -> int:
+        def one(c: Cursor) -> None:
+            at = c.pos
+            init = None
+            if c.remaining >= 2 and c.data[c.pos : c.pos + 2] == b"\x40\x00":
+                c.bytes(2)
+                ttype = self._table_type(c)
+                init = self._const_expr(c)
+            else:
+                ttype = self._table_type(c)
+            self.mod.tables.append(Table(ttype, init, at))
+
+        return self._vec(cur, one)
+
+    def _sec_memory(self, cur: Cursor) -> int:
+        return self._vec(cur, lambda c: self.mod.memories.append(MemoryType(self._limits(c))))
+
+    def _sec_global(self, cur: Cursor) -> int:
+        def one(c: Cursor) -> None:
+            at = c.pos
+            gtype = self._global_type(c)
+            self.mod.globals.append(Global(gtype, self._const_expr(c), at))
+
+        return self._vec(cur, one)
+
+    def _sec_export(self, cur: Cursor) -> int:
+        def one(c: Cursor) -> None:
+            at = c.pos
+            name = c.name()
+            kind_at = c.pos
+            kind = c.u8()
+            if kind >= len(EXTERNAL_KINDS):
+                raise c.fail(f"unknown export kind {kind:#x}", kind_at)
+            self.mod.exports.append(Export(name, EXTERNAL_KINDS[kind], c.uleb(), at))
+
+        return self._vec(cur, one)
+
+    def _sec_start(self, cur: Cursor) -> None:
+        self.mod.start = cur.uleb()
+
+    def _sec_elem(self, cur: Cursor) -> int:
+        def one(c: Cursor) -> None:
+            at = c.pos
+            flags = c.uleb()
+            if flags > 7:
+                raise c.fail(f"unknown element segment flags {flags}", at)
+            table, offset_expr = 0, None
+            if flags & 1:
+                mode = "declarative" if flags & 2 else "passive"
+            else:
+                mode = "active"
+                if flags & 2:
+                    table = c.uleb()
+                offset_expr = self._const_expr(c)
+            uses_exprs = bool(flags & 4)
+            elem_type = "funcref"
+            if flags & 3:  # an explicit elemkind / reftype follows
+                if uses_exprs:
+                    elem_type = self._val_type(c)
+                else:
+                    kind_at = c.pos
+                    if c.u8() != 0:
+                        raise c.fail("element kind must be 0 (funcref)", kind_at)
+            if uses_exprs:
+                items = tuple(self._elem_expr(c) for _ in range(c.uleb()))
+            else:
+                items = tuple(c.uleb() for _ in range(c.uleb()))
+            self.mod.elements.append(ElemSegment(mode, table, offset_expr, elem_type, items, at))
+
+        return self._vec(cur, one)
+
+    def _elem_expr(self, c: Cursor) -> int | ConstExpr | None:
+        expr = self._const_expr(c)
+        if len(expr.ops) == 1:
+            op, imm = expr.ops[0]
+            if op == "ref.func":
+                return imm
+            if op == "ref.null":
+                return None
+        return expr
+
+    def _sec_code(self, cur: Cursor) -> int:
+        def one(c: Cursor) -> None:
+            size = c.uleb()
+            at = c.pos
+            c.sub(size)
+            self.mod.bodies.append(FunctionBody(at, size))
+
+        count = self._vec(cur, one)
+        if count != len(self.mod.functions):
+            raise cur.fail(f"code section has {count} bodies for {len(self.mod.functions)} functions")
+        return count
+
+    def _sec_data(self, cur: Cursor) -> int:
+        def one(c: Cursor) -> None:
+            at = c.pos
+            flags = c.uleb()
+            if flags > 2:
+                raise c.fail(f"unknown data segment flags {flags}", at)
+            memory, offset_expr, mode = 0, None, "active"
+            if flags == 1:
+                mode = "passive"
+            else:
+                if flags == 2:
+                    memory = c.uleb()
+                offset_expr = self._const_expr(c)
+            size = c.uleb()
+            data_offset = c.pos
+            payload = c.bytes(size)
+            self.mod.data.append(DataSegment(mode, memory, offset_expr, payload, data_offset, at))
+
+        return self._vec(cur, one)
+
+    def _sec_datacount(self, cur: Cursor) -> None:
+        self.mod.data_count = cur.uleb()
+
+    def _sec_tag(self, cur: Cursor) -> int:
+        def one(c: Cursor) -> None:
+            attribute_at = c.pos
+            if c.u8() != 0:
+                raise c.fail("tag attribute must be 0", attribute_at)
+            self.mod.tags.append(self._type_index(c))
+
+        return self._vec(cur, one)
+
+    # -- custom sections ----------------------------------------------------------------
+    def _custom(self, body: Cursor, start: int, is_first: bool) -> str:
+        name = body.name()
+        payload_offset = body.pos
+        if name in ("dylink.0", "dylink"):
+            if self.mod.dylink is not None:
+                raise body.fail(f"second {name} section (the first is at {self.mod.dylink.offset:#x})", start)
+            parse = parse_dylink0 if name == "dylink.0" else parse_legacy_dylink
+            self.mod.dylink = parse(Cursor(body.data, body.pos, body.end), start)
+            self.mod.dylink_first = is_first
+        elif name == "name":
+            try:
+                self.mod.names = _parse_names(Cursor(body.data, body.pos, body.end))
+            except WasmParseError as exc:
+                self.mod.name_section_error = str(exc)
+        self.mod.customs.append(CustomSection(name, start, payload_offset, body.bytes(body.remaining)))
+        return name
+
+    # -- pieces -------------------------------------------------------------------------
+    def _val_type(self, c: Cursor) -> str:
+        at = c.pos
+        code = c.u8()
+        if code in _VAL_TYPES:
+            return _VAL_TYPES[code]
+        if code in (0x63, 0x64):  # (ref null ht) / (ref ht)
+            heap = c.sleb(33)
+            heap_name = _VAL_TYPES.get(heap & 0x7F, str(heap)) if heap < 0 else f"type {heap}"
+            return f"(ref {'null ' if code == 0x63 else ''}{heap_name})"
+        raise c.fail(f"unknown value type {code:#x}", at)
+
+    def _global_type(self, c: Cursor) -> GlobalType:
+        val_type = self._val_type(c)
+        at = c.pos
+        mutability = c.u8()
+        if mutability > 1:
+            raise c.fail(f"global mutability must be 0 or 1, not {mutability}", at)
+        return GlobalType(val_type, bool(mutability))
+
+    def _table_type(self, c: Cursor) -> TableType:
+        elem_type = self._val_type(c)
+        return TableType(elem_type, self._limits(c))
+
+    def _limits(self, c: Cursor) -> Limits:
+        at = c.pos
+        flags = c.u8()
+        if flags & ~0x0F:
+            raise c.fail(f"unknown limits flags {flags:#x}", at)
+        is64 = bool(flags & 0x04)
+        bits = 64 if is64 else 32
+        minimum = c.uleb(bits)
+        maximum = c.uleb(bits) if flags & 0x01 else None
+        page_size_log2 = c.uleb() if flags & 0x08 else None
+        return Limits(minimum, maximum, bool(flags & 0x02), is64, page_size_log2)
+
+    def _const_expr(self, c: Cursor) -> ConstExpr:
+        start = c.pos
+        ops: list[tuple[str, object]] = []
+        while True:
+            at = c.pos
+            opcode = c.u8()
+            if opcode == 0x0B:
+                return ConstExpr(tuple(ops), start)
+            if opcode == 0x41:
+                ops.append(("i32.const", c.sleb(32)))
+            elif opcode == 0x42:
+                ops.append(("i64.const", c.sleb(64)))
+            elif opcode == 0x43:
+                ops.append(("f32.const", c.bytes(4)))
+            elif opcode == 0x44:
+                ops.append(("f64.const", c.bytes(8)))
+            elif opcode == 0x23:
+                ops.append(("global.get", c.uleb()))
+            elif opcode == 0xD0:
+                ops.append(("ref.null", self._heap_type(c)))
+            elif opcode == 0xD2:
+                ops.append(("ref.func", c.uleb()))
+            elif opcode in _EXTENDED_CONST_OPS:
+                ops.append((_EXTENDED_CONST_OPS[opcode], None))
+            elif opcode == 0xFD and c.remaining and c.data[c.pos] == 0x0C:
+                c.u8()
+                ops.append(("v128.const", c.bytes(16)))
+            else:
+                raise c.fail(f"opcode {opcode:#x} is not allowed in a constant expression", at)
+
+    def _heap_type(self, c: Cursor) -> str:
+        heap = c.sleb(33)
+        return _VAL_TYPES.get(heap & 0x7F, str(heap)) if heap < 0 else f"type {heap}"
+
+
+_EXTENDED_CONST_OPS = {
+    0x6A: "i32.add",
+    0x6B: "i32.sub",
+    0x6C: "i32.mul",
+    0x7C: "i64.add",
+    0x7D: "i64.sub",
+    0x7E: "i64.mul",
+}
+
+# Name section subsection ids (the extended-name-section proposal).
+_NAME_MODULE, _NAME_FUNCTION, _NAME_GLOBAL, _NAME_DATA = 0, 1, 7, 9
+
+
+def _parse_names(cur: Cursor) -> NameMap:
+    names = NameMap()
+    module = None
+    targets = {_NAME_FUNCTION: names.functions, _NAME_GLOBAL: names.globals, _NAME_DATA: names.data_segments}
+    while not cur.at_end():
+        sub_id = cur.u8()
+        body = cur.sub(cur.uleb())
+        if sub_id == _NAME_MODULE:
+            module = body.name()
+        elif sub_id in targets:
+            target = targets[sub_id]
+            for _ in range(body.uleb()):
+                index = body.uleb()
+                target[index] = body.name()
+    return NameMap(module, names.functions, names.globals, names.data_segments)

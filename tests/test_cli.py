@@ -1,0 +1,118 @@
+"""`dldbg inspect` and `dldbg run` as a user runs them: output, exit status, trace lines, cache."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from catalogue import OUT, TOOLCHAINS, built
+from dldbg.cli import main
+from dldbg.events import CATEGORIES
+
+
+def run(argv, env=None):
+    out, err = io.StringIO(), io.StringIO()
+    return main(argv, stdout=out, stderr=err), out.getvalue(), err.getvalue()
+
+
+def sample(toolchain: str, scenario: str, name: str) -> str:
+    path = built(scenario, toolchain) / name
+    if not path.exists():
+        pytest.skip(f"{path} is not built")
+    return str(path)
+
+
+def console_script() -> list[str]:
+    script = Path(sys.executable).with_name("dldbg")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "dldbg"]
+
+
+@pytest.mark.parametrize("toolchain", TOOLCHAINS)
+def test_inspect_json_groups_imports(toolchain):
+    status, out, _ = run(["inspect", "--json", sample(toolchain, "chain", "libchain_a.so"),
+                          sample(toolchain, "weak", "libweak_undef.so")])
+    assert status == 0
+    chain, weak = (json.loads(line) for line in out.splitlines())
+    assert chain["dylink"]["needed"] == ["libchain_b.so"]
+    assert chain["dylink"]["runtime_path"] == ["$ORIGIN/deps"]
+    assert chain["dylink"]["first"] is True
+    assert set(chain["imports"]) == {"env", "GOT.mem", "GOT.func", "WASI", "other"}
+    assert any(i["field"] == "memory" for i in chain["imports"]["env"])
+    weak_fields = {i["field"] for group in weak["imports"].values() for i in group if i["weak"]}
+    assert {"wu_func", "wu_data"} <= weak_fields
+    assert all(i["module"] == "GOT.mem" for i in weak["imports"]["GOT.mem"])
+
+
+def test_inspect_text_matches_objdump_field_names():
+    status, out, _ = run(["inspect", sample("clang16", "reloc", "libreloc.so")])
+    assert status == 0
+    for field in ("mem_size     :", "mem_p2align  :", "table_size   :", "table_p2align:", "needed_dynlibs[1]:", "- libreloc_dep.so"):
+        assert field in out
+    assert "start function: none" in out
+
+
+@pytest.mark.parametrize("name", ["truncated.so", "not_wasm.so", "bad_leb.so"])
+def test_inspect_malformed_is_one_line(name):
+    path = OUT / "broken" / name
+    if not path.exists():
+        pytest.skip("broken samples not built")
+    status, out, err = run(["inspect", str(path)])
+    assert status == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"dldbg: error: {path}: read: ")
+    assert "byte offset 0x" in err
+
+
+def test_run_prints_result_and_exit_status():
+    assert run(["run", "--no-cache", sample("clang16", "reloc", "libreloc.so"), "--invoke", "apply_own_fn", "5"])[:2] == (0, "1005\n")
+    assert run(["run", "--no-cache", sample("clang16", "reloc", "libreloc.so"), "--invoke", "get_dep_eighth"])[:2] == (0, "5.25\n")
+    status, out, err = run(["run", "--no-cache", sample("clang16", "reloc", "libreloc.so"), "--invoke", "no_such_function"])
+    assert status == 1 and "no function named no_such_function" in err
+    status, out, err = run(["run", "--no-cache", sample("clang16", "reloc", "libreloc.so"), "--invoke", "apply_own_fn"])
+    assert status == 1 and "takes 1 argument" in err
+
+
+def test_trap_prints_wasm_backtrace():
+    status, _, err = run(["run", "--no-cache", sample("clang16", "missing_symbol", "libmissing_func.so"), "--invoke", "call_missing"])
+    assert status == 1
+    assert "undefined symbol 'does_not_exist'" in err.splitlines()[0]
+
+
+def test_trace_all_shows_every_stage():
+    status, _, err = run(["run", "--no-cache", "--trace", sample("clang16", "reloc", "libreloc.so"), "--invoke", "get_ctor_ok"])
+    assert status == 0
+    seen = {line.split("]")[0].removeprefix("dldbg[") for line in err.splitlines()}
+    assert {"libs", "memory", "table", "symbols", "got", "reloc", "ctors"} <= seen
+    assert "NEEDED libreloc_dep.so -> " in err
+    assert "__wasm_apply_data_relocs ran (loader): " in err
+
+
+def test_trace_categories_filter_and_help():
+    status, _, err = run(["run", "--no-cache", "--trace=got", sample("clang16", "reloc", "libreloc.so")])
+    assert status == 0 and err and all(line.startswith("dldbg[got]: ") for line in err.splitlines())
+    status, out, _ = run(["run", "--trace=help"])
+    assert status == 0 and all(c in out for c in CATEGORIES)
+    status, _, err = run(["run", "--trace=nonsense", sample("clang16", "reloc", "libreloc.so")])
+    assert status == 1 and "unknown trace categories: nonsense" in err
+
+
+def test_second_run_is_served_from_the_cache(tmp_path):
+    """The real console script, twice: the second run deserialises instead of compiling."""
+    env = {**os.environ, "DLDBG_CACHE_DIR": str(tmp_path)}
+    argv = console_script() + ["run", "--trace=libs", sample("zig", "reloc", "libreloc.so"), "--invoke", "get_ctor_ok"]
+    first = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+    second = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+    assert first.stdout == second.stdout == "1\n"
+    assert "libreloc.so: code compiled" in first.stderr
+    assert "libreloc.so: code disk-cache" in second.stderr and "code compiled" not in second.stderr
+    assert list((tmp_path / "compiled").glob("*.cwasm"))
+
+
+def test_usage_errors_exit_2():
+    assert run(["run"])[0] == 2
+    assert run(["frobnicate"])[0] == 2
