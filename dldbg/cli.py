@@ -90,6 +90,11 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     except KeyboardInterrupt:
         print("dldbg: interrupted", file=stderr)
         return 130
+    except Exception as exc:  # a bug in dldbg: say so in one line; DLDBG_DEBUG=1 shows the traceback
+        if os.environ.get("DLDBG_DEBUG"):
+            raise
+        print(f"dldbg: internal error: {type(exc).__name__}: {exc} (set DLDBG_DEBUG=1 for the traceback)", file=stderr)
+        return 1
 
 
 def _inspect(args, stdout: TextIO) -> int:

@@ -315,15 +315,29 @@ class Engine:
         relocations and constructors after every module is in.  Raises LoadError, rolled back."""
         req = LoadRequest(self, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE, deferred=True,
                           bind_now=self.bind_now if bind_now is None else bind_now)
-        try:
+
+        def load_all() -> list[LoadedModule]:
             mods = [req.load(path) for path in paths]
             req.finish()
+            return mods
+
+        try:
+            mods = self._guarded(req, load_all)
         except LoadError as exc:
             self._rolled_back(req, exc)
             raise
         finally:
             self.enter("(engine)", "call")
         return mods
+
+    def _guarded(self, req: LoadRequest, step: Callable):
+        """Run a load step; wasmtime failures outside the loader's own checks (a table or
+        memory that cannot grow) become a LoadError of the module and stage in progress."""
+        try:
+            return step()
+        except wasmtime.WasmtimeError as exc:
+            mod = next((m for m in req.new_modules if m.name == self.context), None)
+            raise LoadError(mod.path if mod else self.context, self.stage, first_line(exc)) from None
 
     def _rolled_back(self, req: LoadRequest, exc: LoadError) -> None:
         rolled = req.txn.rollback()
@@ -349,7 +363,7 @@ class Engine:
             self._fail(f"could not load dynamic lib: {path}\nRTLD_NOLOAD was given and it is not loaded")
         req = LoadRequest(self, flags, bind_now=self.bind_now or bool(flags & RTLD_NOW))
         try:
-            mod = req.load(found)
+            mod = self._guarded(req, lambda: req.load(found))
         except LoadError as exc:
             self._rolled_back(req, exc)
             self._fail(f"could not load dynamic lib: {path}\n{exc}", exc)
