@@ -249,7 +249,7 @@ class Engine:
 
     def relocate_exports(self, mod: LoadedModule) -> dict[str, Symbol]:
         """emscripten `relocateExports`: immutable i32 globals are data offsets from `__memory_base`."""
-        exports = mod.instance.exports(self.store)
+        exports = mod.externs
         wasm = mod.wasm
         absolute = {n for n, flags in wasm.dylink.export_info if flags & 0x200}
         out: dict[str, Symbol] = {}

@@ -75,10 +75,14 @@ class FunctionTable:
         slot = self._slot_by_key.get(key)
         if slot is None:
             slot = self._free.pop(0) if self._free else self.grow(1, reason)
-            self._slot_by_key[key] = slot
-            self.key_by_slot[slot] = key
-            self._pending[key] = slot
+            self.reserve_at(key, slot)
         return slot
+
+    def reserve_at(self, key: FuncKey, slot: int) -> None:
+        """Reserve the (null, unassigned) `slot` for `key`; its function comes with `fill`."""
+        self._slot_by_key[key] = slot
+        self.key_by_slot[slot] = key
+        self._pending[key] = slot
 
     def pending_for_module(self, module_id: int) -> list[tuple[FuncKey, int]]:
         """Reserved, unfilled slots of `("module", module_id, ...)` keys."""

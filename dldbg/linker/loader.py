@@ -48,6 +48,7 @@ from .module import ImportBinding, LazyStub, LoadedModule, is_internal
 from .scope import Scope, Symbol
 from .search import find_library
 from .transaction import Transaction
+from .wasmtime_compat import instance_exports
 from .wasmtypes import functype
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class LoadRequest:
         self.instantiated: list[LoadedModule] = []
         #: GOT entries (importer, symbol) waiting for a TLS export's address (set by `_init_tls`)
         self.tls_pending: list[tuple[LoadedModule, str]] = []
+        self._elem_slot_maps: dict[int, dict[int, int]] = {}
         self._chain: list[str] = []
 
     # -- entry points -------------------------------------------------------------------
@@ -248,7 +250,46 @@ class LoadRequest:
     def _resolve_imports(self, mod: LoadedModule) -> list:
         weak = mod.wasm.dylink.weak_imports
         self.engine.enter(mod.name, "imports")
+        self._reserve_own_function_slots(mod)
         return [self._resolve_import(mod, imp, imp.field in weak) for imp in mod.wasm.imports]
+
+    def _reserve_own_function_slots(self, mod: LoadedModule) -> None:
+        """One table growth for every own function that a GOT.func import will need a slot for
+        (emscripten grows the table one slot per function in `addFunction`)."""
+        engine, table, wasm = self.engine, self.engine.table, mod.wasm
+        keys: dict = {}  # insertion-ordered set
+        for imp in wasm.imports:
+            exp = wasm.export_map.get(imp.field)
+            if (imp.module != "GOT.func" or exp is None or exp.kind != "func" or exp.index < wasm.num_imported_funcs
+                    or engine.got.get(imp.field) is not None or engine.lookup(imp.field, mod.group)[0] is not None
+                    or exp.index in self._elem_slots(mod)):
+                continue
+            key = mod.func_key(exp.index)
+            if table.slot_of(key) is None:
+                keys[key] = None
+        if not keys:
+            return
+        base = table.grow(len(keys), f"GOT.func slots for {len(keys)} functions of {mod.name}")
+        for offset, key in enumerate(keys):
+            table.reserve_at(key, base + offset)
+        self.txn.add(f"nulled table slots [{base}, {base + len(keys)}) reserved for {mod.name}",
+                     lambda: table.release(base, base + len(keys)))
+
+    def _elem_slots(self, mod: LoadedModule) -> dict[int, int]:
+        """Function index -> table slot, for the module's active element segments on table 0."""
+        if mod.id not in self._elem_slot_maps:
+            slots: dict[int, int] = {}
+            values = self._base_globals(mod)
+            for seg in mod.wasm.elements:
+                if seg.mode != "active" or seg.table != 0:
+                    continue
+                base = seg.offset_expr.evaluate(values)
+                if isinstance(base, int):
+                    for k, item in enumerate(seg.items):
+                        if isinstance(item, int):
+                            slots.setdefault(item, base + k)
+            self._elem_slot_maps[mod.id] = slots
+        return self._elem_slot_maps[mod.id]
 
     def _emit_resolved(self, mod, imp, provider, symbol, how, target=None, stub=None):
         self.engine.emit(ImportResolved(mod.name, imp.module, imp.field, imp.kind, provider, symbol, how))
@@ -359,25 +400,17 @@ class LoadRequest:
             if not glob.type.mutable and glob.type.val_type == "i32" and isinstance(offset, int):
                 return mod.memory_base + offset, mod.name
         if exp.kind == "func" and exp.index >= mod.wasm.num_imported_funcs:
-            key = mod.func_key(exp.index)
-            slot = self._elem_slot(mod, exp.index)
+            table, key = self.engine.table, mod.func_key(exp.index)
+            slot = table.slot_of(key)  # reserved by _reserve_own_function_slots
             if slot is None:
-                slot = self.engine.table.reserve(key, f"GOT.func.{name} of {mod.name}")
-                self.txn.add(f"freed reserved table slot {slot}", lambda: self.engine.table.release(slot, slot + 1))
-            else:
-                self.engine.table.record(key, slot)
-                self.txn.add(f"forgot table slot {slot}", lambda: self.engine.table.forget(key))
+                slot = self._elem_slots(mod).get(exp.index)
+            if slot is None:
+                slot = table.reserve(key, f"GOT.func.{name} of {mod.name}")
+                self.txn.add(f"freed reserved table slot {slot}", lambda: table.release(slot, slot + 1))
+            elif table.record(key, slot):
+                self.txn.add(f"forgot table slot {slot}", lambda: table.forget(key))
             return slot, mod.name
         return None, None
-
-    def _elem_slot(self, mod: LoadedModule, func_index: int) -> int | None:
-        for seg in mod.wasm.elements:
-            if seg.mode != "active" or seg.table != 0 or func_index not in seg.items:
-                continue
-            base = seg.offset_expr.evaluate(self._base_globals(mod))
-            if isinstance(base, int):
-                return base + seg.items.index(func_index)
-        return None
 
     def _base_globals(self, mod: LoadedModule) -> dict[int, int]:
         values = {}
@@ -398,6 +431,7 @@ class LoadRequest:
         began = time.perf_counter()
         try:
             mod.instance = wasmtime.Instance(engine.store, mod.compiled, externs)
+            mod.externs = instance_exports(engine.store, mod.instance, [e.name for e in mod.wasm.exports])
         except wasmtime.Trap as exc:
             raise LoadError(mod.path, "instantiate", f"start function {start_name} trapped: {first_line(exc)}") from None
         except wasmtime.WasmtimeError as exc:
@@ -429,23 +463,15 @@ class LoadRequest:
 
     def _map_table(self, mod: LoadedModule) -> None:
         table = self.engine.table
-        values = self._base_globals(mod)
-        for seg in mod.wasm.elements:
-            if seg.mode != "active" or seg.table != 0:
-                continue
-            base = seg.offset_expr.evaluate(values)
-            if not isinstance(base, int):
-                continue
-            for k, item in enumerate(seg.items):
-                if isinstance(item, int):
-                    key = mod.func_key(item)
-                    if table.record(key, base + k):
-                        self.txn.add(f"forgot table slot {base + k}", lambda key=key: table.forget(key))
-        exports = mod.instance.exports(self.engine.store)
-        for key, slot in table.pending_for_module(mod.id):
-            func_index = key[2]
-            name = next(e.name for e in mod.wasm.exports if e.kind == "func" and e.index == func_index)
-            table.fill(slot, exports[name])
+        for func_index, slot in self._elem_slots(mod).items():
+            key = mod.func_key(func_index)
+            if table.record(key, slot):
+                self.txn.add(f"forgot table slot {slot}", lambda key=key: table.forget(key))
+        pending = table.pending_for_module(mod.id)
+        if pending:
+            names = {e.index: e.name for e in mod.wasm.exports if e.kind == "func"}
+            for key, slot in pending:
+                table.fill(slot, mod.externs[names[key[2]]])
 
     # -- GOT ----------------------------------------------------------------------------
     def _update_got_from_exports(self, mod: LoadedModule) -> None:
@@ -505,7 +531,7 @@ class LoadRequest:
 
     # -- initialisers -------------------------------------------------------------------
     def _call(self, mod: LoadedModule, name: str, stage: str, *args):
-        func = mod.instance.exports(self.engine.store).get(name)
+        func = mod.externs.get(name)
         try:
             return self.engine.call_func(func, name, list(args))
         except CallError as exc:
@@ -513,7 +539,7 @@ class LoadRequest:
 
     def _relocate(self, mod: LoadedModule) -> None:
         name = "__wasm_apply_data_relocs"
-        if not isinstance(mod.instance.exports(self.engine.store).get(name), wasmtime.Func):
+        if not isinstance(mod.externs.get(name), wasmtime.Func):
             return
         self.engine.enter(mod.name, "reloc")
         before = self.engine.read_memory(mod.memory_base, mod.memory_size)
@@ -523,7 +549,7 @@ class LoadRequest:
 
     def _init_tls(self, mod: LoadedModule) -> None:
         engine = self.engine
-        exports = mod.instance.exports(engine.store)
+        exports = mod.externs
         init, size_global = exports.get("__wasm_init_tls"), exports.get("__tls_size")
         if not isinstance(init, wasmtime.Func) or not isinstance(size_global, wasmtime.Global):
             return
@@ -561,7 +587,7 @@ class LoadRequest:
                 raise UndefinedSymbolError(mod.path, "imports", name, "TLS symbol without an initialised TLS block")
 
     def _construct(self, mod: LoadedModule) -> None:
-        exports = mod.instance.exports(self.engine.store)
+        exports = mod.externs
         names = ["__wasm_call_ctors"]
         if "__wasm_call_ctors" not in exports and "__wasm_apply_data_relocs" not in exports:
             names = ["__post_instantiate"]  # legacy ABI: relocations and constructors in one call

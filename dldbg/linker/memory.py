@@ -1,10 +1,7 @@
 """The shared linear memory: one interface over wasmtime's Memory and SharedMemory.
 
 Modules built with threads (`--shared-memory`) import a shared memory; everything else a plain
-one.  wasmtime-py 50.0.1 cannot pass a SharedMemory to `Instance` (its `_as_extern` wraps the
-pointer once too often) and its `size()` passes the wrong pointer type; `_fix_shared_memory`
-replaces those two methods with the forms the C API expects, and nothing else.
-Addresses and lengths are bytes; sizes and growth are pages.
+one.  Addresses and lengths are bytes; sizes and growth are pages.
 """
 
 from __future__ import annotations
@@ -12,24 +9,8 @@ from __future__ import annotations
 import ctypes
 
 import wasmtime
-from wasmtime import _ffi as ffi
 
-
-def _fix_shared_memory() -> None:
-    cls = wasmtime.SharedMemory
-    if getattr(cls, "_dldbg_fixed", False):
-        return
-
-    def _as_extern(self):
-        union = ffi.wasmtime_extern_union(sharedmemory=self.ptr())
-        return ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_SHAREDMEMORY, union)
-
-    def size(self) -> int:
-        return ffi.wasmtime_sharedmemory_size(self.ptr())
-
-    cls._as_extern = _as_extern
-    cls.size = size
-    cls._dldbg_fixed = True
+from .wasmtime_compat import fix_shared_memory
 
 
 class LinearMemory:
@@ -39,7 +20,7 @@ class LinearMemory:
         self.store = store
         self.shared = shared
         if shared:
-            _fix_shared_memory()
+            fix_shared_memory()
             limits = wasmtime.Limits(minimum, maximum if maximum is not None else 65536)
             self.extern = wasmtime.SharedMemory(store.engine, wasmtime.MemoryType(limits, shared=True))
         else:

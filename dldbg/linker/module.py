@@ -93,6 +93,8 @@ class LoadedModule:
     refcount: int = 0
     deps: list["LoadedModule"] = field(default_factory=list)
     instance: wasmtime.Instance | None = None
+    #: the instance's exports by name (wasmtime objects), read once after instantiation
+    externs: dict[str, object] = field(default_factory=dict)
     memory_base: int = 0
     memory_size: int = 0
     table_base: int = 0

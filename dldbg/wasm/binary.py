@@ -50,31 +50,30 @@ class Cursor:
         return bytes(value)
 
     def uleb(self, bits: int = 32) -> int:
-        start = self.pos
-        result = shift = 0
-        for _ in range(_max_leb_bytes(bits)):
-            byte = self.u8()
-            result |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                if result >> bits:
-                    raise self.fail(f"LEB128 value does not fit in u{bits}", start)
-                return result
-        raise self.fail("LEB128 value too long", start)
+        """An unsigned LEB128 of at most `bits` bits (at most ceil(bits / 7) bytes)."""
+        return self._leb(bits, signed=False)
 
     def sleb(self, bits: int = 32) -> int:
+        """A signed LEB128 of at most `bits` bits."""
+        return self._leb(bits, signed=True)
+
+    def _leb(self, bits: int, signed: bool) -> int:
         start = self.pos
         result = shift = 0
         for _ in range(_max_leb_bytes(bits)):
             byte = self.u8()
             result |= (byte & 0x7F) << shift
             shift += 7
-            if not byte & 0x80:
+            if byte & 0x80:
+                continue
+            if signed:
                 if byte & 0x40:
                     result -= 1 << shift
                 if not -(1 << (bits - 1)) <= result < (1 << (bits - 1)):
                     raise self.fail(f"LEB128 value does not fit in s{bits}", start)
-                return result
+            elif result >> bits:
+                raise self.fail(f"LEB128 value does not fit in u{bits}", start)
+            return result
         raise self.fail("LEB128 value too long", start)
 
     def name(self) -> str:

@@ -7,6 +7,7 @@ in the text at commit 0230aae), checked against emscripten's `getDylinkMetadata`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .binary import Cursor
 
@@ -96,14 +97,14 @@ class DylinkInfo:
     unknown: tuple[UnknownSubsection, ...]
     offset: int
 
-    @property
+    @cached_property
     def weak_imports(self) -> frozenset[str]:
         """Fields whose binding is weak (emscripten: `(flags & 3) == 1`)."""
         return frozenset(
             f for _m, f, flags in self.import_info if flags & WASM_SYM_BINDING_MASK == WASM_SYM_BINDING_WEAK
         )
 
-    @property
+    @cached_property
     def tls_exports(self) -> frozenset[str]:
         return frozenset(name for name, flags in self.export_info if flags & WASM_SYM_TLS)
 

@@ -224,12 +224,8 @@ class _Parser:
         def one(c: Cursor) -> None:
             at = c.pos
             module, name = c.name(), c.name()
-            kind_at = c.pos
-            kind = c.u8()
-            if kind >= len(EXTERNAL_KINDS):
-                raise c.fail(f"unknown import kind {kind:#x}", kind_at)
-            desc = self._extern_desc(c, EXTERNAL_KINDS[kind])
-            self.mod.imports.append(Import(module, name, EXTERNAL_KINDS[kind], desc, at))
+            kind = self._external_kind(c, "import")
+            self.mod.imports.append(Import(module, name, kind, self._extern_desc(c, kind), at))
 
         return self._vec(cur, one)
 
@@ -242,9 +238,20 @@ class _Parser:
             return MemoryType(self._limits(c))
         if kind == "global":
             return self._global_type(c)
-        attribute_at = c.pos
+        return self._tag_type(c)
+
+    def _external_kind(self, c: Cursor, what: str) -> str:
+        at = c.pos
+        kind = c.u8()
+        if kind >= len(EXTERNAL_KINDS):
+            raise c.fail(f"unknown {what} kind {kind:#x}", at)
+        return EXTERNAL_KINDS[kind]
+
+    def _tag_type(self, c: Cursor) -> int:
+        """A tag type: attribute 0 (exception), then a type index."""
+        at = c.pos
         if c.u8() != 0:
-            raise c.fail("tag attribute must be 0", attribute_at)
+            raise c.fail("tag attribute must be 0", at)
         return self._type_index(c)
 
     def _type_index(self, c: Cursor) -> int:
@@ -286,11 +293,8 @@ class _Parser:
         def one(c: Cursor) -> None:
             at = c.pos
             name = c.name()
-            kind_at = c.pos
-            kind = c.u8()
-            if kind >= len(EXTERNAL_KINDS):
-                raise c.fail(f"unknown export kind {kind:#x}", kind_at)
-            self.mod.exports.append(Export(name, EXTERNAL_KINDS[kind], c.uleb(), at))
+            kind = self._external_kind(c, "export")
+            self.mod.exports.append(Export(name, kind, c.uleb(), at))
 
         return self._vec(cur, one)
 
@@ -374,13 +378,7 @@ class _Parser:
         self.mod.data_count = cur.uleb()
 
     def _sec_tag(self, cur: Cursor) -> int:
-        def one(c: Cursor) -> None:
-            attribute_at = c.pos
-            if c.u8() != 0:
-                raise c.fail("tag attribute must be 0", attribute_at)
-            self.mod.tags.append(self._type_index(c))
-
-        return self._vec(cur, one)
+        return self._vec(cur, lambda c: self.mod.tags.append(self._tag_type(c)))
 
     # -- custom sections ----------------------------------------------------------------
     def _custom(self, body: Cursor, start: int, is_first: bool) -> str:
