@@ -75,14 +75,15 @@ class LoadStarted(Event):
 
 @dataclass(frozen=True)
 class ModuleRead(Event):
-    """The file was read and parsed; `dylink` is `DylinkInfo.to_json()`."""
+    """The file was read and parsed; `dylink` is `DylinkInfo.to_json()`, None for a main
+    program without dylink.0."""
 
     kind: ClassVar[str] = "module.read"
     stage: ClassVar[str] = "read"
     path: str
     size: int
     sha256: str
-    dylink: dict
+    dylink: dict | None
 
 
 @dataclass(frozen=True)

@@ -60,10 +60,10 @@ def _changes(changes) -> str:
 
 _FORMATS: dict[str, Callable] = {
     "load.start": lambda e: f"load {e.path} [{e.flags}]" + (f" needed by {e.requested_by}" if e.requested_by else ""),
-    "module.read": lambda e: (
-        f"read {e.size} bytes sha256 {e.sha256[:16]} {e.dylink['format']}: mem_size={e.dylink['mem_size']} "
-        f"mem_p2align={e.dylink['mem_p2align']} table_size={e.dylink['table_size']} "
-        f"needed=[{', '.join(e.dylink['needed'])}]"
+    "module.read": lambda e: f"read {e.size} bytes sha256 {e.sha256[:16]} " + (
+        f"{e.dylink['format']}: mem_size={e.dylink['mem_size']} mem_p2align={e.dylink['mem_p2align']} "
+        f"table_size={e.dylink['table_size']} needed=[{', '.join(e.dylink['needed'])}]"
+        if e.dylink else "(no dylink.0: fixed addresses)"
     ),
     "module.compile": lambda e: f"code {e.source} in {e.seconds:.3f}s",
     "needed.resolved": lambda e: (

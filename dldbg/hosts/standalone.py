@@ -47,11 +47,12 @@ class StandaloneHost:
             store, wasmtime.GlobalType(wasmtime.ValType.i32(), True), wasmtime.Val.i32(self.stack_high)
         )
 
-    def create_memory(self, engine, shared: bool, maximum: int | None) -> None:
+    def create_memory(self, engine, limits) -> None:
         """Memory for the stack and a first heap region; shared if the modules need it."""
         heap_start = align_up(self.stack_high, 16)
         pages = align_up(heap_start, WASM_PAGE_SIZE) // WASM_PAGE_SIZE
-        engine.memory = LinearMemory(engine.store, pages, maximum, shared)
+        shared = bool(limits and limits.shared)
+        engine.memory = LinearMemory(engine.store, pages, limits.max if shared else None, shared)
         engine.allocator = HeapAllocator(lambda n: engine.grow_memory(n, "standalone heap"))
         engine.allocator.add_region(heap_start, pages * WASM_PAGE_SIZE)
 

@@ -16,7 +16,7 @@ import wasmtime
 
 from ..errors import CallError, DldbgError, DlError, LoadError
 from ..events import Event, LazyBound, LoadFailed, Loaded, MemoryGrown, ModuleReleased, TableGrown
-from ..wasm.types import FuncType, Import
+from ..wasm.types import FuncType, Import, Limits
 from ..wasm.reader import WasmModule
 from .cache import CompileCache, default_cache_dir
 from .flags import BAD_MODE_MESSAGE, RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW
@@ -43,18 +43,19 @@ class UnresolvedCallError(CallError):
 class Host(Protocol):
     """What a host provides: the shared objects, an allocator, and host functions.
 
-    `attach(engine)` sets `engine.table` (a FunctionTable) and `engine.stack_pointer`;
-    `create_memory(engine, shared, maximum)` sets `engine.memory` (a LinearMemory) and
-    `engine.allocator`, once, when the first module shows which kind of memory it imports.
+    `attach(engine)` sets `engine.table` (a FunctionTable) and `engine.stack_pointer`, and may
+    publish host symbols with `engine.define_symbols`; `create_memory(engine, limits)` sets
+    `engine.memory` (a LinearMemory) and `engine.allocator`, once, when the first module shows
+    the memory it imports (`limits` is that import's Limits, or None).
     `resolve_import(module, imp)` returns `(extern, provider name)` for imports the host
-    implements (WASI, a JS library), else None.
+    implements by interface rather than by symbol (WASI), else None.
     """
 
     name: str
 
     def attach(self, engine: "Engine") -> None: ...
 
-    def create_memory(self, engine: "Engine", shared: bool, maximum: int | None) -> None: ...
+    def create_memory(self, engine: "Engine", limits: Limits | None) -> None: ...
 
     def resolve_import(self, module: LoadedModule, imp: Import) -> tuple[object, str] | None: ...
 
@@ -65,7 +66,8 @@ _DEFAULT = object()
 def make_config() -> tuple[wasmtime.Config, str]:
     """The wasmtime configuration and a stable description of it (part of the cache key)."""
     config = wasmtime.Config()
-    settings = {}
+    config.epoch_interruption = True  # Engine.interrupt(); changes the compiled code
+    settings = {"epoch_interruption": True}
     for feature in ("wasm_threads", "shared_memory", "wasm_reference_types", "wasm_bulk_memory", "wasm_multi_value",
                     "wasm_simd", "wasm_tail_call", "wasm_exceptions", "wasm_multi_memory"):
         if hasattr(type(config), feature):
@@ -91,6 +93,9 @@ class Engine:
         config, settings = make_config()
         self.wasm_engine = wasmtime.Engine(config)
         self.store = wasmtime.Store(self.wasm_engine)
+        self.store.set_epoch_deadline(1)
+        #: the program's main module, once `load_program` has run
+        self.main: LoadedModule | None = None
         folder = default_cache_dir() if cache_dir is _DEFAULT else cache_dir
         self.cache = CompileCache(self.wasm_engine, settings, folder)
         self.library_path = tuple(library_path)
@@ -138,10 +143,10 @@ class Engine:
         return before
 
     # -- memory -------------------------------------------------------------------------
-    def ensure_memory(self, shared: bool = False, maximum: int | None = None) -> LinearMemory:
-        """The shared memory, created by the host on first use (plain or shared)."""
+    def ensure_memory(self, limits: Limits | None = None) -> LinearMemory:
+        """The shared memory, created by the host on first use from the first memory import."""
         if self.memory is None:
-            self.host.create_memory(self, shared, maximum)
+            self.host.create_memory(self, limits)
         return self.memory
 
     def _check_range(self, address: int, size: int) -> None:
@@ -211,6 +216,8 @@ class Engine:
                 self.grow_memory(limits.min - pages, f"{mod.name} imports memory with min {limits.min} pages")
             return self.memory.extern, f"{self.host.name} memory"
         if imp.kind == "table" and imp.field in ("__indirect_function_table", "table"):
+            if imp.desc.limits.min > self.table.size:
+                self.table.grow(imp.desc.limits.min - self.table.size, f"{mod.name} imports a table of {imp.desc.limits.min} slots")
             return self.table.table, f"{self.host.name} table"
         if imp.kind == "global" and imp.field == "__stack_pointer":
             return self.stack_pointer, f"{self.host.name} stack"
@@ -343,6 +350,37 @@ class Engine:
         rolled = req.txn.rollback()
         self.emit(LoadFailed(os.path.basename(exc.path), exc.path, exc.stage, exc.reason,
                              tuple(rolled), tuple(req.txn.leaked)))
+
+    def load_program(self, path: str, *, memory_base: int = 0, table_base: int = 0, preload=()) -> LoadedModule:
+        """Load a program: its main module at `memory_base`/`table_base` (a PIE main with
+        dylink.0; ignored for a main with fixed addresses), then its NEEDED libraries and the
+        `preload` libraries, relocations and constructors main first.  Raises LoadError."""
+        req = LoadRequest(self, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE, deferred=True, bind_now=self.bind_now)
+
+        def load_all() -> LoadedModule:
+            main = req.load_main(path, memory_base, table_base)
+            for lib in preload:
+                req.load(lib, main)
+            req.finish()
+            return main
+
+        try:
+            self.main = self._guarded(req, load_all)
+        except LoadError as exc:
+            self._rolled_back(req, exc)
+            raise
+        finally:
+            self.enter("(engine)", "call")
+        return self.main
+
+    def define_symbols(self, symbols: dict[str, Symbol]) -> None:
+        """Publish host-provided definitions (emscripten's JS library, layout symbols such as
+        `__heap_base`) into the global scope, ahead of every module."""
+        self.global_scope.publish(symbols)
+
+    def interrupt(self) -> None:
+        """Stop running wasm at its next epoch check (Ctrl-C); the call raises CallError."""
+        self.wasm_engine.increment_epoch()
 
     # -- dl API -------------------------------------------------------------------------
     def dlopen(self, path: str, flags: int = RTLD_LAZY | RTLD_GLOBAL) -> int:
@@ -479,10 +517,13 @@ class Engine:
         return self.call_func(func, name, coerce_args(ftype, list(args), name))
 
     def call_func(self, func: wasmtime.Func, name: str, args: list) -> object:
+        self.store.set_epoch_deadline(1)
         try:
             return func(self.store, *args)
         except wasmtime.Trap as trap:
             frames = tuple(self.describe_frame(f) for f in (trap.frames or []))
+            if trap.trap_code == wasmtime.TrapCode.INTERRUPT:
+                raise CallError(f"{name} interrupted", trap="interrupted", backtrace=frames) from None
             raise CallError(f"{name} trapped: {first_line(trap)}", trap=first_line(trap), backtrace=frames) from None
         except wasmtime.WasmtimeError as exc:
             raise CallError(f"{name} failed: {first_line(exc)}") from None

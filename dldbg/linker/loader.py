@@ -121,6 +121,39 @@ class LoadRequest:
             engine.complete(mod, self.txn)
         return mod
 
+    def load_main(self, path: str, memory_base: int, table_base: int) -> LoadedModule:
+        """Load a program's main module at host-chosen bases (emscripten: GLOBAL_BASE 1024 and
+        table slot 1), then its NEEDED libraries: the main is instantiated first and its
+        relocations and constructors run first (reference §2.1).  Call `finish()` after."""
+        engine = self.engine
+        name = os.path.basename(path)
+        engine.emit(LoadStarted(name, path, "main program", None))
+        mod = self._read(path, os.path.realpath(path), program=True)
+        dylink = mod.wasm.dylink
+        if dylink is not None:
+            mod.memory_base, mod.memory_size = memory_base, dylink.mem_size
+            mod.table_base, mod.table_size = table_base, dylink.table_size
+            if dylink.mem_size:
+                engine.enter(name, "memory")
+                engine.emit(MemoryAllocated(module=name, stage="memory", memory_base=memory_base, size=dylink.mem_size,
+                                            alignment=dylink.mem_alignment_bytes, allocator=f"{engine.host.name} program layout",
+                                            purpose="main program static data"))
+        externs = self._resolve_imports(mod)
+        engine.enter(name, "table")
+        needed = max(self._elem_slots(mod).values(), default=-1) + 1
+        if needed > engine.table.size:
+            engine.table.grow(needed - engine.table.size, f"{name} element segment")
+        self._instantiate(mod, externs)
+        self.instantiated.append(mod)
+        engine.enter(name, "got")
+        self._update_got_from_exports(mod)
+        self._publish(mod)
+        if dylink is not None:
+            self._chain.append(name)
+            self._load_needed(mod)
+            self._chain.pop()
+        return mod
+
     def finish(self) -> None:
         """Start-up requests: the undefined report, then all relocations, then all constructors."""
         if not self.deferred:
@@ -139,7 +172,9 @@ class LoadRequest:
             self.engine.complete(mod, self.txn)
 
     # -- read ---------------------------------------------------------------------------
-    def _read(self, path: str, real: str) -> LoadedModule:
+    def _read(self, path: str, real: str, program: bool = False) -> LoadedModule:
+        """Read, parse and compile.  A side module needs dylink.0 first; a main program may
+        have no dylink.0 (it then has fixed addresses)."""
         engine = self.engine
         name = os.path.basename(path)
         engine.enter(name, "read")
@@ -152,15 +187,15 @@ class LoadRequest:
             wasm = read_module(data, path)
         except WasmParseError as exc:
             raise LoadError(path, "read", exc.message, exc.offset) from None
-        if wasm.dylink is None:
+        if wasm.dylink is None and not program:
             raise LoadError(path, "read", "need dylink section: this is not a side module (no dylink.0 custom section)")
-        if not wasm.dylink_first:
+        if wasm.dylink is not None and not wasm.dylink_first:
             raise LoadError(path, "read", "need the dylink section to be first", wasm.dylink.offset)
         memory = next((imp for imp in wasm.imports if imp.kind == "memory"), None)
         if memory is not None:
-            engine.ensure_memory(memory.desc.limits.shared, memory.desc.limits.max)
+            engine.ensure_memory(memory.desc.limits)
         sha = hashlib.sha256(data).hexdigest()
-        engine.emit(ModuleRead(name, path, len(data), sha, wasm.dylink.to_json()))
+        engine.emit(ModuleRead(name, path, len(data), sha, wasm.dylink.to_json() if wasm.dylink else None))
         try:
             compiled, source, seconds = engine.cache.get(data, sha)
         except wasmtime.WasmtimeError as exc:
@@ -224,7 +259,7 @@ class LoadRequest:
             return
         engine = self.engine
         engine.enter(mod.name, "memory")
-        engine.ensure_memory()
+        engine.ensure_memory(None)
         alignment = dylink.mem_alignment_bytes
         base = engine.allocator.allocate(dylink.mem_size, alignment)
         engine.write_memory(base, bytes(dylink.mem_size))
