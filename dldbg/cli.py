@@ -48,8 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "libraries) as a program's start-up does, then call --invoke FUNC if given.",
                        epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", nargs="?", metavar="FILE")
+    p.add_argument("program_args", nargs="*", metavar="ARGS",
+                   help="after --: the program's arguments (a main program run without --invoke)")
     p.add_argument("--invoke", nargs="+", metavar=("FUNC", "ARGS"),
                    help="the function to call after loading, and its integer or float arguments")
+    p.add_argument("--dir", dest="dirs", action="append", default=[], metavar="HOST[::GUEST]",
+                   help="make a host folder visible to the program (repeatable)")
+    p.add_argument("--env", action="append", default=[], metavar="K=V", help="set a program environment variable")
     p.add_argument("--preload", action="append", default=[], metavar="LIB", help="load LIB first (repeatable)")
     p.add_argument("-L", dest="library_path", action="append", default=[], metavar="DIR",
                    help="search DIR for NEEDED libraries (repeatable)")
@@ -128,11 +133,41 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
         return 2
     categories = parse_categories(args.trace) if args.trace else None
 
+    from .hosts.programs import NotAProgram, ProgramOptions, find_program_host, parse_dir
     from .hosts.standalone import StandaloneHost
     from .linker.engine import Engine
+    from .wasm.reader import read_module_file
 
-    engine = Engine(StandaloneHost(), library_path=args.library_path, bind_now=args.bind_now,
-                    **({"cache_dir": None} if args.no_cache else {}))
+    engine_options = {"library_path": args.library_path, "bind_now": args.bind_now}
+    if args.no_cache:
+        engine_options["cache_dir"] = None
+    if not args.invoke:
+        try:
+            wasm = read_module_file(args.file)
+        except OSError as exc:
+            raise DldbgError(f"{args.file}: read: {exc.strerror or exc}") from None
+        except WasmParseError as exc:
+            raise DldbgError(f"{args.file}: read: {exc.message} at byte offset {exc.offset:#x}") from None
+        host_class = find_program_host(wasm, args.file)
+        if host_class is not None:
+            options = ProgramOptions(
+                dirs=[parse_dir(d) for d in args.dirs],
+                env=dict(kv.partition("=")[::2] for kv in args.env),
+                preload=args.preload,
+                library_path=args.library_path,
+            )
+            engine = Engine(host_class(options), **engine_options)
+            if categories:
+                engine.listeners.append(Tracer(stderr, categories))
+            return engine.host.run(engine, args.file, [args.file, *args.program_args])
+        if wasm.dylink is None:
+            raise NotAProgram(f"{args.file}: not a side module and no host runs it as a program")
+        if args.program_args:
+            raise NotAProgram(f"{args.file}: a side module, not a program: arguments after -- have no main to go to")
+    elif args.program_args:
+        print("dldbg run: error: program arguments after -- need a main program, not --invoke", file=stderr)
+        return 2
+    engine = Engine(StandaloneHost(), **engine_options)
     if categories:
         engine.listeners.append(Tracer(stderr, categories))
     modules = engine.load_startup([*args.preload, args.file])
