@@ -322,6 +322,7 @@ class Engine:
         relocations and constructors after every module is in.  Raises LoadError, rolled back."""
         req = LoadRequest(self, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE, deferred=True,
                           bind_now=self.bind_now if bind_now is None else bind_now)
+        outer = (self.context, self.stage)  # a load may run inside another (wasm calling dlopen)
 
         def load_all() -> list[LoadedModule]:
             mods = [req.load(path) for path in paths]
@@ -334,7 +335,7 @@ class Engine:
             self._rolled_back(req, exc)
             raise
         finally:
-            self.enter("(engine)", "call")
+            self.enter(*outer)
         return mods
 
     def _guarded(self, req: LoadRequest, step: Callable):
@@ -356,6 +357,7 @@ class Engine:
         dylink.0; ignored for a main with fixed addresses), then its NEEDED libraries and the
         `preload` libraries, relocations and constructors main first.  Raises LoadError."""
         req = LoadRequest(self, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE, deferred=True, bind_now=self.bind_now)
+        outer = (self.context, self.stage)
 
         def load_all() -> LoadedModule:
             main = req.load_main(path, memory_base, table_base)
@@ -370,7 +372,7 @@ class Engine:
             self._rolled_back(req, exc)
             raise
         finally:
-            self.enter("(engine)", "call")
+            self.enter(*outer)
         return self.main
 
     def define_symbols(self, symbols: dict[str, Symbol]) -> None:
@@ -400,13 +402,14 @@ class Engine:
         if flags & RTLD_NOLOAD and (existing is None or existing.state != "ready"):
             self._fail(f"could not load dynamic lib: {path}\nRTLD_NOLOAD was given and it is not loaded")
         req = LoadRequest(self, flags, bind_now=self.bind_now or bool(flags & RTLD_NOW))
+        outer = (self.context, self.stage)
         try:
             mod = self._guarded(req, lambda: req.load(found))
         except LoadError as exc:
             self._rolled_back(req, exc)
             self._fail(f"could not load dynamic lib: {path}\n{exc}", exc)
         finally:
-            self.enter("(engine)", "call")
+            self.enter(*outer)
         if flags & RTLD_NODELETE:
             mod.nodelete = True
         return mod.handle

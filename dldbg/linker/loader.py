@@ -3,11 +3,13 @@
 Stages and their order follow emscripten's `loadWebAssemblyModule` (libdylink.js; reference
 §2.5): read -> NEEDED (depth first, before the dependent is instantiated) -> memory -> table ->
 imports and GOT -> instantiate (the start function runs) -> GOT update from the module's own
-exports -> undefined-symbol report -> data relocations -> TLS -> constructors -> publish.
+exports -> undefined-symbol report -> TLS -> data relocations -> constructors -> publish.
+TLS comes before the relocations, as in emscripten's postInstantiation (registerTLSInit runs
+before `__wasm_apply_data_relocs`), so that relocated data can hold TLS addresses.
 
 A start-up request (`deferred=True`, emscripten's libraries loaded before `initRuntime`)
 publishes each module right after instantiation and runs the undefined-symbol report, then all
-relocations, then all constructors, once every module is in (reference §2.1 steps 4-6).
+TLS set-up, relocations and constructors, once every module is in (reference §2.1 steps 4-6).
 
 Every change to shared state is recorded in the request's Transaction, so a failure anywhere
 rolls the whole request back.
