@@ -42,7 +42,7 @@ def _describe_export(wasm: WasmModule, exp) -> str:
         own = exp.index >= wasm.num_imported_globals
         if own and not gtype.mutable:
             value = wasm.globals[exp.index - wasm.num_imported_globals].init.evaluate()
-            tls = exp.name in (wasm.dylink.tls_exports if wasm.dylink else ())
+            tls = exp.name in wasm.tls_exports
             what = "TLS offset" if tls else "data offset"
             return f"global {gtype.val_type} ({what} {value if value is not None else '?'})"
         return f"global {'mut ' if gtype.mutable else ''}{gtype.val_type}"
@@ -52,7 +52,7 @@ def _describe_export(wasm: WasmModule, exp) -> str:
 def inspect_module(wasm: WasmModule) -> dict:
     """A JSON-ready description: dylink metadata, grouped imports, exports, start function."""
     groups: dict[str, list] = {g: [] for g in IMPORT_GROUPS}
-    weak = wasm.dylink.weak_imports if wasm.dylink else frozenset()
+    weak = wasm.weak_imports
     for imp in wasm.imports:
         groups[import_group(imp.module)].append(
             {"module": imp.module, "field": imp.field, "kind": imp.kind, "type": _describe_import(wasm, imp),

@@ -154,7 +154,8 @@ def test_bad_mode_and_noload(toolchain):
 def snapshot(engine: Engine) -> dict:
     return {
         "global": dict(engine.global_scope.symbols),
-        "got": {name: (e.glob.value(engine.store), e.required, e.provider) for name, e in engine.got.entries.items()},
+        "got": {name: (e.glob.value(engine.store), e.required, e.provider, list(e.importers))
+                for name, e in engine.got.entries.items()},
         "handles": dict(engine.by_handle),
         "modules": list(engine.modules),
         "heap": engine.allocator.blocks,

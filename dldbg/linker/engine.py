@@ -258,7 +258,6 @@ class Engine:
         """emscripten `relocateExports`: immutable i32 globals are data offsets from `__memory_base`."""
         exports = mod.externs
         wasm = mod.wasm
-        absolute = {n for n, flags in wasm.dylink.export_info if flags & 0x200}
         out: dict[str, Symbol] = {}
         for exp in wasm.exports:
             extern = exports[exp.name]
@@ -270,10 +269,10 @@ class Engine:
                 own = exp.index >= wasm.num_imported_globals
                 if own and not gtype.mutable and gtype.val_type in ("i32", "i64"):
                     value = extern.value(self.store)
-                    if exp.name in wasm.dylink.tls_exports:
+                    if exp.name in wasm.tls_exports:
                         out[exp.name] = Symbol(exp.name, "tls", mod.name, mod.id, address=value)
                     else:
-                        base = 0 if exp.name in absolute else mod.memory_base
+                        base = 0 if exp.name in wasm.absolute_exports else mod.memory_base
                         out[exp.name] = Symbol(exp.name, "data", mod.name, mod.id, address=base + value)
                 else:
                     out[exp.name] = Symbol(exp.name, "global", mod.name, mod.id, extern=extern)

@@ -285,7 +285,7 @@ class LoadRequest:
 
     # -- imports ------------------------------------------------------------------------
     def _resolve_imports(self, mod: LoadedModule) -> list:
-        weak = mod.wasm.dylink.weak_imports
+        weak = mod.wasm.weak_imports
         self.engine.enter(mod.name, "imports")
         self._reserve_own_function_slots(mod)
         return [self._resolve_import(mod, imp, imp.field in weak) for imp in mod.wasm.imports]
@@ -417,6 +417,7 @@ class LoadRequest:
             entry.required = True
             self.txn.add(f"GOT entry {name} no longer required", lambda: setattr(entry, "required", False))
         entry.importers.append(mod.name)
+        self.txn.add(f"{mod.name} no longer imports GOT entry {name}", lambda: entry.importers.remove(mod.name))
         mod.got_symbols.append(name)
         return entry.glob
 
@@ -429,7 +430,7 @@ class LoadRequest:
             if value is not None:
                 return value, sym.module
         exp = mod.wasm.export_map.get(name)
-        if exp is None or name in mod.wasm.dylink.tls_exports:
+        if exp is None or name in mod.wasm.tls_exports:
             return None, None
         if exp.kind == "global" and exp.index >= mod.wasm.num_imported_globals:
             glob = mod.wasm.globals[exp.index - mod.wasm.num_imported_globals]
@@ -602,7 +603,7 @@ class LoadRequest:
         self._call(mod, "__wasm_init_tls", "tls", block)
         mod.tls_base = block
         names = []
-        for name in sorted(mod.wasm.dylink.tls_exports):
+        for name in sorted(mod.wasm.tls_exports):
             sym = mod.exports.get(name)
             if sym is None or sym.kind != "tls":
                 continue

@@ -17,7 +17,7 @@ from functools import cached_property
 
 from ..errors import WasmParseError
 from .binary import Cursor
-from .dylink import DylinkInfo, parse_dylink0, parse_legacy_dylink
+from .dylink import WASM_SYM_ABSOLUTE, DylinkInfo, parse_dylink0, parse_legacy_dylink
 from .types import (
     EXTERNAL_KINDS,
     SECTION_NAMES,
@@ -135,6 +135,22 @@ class WasmModule:
     @cached_property
     def export_map(self) -> dict[str, Export]:
         return {exp.name: exp for exp in self.exports}
+
+    # -- dynamic-linking metadata, empty for a module without dylink.0 ------------------
+    @property
+    def weak_imports(self) -> frozenset[str]:
+        return self.dylink.weak_imports if self.dylink else frozenset()
+
+    @property
+    def tls_exports(self) -> frozenset[str]:
+        return self.dylink.tls_exports if self.dylink else frozenset()
+
+    @cached_property
+    def absolute_exports(self) -> frozenset[str]:
+        """Exports flagged WASM_SYM_ABSOLUTE in EXPORT_INFO: not relative to `__memory_base`."""
+        if not self.dylink:
+            return frozenset()
+        return frozenset(name for name, flags in self.dylink.export_info if flags & WASM_SYM_ABSOLUTE)
 
     @property
     def start_name(self) -> str | None:
