@@ -28,7 +28,7 @@ from .module import LazyStub, LoadedModule, is_internal
 from .scope import Scope, Symbol
 from .search import find_library
 from .transaction import Transaction
-from .wasmtypes import coerce_args
+from .wasmtypes import coerce_args, functype
 
 
 class UnresolvedCallError(CallError):
@@ -227,8 +227,6 @@ class Engine:
 
     def _tag(self, wasm: WasmModule, imp: Import) -> object:
         if imp.field not in self._tags:
-            from .wasmtypes import functype
-
             self._tags[imp.field] = wasmtime.Tag(self.store, wasmtime.TagType(functype(wasm.types[imp.desc])))
         return self._tags[imp.field]
 
