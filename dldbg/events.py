@@ -31,7 +31,7 @@ STAGES = (
 )
 
 #: Trace categories (`--trace=CATEGORIES`), as LD_DEBUG keywords.
-CATEGORIES = ("libs", "memory", "table", "symbols", "got", "reloc", "tls", "ctors")
+CATEGORIES = ("libs", "memory", "table", "symbols", "got", "reloc", "tls", "ctors", "calls")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ class LoadStarted(Event):
     path: str
     flags: str
     requested_by: str | None
+    #: the load request (a dlopen, a start-up, a program) this load belongs to
+    request: int
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,7 @@ class Loaded(Event):
     path: str
     handle: int
     refcount: int
+    request: int
 
 
 @dataclass(frozen=True)
@@ -299,6 +302,7 @@ class LoadFailed(Event):
     reason: str
     rolled_back: tuple[str, ...]
     leaked: tuple[str, ...]
+    request: int
 
 
 @dataclass(frozen=True)
@@ -323,6 +327,23 @@ class ModuleReleased(Event):
     kept: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class CallTrapped(Event):
+    """A call into wasm (`function`, e.g. `main.wasm!main`) ended in a trap.
+
+    `trap` says why (wasmtime's message, or the host's explanation, e.g. an unimplemented
+    import); `backtrace` is the wasm stack at the trap, innermost first, as `module!function`
+    from the name sections.  `module` is the module of the innermost frame.
+    """
+
+    kind: ClassVar[str] = "call.trap"
+    stage: ClassVar[str] = "call"
+    category: ClassVar[str] = "calls"
+    function: str
+    trap: str
+    backtrace: tuple[str, ...]
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     LoadStarted,
     ModuleRead,
@@ -345,6 +366,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     LoadFailed,
     LazyBound,
     ModuleReleased,
+    CallTrapped,
 )
 
 EVENT_KINDS = {cls.kind: cls for cls in EVENT_TYPES}

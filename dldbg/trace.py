@@ -20,6 +20,7 @@ CATEGORY_HELP = {
     "reloc": "data relocations, with every word they changed",
     "tls": "thread-local storage initialisation",
     "ctors": "constructors called, with their time",
+    "calls": "traps in calls into wasm, with the wasm backtrace",
 }
 
 
@@ -99,6 +100,7 @@ _FORMATS: dict[str, Callable] = {
         + (f"; not undone: {'; '.join(e.leaked)}" if e.leaked else "")
     ),
     "import.bind": lambda e: f"lazy binding of {e.symbol} -> " + (e.provider or "NO DEFINITION"),
+    "call.trap": lambda e: f"{e.function} trapped: {e.trap}" + "".join(f"; at {f}" for f in e.backtrace),
     "module.release": lambda e: f"released: {', '.join(e.released)}; kept: {', '.join(e.kept) or 'nothing'}",
 }
 

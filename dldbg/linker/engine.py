@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 import wasmtime
 
 from ..errors import CallError, DldbgError, DlError, LoadError
-from ..events import Event, LazyBound, LoadFailed, Loaded, MemoryGrown, ModuleReleased, TableGrown
+from ..events import CallTrapped, Event, LazyBound, LoadFailed, Loaded, MemoryGrown, ModuleReleased, TableGrown
 from ..wasm.types import FuncType, Import, Limits
 from ..wasm.reader import WasmModule
 from .cache import CompileCache, default_cache_dir
@@ -49,6 +49,10 @@ class Host(Protocol):
     the memory it imports (`limits` is that import's Limits, or None).
     `resolve_import(module, imp)` returns `(extern, provider name)` for imports the host
     implements by interface rather than by symbol (WASI), else None.
+    Optionally, `explain_trap(message, frames)` returns a better message for a trap (its own
+    stubs' traps), or None.
+    Optionally, `prepare(wasm, data)` returns changed module bytes to compile instead of the
+    file's (or None to keep them); it is called for every module after it has been read.
     """
 
     name: str
@@ -117,6 +121,7 @@ class Engine:
         self._tags: dict[str, wasmtime.Tag] = {}
         self._next_id = 1
         self._next_handle = 1
+        self._next_request = 0
         self._error: str | None = None
         self.host = host
         host.attach(self)
@@ -159,6 +164,24 @@ class Engine:
         self._check_range(address, size)
         return self.memory.read(address, size) if size else b""
 
+    def read_cstring(self, address: int, limit: int = 4096) -> bytes:
+        """The bytes at `address` up to (not including) the first NUL, at most `limit` bytes.
+
+        Raises DldbgError when `address` is outside linear memory.
+        """
+        size = self.ensure_memory().data_len
+        if not 0 <= address < size:
+            raise DldbgError(f"string address {address:#x} is outside linear memory ({size:#x} bytes)")
+        out = bytearray()
+        while len(out) < limit and address < size:
+            chunk = self.read_memory(address, min(256, size - address, limit - len(out)))
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                return bytes(out + chunk[:nul])
+            out += chunk
+            address += len(chunk)
+        return bytes(out)
+
     def write_memory(self, address: int, data: bytes) -> None:
         """Write `data` at `address`.  Raises DldbgError when the range is outside memory."""
         self._check_range(address, len(data))
@@ -178,7 +201,11 @@ class Engine:
             self.modules.remove(mod)
         mod.state = "failed"
 
-    def complete(self, mod: LoadedModule, txn: Transaction) -> None:
+    def new_request_id(self) -> int:
+        self._next_request += 1
+        return self._next_request
+
+    def complete(self, mod: LoadedModule, req: LoadRequest) -> None:
         """A module finished loading: it gets its handle and first reference."""
         self.enter(mod.name, "done")
         mod.state = "ready"
@@ -191,8 +218,8 @@ class Engine:
             self.by_handle.pop(mod.handle, None)
             mod.refcount -= 1
 
-        txn.add(f"withdrew handle {mod.handle} of {mod.name}", undo)
-        self.emit(Loaded(mod.name, mod.path, mod.handle, mod.refcount))
+        req.txn.add(f"withdrew handle {mod.handle} of {mod.name}", undo)
+        self.emit(Loaded(mod.name, mod.path, mod.handle, mod.refcount, req.id))
 
     def module_named(self, name: str) -> LoadedModule | None:
         """A live module by file name, path or handle number."""
@@ -347,17 +374,19 @@ class Engine:
     def _rolled_back(self, req: LoadRequest, exc: LoadError) -> None:
         rolled = req.txn.rollback()
         self.emit(LoadFailed(os.path.basename(exc.path), exc.path, exc.stage, exc.reason,
-                             tuple(rolled), tuple(req.txn.leaked)))
+                             tuple(rolled), tuple(req.txn.leaked), req.id))
 
-    def load_program(self, path: str, *, memory_base: int = 0, table_base: int = 0, preload=()) -> LoadedModule:
+    def load_program(self, path: str, *, memory_base: int = 0, table_base: int = 0, preload=(),
+                     needed: bool = True) -> LoadedModule:
         """Load a program: its main module at `memory_base`/`table_base` (a PIE main with
-        dylink.0; ignored for a main with fixed addresses), then its NEEDED libraries and the
-        `preload` libraries, relocations and constructors main first.  Raises LoadError."""
+        dylink.0; ignored for a main with fixed addresses), then its NEEDED libraries (unless
+        `needed` is False: emscripten's NO_AUTOLOAD_DYLIBS) and the `preload` libraries,
+        relocations and constructors main first.  Raises LoadError."""
         req = LoadRequest(self, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE, deferred=True, bind_now=self.bind_now)
         outer = (self.context, self.stage)
 
         def load_all() -> LoadedModule:
-            main = req.load_main(path, memory_base, table_base)
+            main = req.load_main(path, memory_base, table_base, load_needed=needed)
             for lib in preload:
                 req.load(lib, main)
             req.finish()
@@ -524,7 +553,12 @@ class Engine:
             frames = tuple(self.describe_frame(f) for f in (trap.frames or []))
             if trap.trap_code == wasmtime.TrapCode.INTERRUPT:
                 raise CallError(f"{name} interrupted", trap="interrupted", backtrace=frames) from None
-            raise CallError(f"{name} trapped: {first_line(trap)}", trap=first_line(trap), backtrace=frames) from None
+            message = first_line(trap)
+            explain = getattr(self.host, "explain_trap", None)  # a host may say what its own stubs mean
+            message = (explain(message, frames) if explain is not None else None) or message
+            module = frames[0].split("!", 1)[0] if frames else self.context
+            self.emit(CallTrapped(module, name, message, frames))
+            raise CallError(f"{name} trapped: {message}", trap=message, backtrace=frames) from None
         except wasmtime.WasmtimeError as exc:
             raise CallError(f"{name} failed: {first_line(exc)}") from None
         except CallError:

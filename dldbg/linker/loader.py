@@ -71,6 +71,8 @@ class LoadRequest:
 
     def __init__(self, engine: "Engine", flags: int, *, deferred: bool = False, bind_now: bool = False):
         self.engine = engine
+        #: a number per request, carried by its load.start, load.done and load.fail events
+        self.id = engine.new_request_id()
         self.flags = flags
         self.is_global = bool(flags & RTLD_GLOBAL)
         self.group = None if self.is_global else Scope("local")
@@ -94,11 +96,15 @@ class LoadRequest:
         existing = engine.modules_by_path.get(real)
         if existing is not None:
             if existing.state == "loading":
+                if requested_by is None:  # a dlopen from inside this library's own load
+                    raise LoadError(path, "read", f"{existing.name} is still being loaded (a dlopen of it "
+                                    "from inside its own load, e.g. by a constructor or a debugger stop)")
                 cycle = " -> ".join(self._chain + [existing.name])
-                raise LoadError(requested_by.path if requested_by else path, "needed", f"NEEDED cycle: {cycle}")
+                raise LoadError(requested_by.path, "needed", f"NEEDED cycle: {cycle}")
             self._reuse(existing)
             return existing
-        engine.emit(LoadStarted(os.path.basename(path), path, describe_flags(self.flags), requested_by and requested_by.name))
+        engine.emit(LoadStarted(os.path.basename(path), path, describe_flags(self.flags),
+                                requested_by and requested_by.name, self.id))
         mod = self._read(path, real)
         self._chain.append(mod.name)
         self._load_needed(mod)
@@ -120,16 +126,17 @@ class LoadRequest:
             self._relocate(mod)
             self._construct(mod)
             self._publish(mod)
-            engine.complete(mod, self.txn)
+            engine.complete(mod, self)
         return mod
 
-    def load_main(self, path: str, memory_base: int, table_base: int) -> LoadedModule:
+    def load_main(self, path: str, memory_base: int, table_base: int, load_needed: bool = True) -> LoadedModule:
         """Load a program's main module at host-chosen bases (emscripten: GLOBAL_BASE 1024 and
-        table slot 1), then its NEEDED libraries: the main is instantiated first and its
-        relocations and constructors run first (reference §2.1).  Call `finish()` after."""
+        table slot 1), then its NEEDED libraries (unless `load_needed` is False): the main is
+        instantiated first and its relocations and constructors run first (reference §2.1).
+        Call `finish()` after."""
         engine = self.engine
         name = os.path.basename(path)
-        engine.emit(LoadStarted(name, path, "main program", None))
+        engine.emit(LoadStarted(name, path, "main program", None, self.id))
         mod = self._read(path, os.path.realpath(path), program=True)
         dylink = mod.wasm.dylink
         if dylink is not None:
@@ -150,7 +157,7 @@ class LoadRequest:
         engine.enter(name, "got")
         self._update_got_from_exports(mod)
         self._publish(mod)
-        if dylink is not None:
+        if dylink is not None and load_needed:
             self._chain.append(name)
             self._load_needed(mod)
             self._chain.pop()
@@ -171,7 +178,7 @@ class LoadRequest:
         for mod in self.instantiated:
             self._construct(mod)
         for mod in self.instantiated:
-            self.engine.complete(mod, self.txn)
+            self.engine.complete(mod, self)
 
     # -- read ---------------------------------------------------------------------------
     def _read(self, path: str, real: str, program: bool = False) -> LoadedModule:
@@ -198,6 +205,15 @@ class LoadRequest:
             engine.ensure_memory(memory.desc.limits)
         sha = hashlib.sha256(data).hexdigest()
         engine.emit(ModuleRead(name, path, len(data), sha, wasm.dylink.to_json() if wasm.dylink else None))
+        # A host may adapt the bytes before compiling (the WASI host adds a `memory` export to
+        # modules that import memory and call WASI).  The module is parsed again so that offsets
+        # (trap frames, function bodies) match the code wasmtime runs.
+        prepare = getattr(engine.host, "prepare", None)
+        changed = prepare(wasm, data) if prepare is not None else None
+        if changed is not None:
+            data = changed
+            wasm = read_module(data, path)
+            sha = hashlib.sha256(data).hexdigest()
         try:
             compiled, source, seconds = engine.cache.get(data, sha)
         except wasmtime.WasmtimeError as exc:
@@ -296,7 +312,7 @@ class LoadRequest:
         engine, table, wasm = self.engine, self.engine.table, mod.wasm
         keys: dict = {}  # insertion-ordered set
         for imp in wasm.imports:
-            exp = wasm.export_map.get(imp.field)
+            exp = _own_export(mod, imp.field)
             if (imp.module != "GOT.func" or exp is None or exp.kind != "func" or exp.index < wasm.num_imported_funcs
                     or engine.got.get(imp.field) is not None or engine.lookup(imp.field, mod.group)[0] is not None
                     or exp.index in self._elem_slots(mod)):
@@ -409,27 +425,42 @@ class LoadRequest:
                 raise UndefinedSymbolError(mod.path, "imports", name, imp.module)
             entry = got.create(name, imp.module, UNDEFINED_ADDR if value is None else value, provider)
             self.txn.add(f"removed GOT entry {name}", lambda: got.remove(name))
-            slot = value if imp.module == "GOT.func" and value is not None else None
-            engine.emit(GotCreated(mod.name, imp.module, name, got.value(name), provider, slot))
+            created = True
         else:
-            self._emit_resolved(mod, imp, entry.provider or "(unresolved)", name, "got")
+            created = False
+        # the entry is complete before its event, so a stop there shows what it will be
         if not weak and not entry.required:
             entry.required = True
             self.txn.add(f"GOT entry {name} no longer required", lambda: setattr(entry, "required", False))
         entry.importers.append(mod.name)
         self.txn.add(f"{mod.name} no longer imports GOT entry {name}", lambda: entry.importers.remove(mod.name))
         mod.got_symbols.append(name)
+        if created:
+            value = got.value(name)
+            slot = value if imp.module == "GOT.func" and value != UNDEFINED_ADDR else None
+            engine.emit(GotCreated(mod.name, imp.module, name, value, entry.provider, slot))
+        else:
+            self._emit_resolved(mod, imp, entry.provider or "(unresolved)", name, "got")
         return entry.glob
+
+    def _got_lookup(self, name: str, group):
+        """A GOT entry's definition: `orig$NAME` first (emscripten `resolveGlobalSymbol(name,
+        direct)`: without WASM_BIGINT a function with i64 in its type is exported legalized as
+        NAME and as itself as `orig$NAME`; its address is the original's)."""
+        sym, how = self.engine.lookup("orig$" + name, group)
+        if sym is not None and sym.kind == "func":
+            return sym, how
+        return self.engine.lookup(name, group)
 
     def _early_value(self, mod: LoadedModule, name: str, got_kind: str) -> tuple[int | None, str | None]:
         """A GOT value known before instantiation: a published definition, else the module's own
         export computed from the binary (so LLD 14's start-function relocations see final values)."""
-        sym, _how = self.engine.lookup(name, mod.group)
+        sym, _how = self._got_lookup(name, mod.group)
         if sym is not None:
             value = self.engine.symbol_value(sym, f"GOT.func.{name}", self.txn)
             if value is not None:
                 return value, sym.module
-        exp = mod.wasm.export_map.get(name)
+        exp = _own_export(mod, name)
         if exp is None or name in mod.wasm.tls_exports:
             return None, None
         if exp.kind == "global" and exp.index >= mod.wasm.num_imported_globals:
@@ -467,6 +498,7 @@ class LoadRequest:
         if mod.wasm.start is not None and start_name is None:
             start_name = f"func[{mod.wasm.start}]"
         began = time.perf_counter()
+        engine.store.set_epoch_deadline(1)  # an interrupt that arrived while no wasm ran is stale
         try:
             mod.instance = wasmtime.Instance(engine.store, mod.compiled, externs)
             mod.externs = instance_exports(engine.store, mod.instance, [e.name for e in mod.wasm.exports])
@@ -515,7 +547,7 @@ class LoadRequest:
     def _update_got_from_exports(self, mod: LoadedModule) -> None:
         """emscripten `updateGOT(moduleExports)`: fill the module's own unresolved GOT imports."""
         for name in mod.got_symbols:
-            sym = mod.exports.get(name)
+            sym = mod.exports.get("orig$" + name) or mod.exports.get(name)
             if sym is not None and self.engine.got.value(name) == UNDEFINED_ADDR:
                 self._set_got(mod, name, sym, f"defined by {mod.name}")
 
@@ -543,7 +575,7 @@ class LoadRequest:
             for name in mod.got_symbols:
                 if engine.got.value(name) != UNDEFINED_ADDR:
                     continue
-                sym, how = engine.lookup(name, mod.group)
+                sym, how = self._got_lookup(name, mod.group)
                 own = mod.exports.get(name)
                 if (sym or own) is not None and (sym or own).kind == "tls":
                     self.tls_pending.append((mod, name))  # its address exists once TLS is set up
@@ -647,6 +679,12 @@ class LoadRequest:
         mod.published = added
         self.txn.add(f"withdrew {len(added)} symbols of {mod.name} from the {scope.name} scope", lambda: scope.remove(added, mod.id))
         engine.emit(SymbolsPublished(mod.name, "global" if mod.is_global else "local", tuple(added), tuple(shadowed)))
+
+
+def _own_export(mod: LoadedModule, name: str):
+    """The module's export for GOT entry `name`: `orig$NAME` (the unlegalized function) first."""
+    exp = mod.wasm.export_map.get("orig$" + name)
+    return exp if exp is not None and exp.kind == "func" else mod.wasm.export_map.get(name)
 
 
 def _dec(mod: LoadedModule) -> None:
