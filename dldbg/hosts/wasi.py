@@ -1,0 +1,287 @@
+"""The WASI host: WASI command programs that load side modules, on wasmtime's own WASI.
+
+Main modules it runs (`dldbg run MAIN.wasm [-- ARGS]`):
+
+* a **PIE main** with dylink.0 (`wasm-ld --experimental-pic -pie --import-memory
+  --import-table`, from clang or zig): it is placed at `__memory_base` 1024, never at 0
+  (toywasm puts it at 0, so its first datum is NULL: peer-loaders §1.5 defect 1), its table
+  slots start at 1, and its NEEDED libraries load after it;
+* a **non-PIC main** that imports memory and table (the `dylink` style): its data stays at the
+  addresses it was linked for.
+
+Memory layout of a PIE main, in bytes (`L` = the main's MEM_INFO memorysize):
+
+    [0, 1024)                       reserved: nothing lives at NULL (emscripten GLOBAL_BASE)
+    [1024, 1024 + L)                the main's static data (`__memory_base` = 1024)
+    [__stack_low, __stack_high)     the C stack (16-byte aligned; `__stack_pointer` starts high)
+    [__heap_base, __heap_end)       the program's own heap (its malloc), up to the initial end
+    [__heap_end, ...)               side modules: memory.grow at the *current* end, so memory
+                                    the program grew itself is never handed out again
+                                    (peer-loaders §1.5 defect 2)
+
+`__heap_base`, `__heap_end`, `__stack_low` and `__stack_high` are published as data symbols
+(toywasm serves them as `GOT.mem` imports).  For a non-PIC main, side modules get a stack of
+their own from the heap unless the main exports `__stack_pointer`, which they then share.
+
+What the host provides to every module: wasmtime's WASI preview 1 (`wasi_snapshot_preview1`;
+argv, `--env K=V` variables, inherited stdin/stdout/stderr, host folders only with
+`--dir HOST[::GUEST]`), the dl APIs of `dldbg.hosts.dlfcn` (`env.dlopen`..., `dyld.*`), and a
+`memory` export added to every module that imports memory and calls WASI (wasmtime's WASI
+finds memory through the calling instance's `memory` export).
+"""
+
+from __future__ import annotations
+
+import os
+
+import wasmtime
+
+from ..errors import CallError, DlError, DldbgError
+from ..linker.allocator import HeapAllocator, align_up
+from ..linker.functable import FunctionTable
+from ..linker.memory import LinearMemory
+from ..linker.scope import Symbol
+from ..wasm.edit import add_memory_export
+from ..wasm.reader import WasmModule, read_module_file
+from ..wasm.types import WASM_PAGE_SIZE
+from .dlfcn import GuestDl
+from .programs import NotAProgram, ProgramOptions
+
+WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
+GLOBAL_BASE = 1024
+DEFAULT_STACK_SIZE = 1 << 20
+#: data symbols the host publishes for a PIE main (toywasm's layout globals)
+LAYOUT_SYMBOLS = ("__heap_base", "__heap_end", "__stack_low", "__stack_high")
+#: imports that only an emscripten main has (its JS glue provides them)
+_EMSCRIPTEN_PREFIXES = ("emscripten_", "_emscripten_", "__syscall_", "invoke_", "_dlopen_js", "_dlsym_js")
+
+
+class GuestPaths:
+    """The program's view of host folders (`--dir HOST[::GUEST]`)."""
+
+    def __init__(self, dirs: list[tuple[str, str]]):
+        self.dirs = [(os.path.abspath(host), os.path.normpath(guest)) for host, guest in dirs]
+
+    def to_host(self, path: str) -> str:
+        """The host path of guest `path`.  Raises DlError when no `--dir` folder contains it.
+
+        An absolute path goes through the `--dir` folder with the longest matching guest
+        path; a relative one through a folder mapped to `.` if there is one, else it is taken
+        relative to the current folder (as `dylink` reads it with `readFileSync`).
+        """
+        norm = os.path.normpath(path)
+        best = None
+        for host, guest in self.dirs:
+            if guest == "." and not norm.startswith("/"):
+                rest = norm
+            elif norm == guest or norm.startswith(guest.rstrip("/") + "/"):
+                rest = norm[len(guest):].lstrip("/")
+            else:
+                continue
+            if best is None or len(guest) > len(best[0]):
+                best = (guest, os.path.join(host, rest) if rest else host)
+        if best is not None:
+            return best[1]
+        if not norm.startswith("/"):
+            return os.path.abspath(norm)
+        seen = ", ".join(guest for _, guest in self.dirs) or "none"
+        raise DlError(f"could not load dynamic lib: {path}\nthe program cannot see {path}: "
+                      f"no --dir folder contains it (guest folders: {seen})")
+
+    def to_guest(self, host_path: str) -> str | None:
+        """The guest path of a host path, through the `--dir` folder with the longest host path."""
+        host_path = os.path.abspath(host_path)
+        best = None
+        for host, guest in self.dirs:
+            if host_path == host or host_path.startswith(host.rstrip("/") + "/"):
+                if best is None or len(host) > len(best[0]):
+                    rest = host_path[len(host):].lstrip("/")
+                    best = (host, os.path.join(guest, rest) if rest else guest)
+        return best[1] if best else None
+
+
+class WasiHost:
+    """Runs a WASI main program; see the module docstring.
+
+    :param options: the program's environment (`--dir`, `--env`, `--preload`, `-L`).
+    :param stack_size: bytes of C stack for a PIE main (and for side modules of a non-PIC main).
+    """
+
+    name = "wasi"
+
+    def __init__(self, options: ProgramOptions | None = None, *, stack_size: int = DEFAULT_STACK_SIZE):
+        self.options = options or ProgramOptions()
+        self.stack_size = stack_size
+        self.paths = GuestPaths(self.options.dirs)
+        #: the layout chosen for the main program (`plan`), in bytes
+        self.layout: dict[str, int] = {}
+        self.engine = None
+
+    # -- which programs -----------------------------------------------------------------
+    @classmethod
+    def recognizes(cls, wasm: WasmModule, path: str) -> bool:
+        """A WASI command (`_start`) or reactor (`_initialize`) that is not a `.so` library
+        and not an emscripten main (whose JS glue provides `env` functions wasmtime lacks)."""
+        if path.endswith(".so") or ".so." in os.path.basename(path):
+            return False
+        if "_start" not in wasm.export_map and "_initialize" not in wasm.export_map:
+            return False
+        if any(imp.module == "env" and imp.field.startswith(_EMSCRIPTEN_PREFIXES) for imp in wasm.imports):
+            return False
+        return any(imp.module in WASI_MODULES or imp.module == "dyld" for imp in wasm.imports)
+
+    # -- Host protocol ------------------------------------------------------------------
+    def attach(self, engine) -> None:
+        self.engine = engine
+        store = engine.store
+        self.linker = wasmtime.Linker(engine.wasm_engine)
+        self.linker.define_wasi()
+        self.configure_wasi([])
+        table = wasmtime.Table(store, wasmtime.TableType(wasmtime.ValType.funcref(), wasmtime.Limits(1, None)), None)
+        engine.table = FunctionTable(store, table, engine.table_grown)
+        engine.stack_pointer = wasmtime.Global(store, wasmtime.GlobalType(wasmtime.ValType.i32(), True), wasmtime.Val.i32(0))
+        self.dl = GuestDl(engine, self.paths.to_host, self.allocate, f"{self.name} host dl API")
+        self._wasi_funcs: dict[str, object] = {}
+
+    def configure_wasi(self, argv: list[str]) -> None:
+        """wasmtime's WASI context: argv, `--env` variables, inherited stdio, `--dir` folders."""
+        config = wasmtime.WasiConfig()
+        config.argv = list(argv)
+        config.env = list(self.options.env.items())
+        config.inherit_stdin()
+        config.inherit_stdout()
+        config.inherit_stderr()
+        for host, guest in self.options.dirs:
+            if not os.path.isdir(host):
+                raise DldbgError(f"--dir {host}: no such folder")
+            config.preopen_dir(host, guest)
+        self.engine.store.set_wasi(config)
+
+    def create_memory(self, engine, limits) -> None:
+        if not self.layout:  # side modules only, no main program
+            self.layout = self.plan(None)
+        layout = self.layout
+        pages = max(limits.min if limits else 0, layout["pages"])
+        shared = bool(limits and limits.shared)
+        maximum = limits.max if limits and limits.max is not None else None
+        engine.memory = LinearMemory(engine.store, pages, maximum if maximum is not None or not shared else 65536, shared)
+        engine.allocator = HeapAllocator(lambda n: engine.grow_memory(n, "side modules and host data"))
+        engine.allocator.name = f"{self.name} heap (memory.grow at the current end)"
+        if "stack_high" in layout:
+            engine.stack_pointer.set_value(engine.store, wasmtime.Val.i32(layout["stack_high"]))
+        if "heap_base" in layout:
+            layout["heap_end"] = max(layout["heap_end"], pages * WASM_PAGE_SIZE)
+            engine.define_symbols(self.layout_symbols())
+
+    def prepare(self, wasm: WasmModule, data: bytes) -> bytes | None:
+        """Add a `memory` export to a module that imports memory and calls WASI."""
+        if "memory" in wasm.export_map or not wasm.imports_of("memory"):
+            return None
+        if not any(imp.kind == "func" and imp.module in WASI_MODULES for imp in wasm.imports):
+            return None
+        return add_memory_export(data, wasm=wasm)
+
+    def resolve_import(self, module, imp):
+        if imp.kind == "func" and imp.module in WASI_MODULES:
+            return self.wasi_import(imp)
+        return self.dl.resolve(module, imp)
+
+    def wasi_import(self, imp):
+        """wasmtime's WASI preview 1 function for `imp`, or None (then the engine's stub names
+        it when called): the older `wasi_unstable` has other struct layouts and is not served."""
+        if imp.module != "wasi_snapshot_preview1":
+            return None
+        if imp.field not in self._wasi_funcs:
+            try:
+                self._wasi_funcs[imp.field] = self.linker.get(self.engine.store, imp.module, imp.field)
+            except wasmtime.WasmtimeError:
+                return None  # not a WASI preview 1 function
+        return self._wasi_funcs[imp.field], "wasmtime WASI"
+
+    # -- memory for the host's own data --------------------------------------------------
+    def allocate(self, size: int) -> int:
+        """Guest memory for host data (dlerror strings)."""
+        return self.engine.allocator.allocate(size, 8)
+
+    # -- layout -------------------------------------------------------------------------
+    def plan(self, wasm: WasmModule | None) -> dict[str, int]:
+        """The memory layout for main module `wasm` (None: no main, side modules only)."""
+        dylink = wasm.dylink if wasm is not None else None
+        if wasm is not None and dylink is None:  # fixed addresses: the main decides
+            return {"pages": 0, "memory_base": 0, "table_base": 0}
+        memory_base = align_up(GLOBAL_BASE, dylink.mem_alignment_bytes if dylink else 1)
+        data_end = memory_base + (dylink.mem_size if dylink else 0)
+        stack_low = align_up(data_end, 16)
+        stack_high = stack_low + self.stack_size
+        pages = align_up(stack_high, WASM_PAGE_SIZE) // WASM_PAGE_SIZE
+        return {"pages": pages, "memory_base": memory_base, "table_base": 1, "stack_low": stack_low,
+                "stack_high": stack_high, "heap_base": stack_high, "heap_end": pages * WASM_PAGE_SIZE}
+
+    def layout_symbols(self) -> dict[str, Symbol]:
+        values = {"__heap_base": self.layout["heap_base"], "__heap_end": self.layout["heap_end"],
+                  "__stack_low": self.layout["stack_low"], "__stack_high": self.layout["stack_high"]}
+        return {name: Symbol(name, "data", f"{self.name} host", 0, address=value) for name, value in values.items()}
+
+    # -- running ------------------------------------------------------------------------
+    def run(self, engine, path: str, argv: list[str]) -> int:
+        """Load the program (NEEDED libraries, `--preload`), then call `_start` (or
+        `_initialize`); the exit status is `proc_exit`'s code, else 0."""
+        wasm = read_module_file(path)
+        self.load(engine, path, argv, wasm)
+        entry = "_start" if "_start" in engine.main.externs else "_initialize"
+        if entry not in engine.main.externs:
+            raise NotAProgram(f"{path}: exports neither _start nor _initialize")
+        return self.call_entry(engine, engine.main.externs[entry], f"{engine.main.name}!{entry}")
+
+    def load(self, engine, path: str, argv: list[str], wasm: WasmModule):
+        """Everything up to the entry point: WASI, the layout, the main and its libraries."""
+        self.configure_wasi(argv)
+        self.layout = self.plan(wasm)
+        # Bare names given to dlopen are also looked for beside the program (toywasm's
+        # default `--dyld-path .`, dylink's folder-relative reads).
+        engine.library_path = (*engine.library_path, os.path.dirname(os.path.abspath(path)))
+        table_import = next((i for i in wasm.imports if i.kind == "table"), None)
+        slots = max(table_import.desc.limits.min if table_import else 0,
+                    self.layout["table_base"] + (wasm.dylink.table_size if wasm.dylink else 0))
+        if slots > engine.table.size:
+            # The main's own slots first, so that slots handed out while its imports are
+            # resolved (GOT.func) come after them.
+            engine.table.grow(slots - engine.table.size, f"{os.path.basename(path)} table (slot 0 stays null)")
+        if wasm.dylink is None:
+            engine.listeners.append(self._non_pic_stack)
+        main = engine.load_program(path, memory_base=self.layout["memory_base"], table_base=self.layout["table_base"],
+                                   preload=self.options.preload)
+        return main
+
+    def _non_pic_stack(self, event) -> None:
+        """A non-PIC main keeps its stack pointer to itself unless it exports it: side modules
+        then share it, else they get a stack of their own from the heap."""
+        if event.kind != "instantiate" or not self.engine.modules:
+            return
+        engine = self.engine
+        engine.listeners.remove(self._non_pic_stack)
+        main = engine.modules[0]
+        exported = main.externs.get("__stack_pointer")
+        if isinstance(exported, wasmtime.Global) and exported.type(engine.store).mutable:
+            engine.stack_pointer = exported
+            return
+        low = engine.allocator.allocate(self.stack_size, 16)
+        engine.stack_pointer.set_value(engine.store, wasmtime.Val.i32(low + self.stack_size))
+
+    def call_entry(self, engine, func, name: str, args=()) -> int:
+        """Call a program entry point: 0, or the code given to `proc_exit`."""
+        engine.store.set_epoch_deadline(1)
+        try:
+            func(engine.store, *args)
+            return 0
+        except wasmtime.ExitTrap as exc:
+            return exc.code
+        except wasmtime.Trap as trap:
+            frames = tuple(engine.describe_frame(f) for f in (trap.frames or []))
+            from ..linker.loader import first_line
+
+            raise CallError(f"{name} trapped: {first_line(trap)}", trap=first_line(trap), backtrace=frames) from None
+        except wasmtime.WasmtimeError as exc:
+            from ..linker.loader import first_line
+
+            raise CallError(f"{name} failed: {first_line(exc)}") from None
