@@ -49,6 +49,24 @@ def _describe_export(wasm: WasmModule, exp) -> str:
     return exp.kind
 
 
+def emscripten_unimplemented(wasm: WasmModule) -> list[str] | None:
+    """For an emscripten main module: its JS-library imports that dldbg's emscripten host does
+    not implement (they trap when called); None for other modules.  Imports the glue only
+    forwards to side modules (main.js's `external symbol` stubs) are not listed."""
+    exports = {e.name for e in wasm.exports}
+    if not ({"stackSave", "stackRestore"} <= exports and any(imp.module == "env" for imp in wasm.imports)):
+        return None
+    from .hosts.emscripten.layout import find_js, read_layout
+    from .hosts.emscripten.registry import WASI_MODULES, implemented
+
+    external: frozenset[str] = frozenset()
+    if wasm.path and find_js(wasm.path):
+        external = read_layout(wasm.path, wasm).external_symbols
+    return [f"{imp.module}.{imp.field}" for imp in wasm.imports
+            if imp.kind == "func" and imp.module in ("env", *WASI_MODULES)
+            and not implemented(imp.field) and imp.field not in external]
+
+
 def inspect_module(wasm: WasmModule) -> dict:
     """A JSON-ready description: dylink metadata, grouped imports, exports, start function."""
     groups: dict[str, list] = {g: [] for g in IMPORT_GROUPS}
@@ -67,6 +85,7 @@ def inspect_module(wasm: WasmModule) -> dict:
         "exports": [{"name": e.name, "kind": e.kind, "index": e.index, "type": _describe_export(wasm, e)} for e in wasm.exports],
         "start": None if wasm.start is None else {"index": wasm.start, "name": wasm.start_name},
         "sections": [{"name": s.name, "offset": s.offset, "size": s.size, "count": s.count} for s in wasm.sections],
+        "emscripten_unimplemented": emscripten_unimplemented(wasm),
     }
 
 
@@ -100,5 +119,8 @@ def render_text(wasm: WasmModule) -> str:
     out.append(f"exports ({len(info['exports'])}):")
     out += [f"  {e['name']}: {e['type']}" for e in info["exports"]]
     start = info["start"]
+    missing = info["emscripten_unimplemented"]
+    if missing is not None:
+        out.append("emscripten imports not implemented: " + (", ".join(missing) if missing else "none"))
     out.append("start function: " + ("none" if start is None else f"func[{start['index']}] {start['name'] or ''}".rstrip()))
     return "\n".join(out)
