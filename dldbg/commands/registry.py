@@ -1,0 +1,243 @@
+"""The command registry: every command declared once, with its argument parser.
+
+A command is a function `func(session, **arguments) -> Reply | None` whose keyword parameters
+are its parser's destinations, registered with `@registry.command(parser, category=...,
+aliases=..., complete=...)`.  Help, the REPL's completion, the TUI's command bar, `-ex`, command
+files, plugins and the generated command reference all read the same Registry.
+
+Names may have several words (`info got`, `reloc diff`); each word may be abbreviated to a
+unique prefix (`i mod` = `info modules`), as in gdb.  `x/16xb ADDR` is `x` with `/16xb` as its
+first argument.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import textwrap
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..session.errors import CommandError
+from ..session.tokens import Token, tokenize
+
+#: Help groups, in the order `help` lists them.
+CATEGORIES = {
+    "running": "Running: load libraries, look up symbols, call functions, start the program",
+    "breakpoints": "Breakpoints: stop at linker events",
+    "stepping": "Stepping: go on from a stop",
+    "inspecting": "Inspecting: modules, symbols, the GOT, the table, the event log",
+    "memory": "Memory: examine and change linear memory, the GOT and globals",
+    "diagnosis": "Diagnosis: explain failures",
+    "tracing": "Tracing: LD_DEBUG-style lines and trace files",
+    "session": "Session: help, command files, plugins, quitting",
+}
+
+#: Completion kinds a command may ask for (see dldbg.repl.completion).
+COMPLETION_KINDS = ("module", "symbol", "function", "path", "filter", "command", "breakpoint", "handle", "flags",
+                    "words")
+
+
+class HelpShown(Exception):
+    """`-h` was given: `text` is the command's help."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+
+HELP_WIDTH = 92
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """A fixed width (help reads the same everywhere, and the generated reference is stable);
+    description paragraphs are wrapped, the Examples block is kept as written."""
+
+    def __init__(self, prog: str):
+        super().__init__(prog, width=HELP_WIDTH, max_help_position=30)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out = []
+        for para in text.split("\n\n"):
+            lines = para.splitlines()
+            if para.startswith("Examples:") or any(line.startswith("  ") for line in lines):
+                out.append("\n".join(indent + line for line in lines))
+            else:
+                out.append(textwrap.fill(" ".join(para.split()), width, initial_indent=indent, subsequent_indent=indent))
+        return "\n\n".join(out)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of exiting or printing.
+
+    Usage errors raise CommandError (one line: `NAME: message (usage: ...)`); `-h` raises
+    HelpShown with the help text.
+    """
+
+    def __init__(self, name: str, description: str, examples: list[str], **kwargs):
+        epilog = "Examples:\n" + "\n".join(f"  {e}" for e in examples)
+        super().__init__(prog=name, description=description, epilog=epilog, add_help=True, allow_abbrev=False,
+                         exit_on_error=False, formatter_class=HelpFormatter, **kwargs)
+        self.examples = list(examples)
+
+    def error(self, message: str):
+        usage = " ".join(self.format_usage().split())
+        raise CommandError(f"{self.prog}: {message} ({usage})")
+
+    def exit(self, status=0, message=None):
+        raise HelpShown(self.format_help())
+
+    def print_help(self, file=None):
+        raise HelpShown(self.format_help())
+
+    def print_usage(self, file=None):
+        raise HelpShown(self.format_usage())
+
+
+def parser(name: str, description: str, examples: list[str]) -> CommandParser:
+    """A command's parser; `description` (first line = the summary) and `examples` become its help."""
+    return CommandParser(name, description, examples)
+
+
+@dataclass
+class Command:
+    """A registered command.
+
+    :ivar complete: completion kind per positional argument, in order (see COMPLETION_KINDS);
+        the last one repeats for `nargs="*"` arguments.
+    :ivar resumes: the command resumes a paused engine (step, next, finish, continue).
+    :ivar repeatable: an empty REPL line runs it again (step, next, x).
+    """
+
+    name: str
+    func: Callable
+    parser: CommandParser
+    category: str
+    aliases: tuple[str, ...] = ()
+    complete: tuple[str, ...] = ()
+    resumes: bool = False
+    repeatable: bool = False
+    plugin: str | None = None
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of the description."""
+        text = " ".join((self.parser.description or "").split())
+        m = re.match(r"^(.*?[.!?])(\s|$)", text)
+        return m.group(1) if m else text
+
+    @property
+    def help(self) -> str:
+        return self.parser.format_help()
+
+    def run(self, session, argv: list[str]):
+        """Parse `argv` and call the function.  Raises CommandError, HelpShown, DldbgError."""
+        try:
+            args = self.parser.parse_args(argv)
+        except argparse.ArgumentError as exc:  # exit_on_error=False raises these for some errors
+            self.parser.error(str(exc))
+        return self.func(session, **vars(args))
+
+
+@dataclass
+class Registry:
+    """Commands by name, plus their aliases."""
+
+    commands: dict[str, Command] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def copy(self) -> "Registry":
+        return Registry(dict(self.commands), dict(self.aliases))
+
+    def add(self, command: Command) -> Command:
+        """Raises ValueError when the name or an alias is taken (a plugin cannot replace a command)."""
+        for name in (command.name, *command.aliases):
+            if name in self.commands or name in self.aliases:
+                raise ValueError(f"command name {name!r} is already registered")
+        if command.category not in CATEGORIES:
+            raise ValueError(f"unknown command category {command.category!r} (known: {', '.join(CATEGORIES)})")
+        for kind in command.complete:
+            if kind not in COMPLETION_KINDS:
+                raise ValueError(f"unknown completion kind {kind!r}")
+        desc = command.parser.epilog or ""
+        if not desc.startswith("Examples:"):
+            raise ValueError(f"the help of {command.name!r} must end with Examples:")
+        self.commands[command.name] = command
+        for alias in command.aliases:
+            self.aliases[alias] = command.name
+        return command
+
+    def command(self, cmd_parser: CommandParser, *, category: str, aliases=(), complete=(), resumes: bool = False,
+                repeatable: bool = False, plugin: str | None = None):
+        """Decorator: register `func(session, **arguments)` under `cmd_parser.prog`."""
+
+        def register(func: Callable) -> Callable:
+            params = set(inspect.signature(func).parameters) - {"session"}
+            dests = {a.dest for a in cmd_parser._actions if a.dest != "help"}
+            if params != dests:
+                raise ValueError(f"{cmd_parser.prog}: parameters {sorted(params)} differ from the parser's {sorted(dests)}")
+            self.add(Command(cmd_parser.prog, func, cmd_parser, category, tuple(aliases), tuple(complete),
+                             resumes, repeatable, plugin))
+            return func
+
+        return register
+
+    # -- lookup -------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        """Every command name and alias."""
+        return sorted([*self.commands, *self.aliases])
+
+    def get(self, name: str) -> Command | None:
+        """A command by its exact name or alias."""
+        return self.commands.get(self.aliases.get(name, name))
+
+    def by_category(self) -> dict[str, list[Command]]:
+        out: dict[str, list[Command]] = {c: [] for c in CATEGORIES}
+        for cmd in sorted(self.commands.values(), key=lambda c: c.name):
+            out[cmd.category].append(cmd)
+        return out
+
+    def match(self, words: list[str]) -> tuple[Command, int]:
+        """The command the first words name, and how many words its name took.
+
+        Each word may be a unique prefix of the name's word at that position (`i mod` is
+        `info modules`); the longest name that matches wins, then the one with the most words
+        typed in full.  Raises CommandError (unknown, ambiguous, or a name that needs more words).
+        """
+        names = [(name.split(), name) for name in self.names()]
+        for n in range(len(words), 0, -1):
+            found = [(parts, name) for parts, name in names
+                     if len(parts) == n and all(parts[i].startswith(words[i]) for i in range(n))]
+            if not found:
+                continue
+            commands = {self.aliases.get(name, name) for _, name in found}
+            if len(commands) == 1:
+                return self.get(commands.pop()), n
+            exact = max(sum(parts[i] == words[i] for i in range(n)) for parts, _ in found)
+            best = {self.aliases.get(name, name) for parts, name in found
+                    if sum(parts[i] == words[i] for i in range(n)) == exact}
+            if len(best) == 1:
+                return self.get(best.pop()), n
+            raise CommandError(f"ambiguous command {' '.join(words[:n])!r}: {', '.join(sorted(best))}")
+        if not words:
+            raise CommandError("empty command")
+        longer = sorted(name for parts, name in names
+                        if len(parts) > len(words) and all(parts[i].startswith(words[i]) for i in range(len(words))))
+        if longer:
+            raise CommandError(f"{' '.join(words)!r} needs more words: {', '.join(longer)}")
+        raise CommandError(f"unknown command {words[0]!r} (try `help`)")
+
+    def split_format(self, words: list[Token]) -> list[Token]:
+        """`x/16xb ...` -> `x`, `/16xb`, ...: a first word COMMAND/SUFFIX of a known command."""
+        if words and not words[0].quoted and "/" in words[0]:
+            head, _, fmt = words[0].partition("/")
+            if head and self.get(head) is not None:
+                return [Token(head), Token("/" + fmt), *words[1:]]
+        return list(words)
+
+    def parse(self, line: str) -> tuple[Command, list[Token]]:
+        """The command and its arguments on `line`.  Raises CommandError."""
+        words = self.split_format(tokenize(line))
+        command, used = self.match(words)
+        return command, words[used:]

@@ -1,0 +1,120 @@
+"""Session: `help`, `source`, `echo`, `quit`, `info plugins`."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..session.errors import CommandError, SessionQuit
+from ..session.output import Reply
+from . import command, parser
+from .registry import CATEGORIES
+
+p = parser("help", "Commands by category; `help COMMAND` (or `COMMAND -h`) shows a command's help and examples, "
+           "`help CATEGORY` one category.",
+           ["help", "help x", "help info got", "help breakpoints"])
+p.add_argument("topic", nargs="*", help="a command or a category")
+
+
+@command(p, category="session", aliases=("h",), complete=("command",))
+def help_(session, topic):
+    registry = session.registry
+    if topic:
+        words = list(topic)
+        if len(words) == 1 and words[0] in CATEGORIES:
+            return _category(registry, words[0])
+        cmd, used = registry.match(words)
+        if used != len(words):
+            raise CommandError(f"no command {' '.join(words)!r}")
+        text = cmd.help.rstrip()
+        if cmd.aliases:
+            text += "\n\nAliases: " + ", ".join(cmd.aliases)
+        return Reply({"command": cmd.name, "aliases": list(cmd.aliases), "category": cmd.category, "help": cmd.help}, text)
+    lines, data = [], {}
+    for cat, cmds in registry.by_category().items():
+        if not cmds:
+            continue
+        lines.append(CATEGORIES[cat])
+        width = max(len(c.name) for c in cmds)
+        for c in cmds:
+            alias = f" ({', '.join(c.aliases)})" if c.aliases else ""
+            lines.append(f"  {c.name:<{width}}  {c.summary}{alias}")
+        lines.append("")
+        data[cat] = [{"name": c.name, "summary": c.summary, "aliases": list(c.aliases)} for c in cmds]
+    lines.append("`help COMMAND` or `COMMAND -h`: a command's help with examples.  Words abbreviate: `i mod`.")
+    return Reply({"categories": data}, "\n".join(lines))
+
+
+def _category(registry, cat: str) -> Reply:
+    cmds = registry.by_category()[cat]
+    lines = [CATEGORIES[cat]] + [f"  {c.name}: {c.summary}" for c in cmds]
+    return Reply({"category": cat, "commands": [c.name for c in cmds]}, "\n".join(lines))
+
+
+def read_command_file(path: str) -> list[str]:
+    """The command lines of a file (`-` is stdin); comments and blank lines are kept out."""
+    import sys
+
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+    except OSError as exc:
+        raise CommandError(f"{path}: {exc.strerror or exc}") from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+p = parser("source", "Run the commands of FILE next (one per line; # starts a comment).  While the engine is "
+           "stopped, the file's following lines are what it reads, as with -x.",
+           ["source session.dldbg", "source plugins/examples/failing-dlopen.dldbg"])
+p.add_argument("file", help="command file")
+
+
+@command(p, category="session", complete=("path",))
+def source(session, file):
+    lines = read_command_file(file)
+    session.pending.extendleft((line, file) for line in reversed(lines))
+    return Reply({"file": file, "lines": len(lines)}, "")
+
+
+p = parser("echo", "Print TEXT (for command files).", ["echo loading libfoo", "echo \"-- step 2 --\""])
+p.add_argument("text", nargs=argparse.REMAINDER, help="words to print")
+
+
+@command(p, category="session")
+def echo(session, text):
+    out = " ".join(str(t) for t in text)
+    return Reply({"text": out}, out)
+
+
+p = parser("quit", "End the session (also while stopped inside a load: the load is not finished).",
+           ["quit", "q"])
+
+
+@command(p, category="session", aliases=("q", "exit"))
+def quit_(session):
+    session.quitting = True
+    if session.pauses:
+        raise SessionQuit()
+    return Reply({"quit": True}, "")
+
+
+p = parser("info plugins", "The plugins in use: name, where they come from, and the commands they add.",
+           ["info plugins"])
+
+
+@command(p, category="session")
+def info_plugins(session):
+    pm = session.plugins
+    rows = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:
+            continue
+        cmds = sorted(c.name for c in session.registry.commands.values() if c.plugin == name)
+        origin = getattr(plugin, "__file__", None) or type(plugin).__module__
+        rows.append({"name": name, "origin": origin, "commands": cmds})
+    if not rows:
+        return Reply([], "no plugins")
+    lines = [f"{r['name']}: {r['origin']}" + (f" (commands: {', '.join(r['commands'])})" if r["commands"] else "") for r in rows]
+    return Reply(rows, "\n".join(lines))

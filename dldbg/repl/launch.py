@@ -1,0 +1,143 @@
+"""`dldbg [--repl|--tui] [options] [FILE] [-- ARGS]`: the debugger's command line.
+
+`-x FILE` (a command file) and `-ex CMD` run in command-line order, before the prompt; while the
+engine is stopped they are what it reads, so a command file can stop inside a load, inspect and
+continue.  `--batch` exits after them (status 1 if any command failed).  Without a terminal
+(stdin not a tty) dldbg never prompts: it runs the commands and exits, as with --batch.  `--json`
+writes one JSON object per line for every command result, stop and event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from typing import TextIO
+
+EPILOG = """Examples:
+  dldbg samples/out/clang16/missing_symbol/libmissing_data.so
+  dldbg -ex 'catch load' -ex 'dlopen libmissing_data.so' -ex 'info got' -ex continue -ex why --batch FILE
+  dldbg --batch --json -ex 'dlopen libreloc.so' -ex 'call get_ctor_state' samples/out/clang16/reloc/libreloc.so
+  dldbg -x session.dldbg --batch FILE
+  dldbg --plugin myplugin.py FILE
+  dldbg MAIN.wasm -- input.txt
+"""
+
+
+class _Ordered(argparse.Action):
+    """-x and -ex append (kind, value) to one list, keeping command-line order."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append((self.const, values))
+        setattr(namespace, self.dest, items)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dldbg", usage="dldbg [--repl|--tui] [options] [FILE] [-- ARGS]  |  dldbg {inspect,run} ...",
+        description="Debug the dynamic linking of FILE (a side module, or a program a host runs): stop at any "
+                    "linker stage, inspect and change memory, the table, the GOT and symbols, call functions. "
+                    "`dldbg inspect` and `dldbg run` are the non-interactive tools.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    p.add_argument("--help-debugger", action="help", help="show this help (also -h after any debugger option)")
+    p.add_argument("file", nargs="?", metavar="FILE", help="side module or program")
+    ui = p.add_mutually_exclusive_group()
+    ui.add_argument("--repl", action="store_true", help="the prompt_toolkit REPL (the default on a terminal)")
+    ui.add_argument("--tui", action="store_true", help="the full-screen TUI (not available yet: the REPL)")
+    p.add_argument("-x", dest="script", action=_Ordered, const="file", metavar="FILE",
+                   help="run the commands of FILE (repeatable; - is stdin)")
+    p.add_argument("-ex", dest="script", action=_Ordered, const="command", metavar="CMD",
+                   help="run CMD (repeatable; -x and -ex run in command-line order)")
+    p.add_argument("--batch", action="store_true", help="exit after the commands; status 1 if any failed")
+    p.add_argument("--json", action="store_true", help="one JSON object per line for every result, stop and event")
+    p.add_argument("--echo", action="store_true", help="print each command of -x/-ex before its output")
+    p.add_argument("--plugin", action="append", default=[], metavar="FILE.py", help="load a plugin file (repeatable)")
+    p.add_argument("--trace", nargs="?", const="all", metavar="CATEGORIES",
+                   help="LD_DEBUG-style lines for these categories (as `trace CATEGORIES`)")
+    p.add_argument("--preload", action="append", default=[], metavar="LIB", help="load LIB before FILE at `run`")
+    p.add_argument("-L", dest="library_path", action="append", default=[], metavar="DIR",
+                   help="search DIR for NEEDED and dlopen'd libraries (repeatable)")
+    p.add_argument("--dir", dest="dirs", action="append", default=[], metavar="HOST[::GUEST]",
+                   help="make a host folder visible to a main program (repeatable)")
+    p.add_argument("--env", action="append", default=[], metavar="K=V", help="set a main program's environment variable")
+    p.add_argument("--bind-now", action="store_true", help="resolve every function import at load time")
+    p.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
+    return p
+
+
+def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None,
+                  stdin: TextIO | None = None) -> int:
+    """Run the debugger; returns the exit status (0, 1 a command failed in batch mode, 2 usage)."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    stdin = stdin or sys.stdin
+    program_args: list[str] = []
+    if "--" in argv:
+        at = argv.index("--")
+        argv, program_args = argv[:at], argv[at + 1 :]
+    parser = build_parser()
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, usage errors
+        return int(exc.code or 0)
+    interactive = not args.batch and _isatty(stdin) and _isatty(stdout)
+    if args.tui:
+        print("dldbg: the TUI is not available yet; using the REPL", file=stderr)
+
+    from ..plugins import PluginLoadError, make_plugin_manager
+    from ..session.output import JsonPrinter, TextPrinter
+    from ..session.session import Session
+    from ..session.tokens import quote
+
+    printer = (JsonPrinter if args.json else TextPrinter)(stdout, stderr)
+    try:
+        plugins = make_plugin_manager(args.plugin, warn=printer.warning)
+    except PluginLoadError as exc:
+        print(f"dldbg: error: plugin {exc}", file=stderr)
+        return 1
+    from ..hosts.programs import parse_dir
+
+    options = {"cache_dir": None} if args.no_cache else {}
+    session = Session(args.file, program_args=program_args, library_path=args.library_path, preload=args.preload,
+                      bind_now=args.bind_now, plugins=plugins, printer=printer,
+                      program_dirs=[parse_dir(d) for d in args.dirs],
+                      program_env=dict(kv.partition("=")[::2] for kv in args.env), **options)
+    session.echo = args.echo
+    status = 0
+    try:
+        for message in session.startup_errors:
+            printer.result(_startup_failure(args.file, message))
+            session.failed_commands += 1
+        if args.trace:
+            session.pending.append((f"trace {args.trace}", "--trace"))
+        for kind, value in args.script or []:
+            line = f"source {quote(value)}" if kind == "file" else value
+            session.pending.append((line, "-x" if kind == "file" else "-ex"))
+        if interactive:
+            from .prompt import run_repl
+
+            run_repl(session)
+        else:
+            session.run_commands()
+            status = 1 if session.failed_commands else 0
+    except KeyboardInterrupt:
+        print("dldbg: interrupted", file=stderr)
+        status = 130
+    finally:
+        session.close()
+    return status
+
+
+def _startup_failure(file, message):
+    from ..session.output import CommandResult
+
+    return CommandResult(f"file {file}", False, error=message)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,118 @@
+"""Ctrl-C while a command runs: stop running wasm, keep the session.
+
+While a command runs, SIGINT calls `on_interrupt` (the session's `engine.interrupt()`, which
+bumps wasmtime's epoch so running wasm traps at its next epoch check) instead of raising
+KeyboardInterrupt.  Python runs signal handlers only between bytecodes, so while the main thread
+is inside wasm the handler would wait for the call to return; the C-level handler, though, writes
+to the wakeup fd (`signal.set_wakeup_fd`) at once, and a watcher thread reading it calls
+`on_interrupt` too.  Incrementing the epoch is the one engine operation made from another thread;
+wasmtime documents `Engine.increment_epoch` as safe to call from any thread.
+
+While the session waits for the user at a pause, the previous handlers are back in place (the
+REPL's prompt handles Ctrl-C itself).  Only the main thread can install signal handlers; on any
+other thread the guard does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Callable
+
+
+class InterruptGuard:
+    """:ivar interrupted: SIGINT arrived while the guard was active (reset by `active()`)."""
+
+    def __init__(self, on_interrupt: Callable[[], None]):
+        self._on_interrupt = on_interrupt
+        self._saved: list[tuple[object, int]] = []
+        self._pipe: tuple[int, int] | None = None
+        self.interrupted = False
+
+    @staticmethod
+    def _usable() -> bool:
+        return threading.current_thread() is threading.main_thread()
+
+    def _handler(self, signum, frame) -> None:
+        self.interrupted = True
+        self._on_interrupt()
+
+    def _watch(self, reader: int) -> None:
+        while True:
+            try:
+                data = os.read(reader, 64)
+            except OSError:
+                return
+            if not data:
+                return
+            if signal.SIGINT in data and self._saved:
+                self.interrupted = True
+                try:
+                    self._on_interrupt()
+                except Exception:  # the engine may be gone; nothing to stop then
+                    pass
+
+    def _ensure_pipe(self) -> int:
+        if self._pipe is None:
+            reader, writer = os.pipe()
+            os.set_blocking(writer, False)
+            self._pipe = (reader, writer)
+            threading.Thread(target=self._watch, args=(reader,), name="dldbg-sigint", daemon=True).start()
+        return self._pipe[1]
+
+    def _install(self) -> None:
+        writer = self._ensure_pipe()
+        old_handler = signal.signal(signal.SIGINT, self._handler)
+        try:
+            old_fd = signal.set_wakeup_fd(writer, warn_on_full_buffer=False)
+        except ValueError:
+            old_fd = -2  # could not take the wakeup fd; the Python-level handler still works
+        self._saved.append((old_handler, old_fd))
+
+    def _restore(self, handler, fd: int) -> None:
+        signal.signal(signal.SIGINT, handler)
+        if fd != -2:
+            try:
+                signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
+            except ValueError:
+                pass
+
+    @contextmanager
+    def active(self):
+        """SIGINT interrupts the engine while the block runs."""
+        if not self._usable():
+            yield
+            return
+        if not self._saved:
+            self.interrupted = False
+        self._install()
+        try:
+            yield
+        finally:
+            handler, fd = self._saved.pop()
+            self._restore(handler, fd)
+
+    @contextmanager
+    def suspended(self):
+        """The handlers from before the outermost `active()` while the block runs (a pause)."""
+        if not self._usable() or not self._saved:
+            yield
+            return
+        handler, fd = self._saved[0]
+        current = (signal.getsignal(signal.SIGINT), self._pipe[1] if self._pipe else -1)
+        saved, self._saved = self._saved, []
+        self._restore(handler, fd)
+        try:
+            yield
+        finally:
+            self._saved = saved
+            self._restore(self._handler, current[1])
+
+    def close(self) -> None:
+        if self._pipe is not None:
+            reader, writer = self._pipe
+            self._pipe = None
+            os.close(writer)
+            os.close(reader)

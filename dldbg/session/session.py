@@ -1,0 +1,424 @@
+"""The Session: the one object the REPL, the TUI, command files and plugins drive.
+
+It owns an Engine (with the debugger's host), listens to every linker event, logs it, gives it
+to plugins, and stops at breakpoints and stepping targets.  A stop happens inside the engine's
+listener, on the engine's thread, wherever the event came from: a dlopen typed by the user, a
+NEEDED library, or a dlopen that wasm code called through a host import (its wasm frames stay
+live).  While stopped, `wait(pause)` runs: a strategy that returns when the user resumes.  The
+default strategy reads command lines (`pending` lines from `-x`, `-ex` and `source` first, then
+`interactive`, the REPL's prompt) and executes them until one resumes; the TUI replaces `wait`
+with one that blocks on its queue.  Every inspection command works while stopped.
+
+Typical use:
+
+    session = Session("libfoo.so", printer=TextPrinter(sys.stdout, sys.stderr))
+    session.execute("break got symbol=missing_data")
+    session.execute("dlopen libfoo.so")        # stops; `wait` serves commands until `continue`
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import CallError, DldbgError, DlError, LoadError, WasmParseError
+from ..trace import describe
+from .breakpoints import Breakpoint, BreakpointTable
+from .errors import CommandError, NotPausedError, SessionQuit
+from .eventlog import EventLog, LoggedEvent
+from .failures import Failure
+from .interrupt import InterruptGuard
+from .memview import ExamineFormat
+from .output import CommandResult, Reply, TextPrinter
+from .stepping import LoadStack, Resume
+
+_DEFAULT = object()
+
+
+@dataclass
+class Pause:
+    """The engine stopped at `entry`.
+
+    :ivar reason: `breakpoint`, `step`, `next` or `finish`.
+    :ivar level: 1 for a stop at the top, 2 for a stop inside a command run while stopped, ...
+    :ivar frames: the loads in progress, outermost first.
+    :ivar resume: set by a resuming command; `wait` returns once it is set.
+    :ivar abort: `abort` was given: the load in progress fails (and is rolled back).
+    """
+
+    entry: LoggedEvent
+    reason: str
+    breakpoint: Breakpoint | None
+    level: int
+    frames: tuple[str, ...]
+    resume: Resume | None = None
+    abort: bool = False
+    #: the command line that was running when the engine stopped (None: the program's own run)
+    command: str | None = None
+
+    def headline(self) -> str:
+        e = self.entry
+        why = f"Breakpoint {self.breakpoint.number}" if self.breakpoint else {
+            "step": "Step", "next": "Next", "finish": "Finish"}.get(self.reason, self.reason)
+        inside = f" (loading {' > '.join(self.frames)})" if len(self.frames) > 1 or (
+            self.frames and self.frames[-1] != e.event.module) else ""
+        return f"{why}, event #{e.index} {e.event.kind} ({e.event.stage}) {e.event.module}{inside}"
+
+    def describe(self) -> str:
+        return f"{self.headline()}\n    {describe(self.entry.event)}"
+
+    def to_json(self) -> dict:
+        return {"reason": self.reason, "breakpoint": self.breakpoint.number if self.breakpoint else None,
+                "level": self.level, "frames": list(self.frames), "command": self.command, "index": self.entry.index,
+                "event": self.entry.to_json()}
+
+
+class Session:
+    """A debugging session.
+
+    :param program: the program or side module given on the command line (FILE), or None.
+        A side module is loaded by `run` as a program's start-up loads it (after `preload`); a
+        main module that a program host recognizes (`dldbg.hosts.programs`) is run by it.
+        FILE's folder is searched (after `library_path`) by `dlopen NAME`.
+    :param plugins: a pluggy PluginManager (see dldbg.plugins); None: the bundled plugins and
+        those installed under the `dldbg.plugins` entry point.
+    :param program_dirs: (host folder, guest path) pairs a program host makes visible (`--dir`).
+    :param program_env: environment variables for a program host's program (`--env K=V`).
+    :param host_factory: `host_factory(session) -> Host` instead of the default host.
+    :param printer: where results, stops and messages go (TextPrinter on stdout/stderr).
+    """
+
+    def __init__(self, program: str | None = None, *, program_args=(), library_path=(), preload=(),
+                 bind_now: bool = False, cache_dir=_DEFAULT, environ=None, plugins=None, program_dirs=(),
+                 program_env=None, host_factory: Callable | None = None, printer=None):
+        self.program = program
+        self.program_dirs = list(program_dirs)
+        self.program_env = dict(program_env or {})
+        self.program_args = list(program_args)
+        self.preload = list(preload)
+        self.library_path = list(library_path) + ([os.path.dirname(os.path.abspath(program))] if program else [])
+        self.bind_now = bind_now
+        self.cache_dir = cache_dir
+        self.environ = environ
+        self.host_factory = host_factory
+        self.printer = printer or TextPrinter(sys.stdout, sys.stderr)
+        self.breakpoints = BreakpointTable()
+        self.log = EventLog()
+        self.stack = LoadStack()
+        self.pauses: list[Pause] = []
+        #: the stepping mode of a resumed engine, None: stop at breakpoints only
+        self.resume_mode: Resume | None = None
+        #: the pause strategy: called with the Pause, returns when the user resumes
+        self.wait: Callable[[Pause], None] = self.serve_pause
+        #: command lines to run next (`-x`, `-ex`, `source`), as (line, origin)
+        self.pending: deque[tuple[str, str]] = deque()
+        #: `interactive(session) -> line | None`: the REPL's prompt; None: no keyboard
+        self.interactive: Callable[["Session"], str | None] | None = None
+        self.echo = False
+        self.last_failure: Failure | None = None
+        self.failed_commands = 0
+        self.quitting = False
+        self.current_command: str | None = None
+        #: per-plugin state, by plugin name
+        self.plugin_data: dict[str, object] = {}
+        self.examine_format = ExamineFormat()
+        self.examine_next: int | None = None
+        self.guest_strings: list[tuple[int, str]] = []
+        self.program_started = False
+        self.startup_errors: list[str] = []
+        self.started = time.perf_counter()
+        self.interrupts = InterruptGuard(self.interrupt)
+        self.program_host = None
+        self.program_wasm = None
+        self._inspect_program()
+        if plugins is None:
+            from ..plugins import make_plugin_manager
+
+            plugins = make_plugin_manager()
+        self.plugins = plugins
+        from ..commands import builtin_registry
+
+        self.registry = builtin_registry()
+        self._hook("dldbg_register_commands", registry=self.registry)
+        self.engine = self._new_engine()
+        self._hook("dldbg_session_start", session=self)
+
+    # -- engine -------------------------------------------------------------------------
+    def _inspect_program(self) -> None:
+        if self.program is None:
+            return
+        from ..hosts.programs import find_program_host
+        from ..wasm.reader import read_module_file
+
+        try:
+            self.program_wasm = read_module_file(self.program)
+        except OSError as exc:
+            self.startup_errors.append(f"{self.program}: read: {exc.strerror or exc}")
+            return
+        except WasmParseError as exc:
+            self.startup_errors.append(f"{self.program}: read: {exc.message} at byte offset {exc.offset:#x}")
+            return
+        self.program_host = find_program_host(self.program_wasm, self.program)
+        if self.program_host is None and self.program_wasm.dylink is None:
+            self.startup_errors.append(f"{self.program}: not a side module and no program host runs it")
+
+    def _make_host(self):
+        if self.host_factory is not None:
+            return self.host_factory(self)
+        if self.program_host is not None:
+            from ..hosts.programs import ProgramOptions
+
+            return self.program_host(ProgramOptions(dirs=list(self.program_dirs), env=dict(self.program_env),
+                                                    preload=list(self.preload), library_path=list(self.library_path)))
+        from .host import DebuggerHost
+
+        return DebuggerHost()
+
+    def _new_engine(self):
+        from ..linker.engine import Engine
+
+        options = {"library_path": self.library_path, "bind_now": self.bind_now, "environ": self.environ}
+        if self.cache_dir is not _DEFAULT:
+            options["cache_dir"] = self.cache_dir
+        engine = Engine(self._make_host(), **options)
+        engine.listeners.append(self._on_event)
+        self.stack = LoadStack()
+        return engine
+
+    def restart(self) -> None:
+        """A fresh engine (no modules, empty memory and table); breakpoints and the log stay."""
+        self.engine = self._new_engine()
+        self.program_started = False
+        self.examine_next = None
+        self.guest_strings.clear()
+
+    def interrupt(self) -> None:
+        """Stop running wasm (Ctrl-C); the running call fails with `interrupted`."""
+        self.engine.interrupt()
+
+    def run_program(self, args: list[str] | None = None) -> Reply:
+        """Start the program: a main module through its program host (returns its exit
+        status), a side module as a program's start-up loads it.  Raises DldbgError."""
+        if self.program is None:
+            raise CommandError("no program: give FILE on the command line, or use `dlopen`")
+        if self.startup_errors and self.program_wasm is None:
+            raise CommandError(self.startup_errors[0])
+        if self.program_started:
+            self.restart()
+            self.printer.message("starting the program again in a fresh engine")
+        if args is not None:
+            self.program_args = list(args)
+        self.program_started = True
+        if self.program_host is not None:
+            status = self.engine.host.run(self.engine, self.program, [self.program, *self.program_args])
+            return Reply({"program": self.program, "exit_status": status}, f"program exited with status {status}")
+        if self.program_wasm is not None and self.program_wasm.dylink is None:
+            raise CommandError(self.startup_errors[0] if self.startup_errors else f"{self.program}: not a side module")
+        if self.program_args:
+            raise CommandError(f"{self.program} is a side module, not a program: it takes no arguments")
+        mods = self.engine.load_startup([*self.preload, self.program])
+        names = [m.name for m in mods]
+        return Reply({"loaded": [{"module": m.name, "handle": m.handle} for m in mods]},
+                     f"loaded {', '.join(names)} as a program's start-up does")
+
+    # -- events -------------------------------------------------------------------------
+    def _live_modules(self) -> list[str]:
+        return [m.name for m in self.engine.modules if m.state in ("loading", "instantiated")]
+
+    def _on_event(self, event) -> None:
+        depth = self.stack.observe(event, self._live_modules)
+        entry = self.log.append(event, time.perf_counter() - self.started, depth)
+        if event.kind == "load.fail":
+            self._note_load_failure(entry)
+        self.printer.event(entry)
+        self._hook("dldbg_event", session=self, entry=entry)
+        bp = self.breakpoints.hit(event)
+        mode = self.resume_mode
+        stepping = mode is not None and mode.should_stop(event, depth, self.stack.frames)
+        if bp is not None:
+            self._pause(entry, "breakpoint", bp)
+        elif stepping:
+            self._pause(entry, mode.how, None)
+
+    def _note_load_failure(self, entry: LoggedEvent) -> None:
+        start = 0
+        for earlier in reversed(self.log.entries[: entry.index]):
+            e = earlier.event
+            if e.kind == "load.start" and e.requested_by is None and e.module not in self.stack.frames:
+                start = earlier.index
+                break
+        e = entry.event
+        self.last_failure = Failure("load", f"{e.path}: {e.failed_stage}: {e.reason}", self.current_command,
+                                    tuple(range(start, entry.index + 1)))
+
+    def _pause(self, entry: LoggedEvent, reason: str, bp: Breakpoint | None) -> None:
+        pause = Pause(entry, reason, bp, len(self.pauses) + 1, tuple(self.stack.frames), command=self.current_command)
+        self.pauses.append(pause)
+        self.resume_mode = None
+        self.printer.stop(pause)
+        self._hook("dldbg_stop", session=self, pause=pause)
+        try:
+            with self.interrupts.suspended():
+                self.wait(pause)
+        finally:
+            self.pauses.pop()
+        if self.quitting:
+            raise SessionQuit()
+        if pause.abort:
+            self._abort(pause)
+        resume = pause.resume or Resume("continue")
+        self.resume_mode = None if resume.how == "continue" else resume
+
+    def _abort(self, pause: Pause) -> None:
+        where = f"aborted by the debugger at event #{pause.entry.index}"
+        if pause.frames:
+            mod = self.engine.module_named(pause.frames[-1])
+            path = mod.path if mod is not None else pause.frames[-1]
+            raise LoadError(path, pause.entry.event.stage, where)
+        raise CallError(where)
+
+    @property
+    def paused(self) -> Pause | None:
+        """The innermost pause, or None when the engine is not stopped."""
+        return self.pauses[-1] if self.pauses else None
+
+    def resume(self, how: str, count: int = 1) -> Pause:
+        """Resume the innermost pause (`continue`, `step`, `next`, `finish`).
+
+        Raises NotPausedError when nothing is stopped.
+        """
+        pause = self.paused
+        if pause is None:
+            raise NotPausedError(f"{how}: the engine is not stopped (set a breakpoint, e.g. `catch load`, "
+                                 f"then `dlopen` or `run`)")
+        e = pause.entry
+        pause.resume = Resume(how, count, e.event.module, e.event.stage, e.depth)
+        return pause
+
+    # -- commands -----------------------------------------------------------------------
+    def next_line(self) -> str | None:
+        """The next command line: pending lines first, then the interactive reader; None at the end."""
+        if self.pending:
+            line, _origin = self.pending.popleft()
+            if self.echo:
+                self.printer.echo(line)
+            return line
+        if self.interactive is not None:
+            return self.interactive(self)
+        return None
+
+    def serve_pause(self, pause: Pause) -> None:
+        """The default pause strategy: run command lines until one resumes the engine; with no
+        lines left, continue."""
+        while pause.resume is None and not self.quitting:
+            line = self.next_line()
+            if line is None:
+                if not self.quitting:
+                    self.printer.message(f"no more commands while stopped at event #{pause.entry.index}: continuing")
+                pause.resume = Resume("continue")
+                break
+            self.execute(line)
+
+    def run_commands(self) -> int:
+        """Run command lines until none are left or `quit`; returns the number that failed."""
+        try:
+            while not self.quitting:
+                line = self.next_line()
+                if line is None:
+                    break
+                self.execute(line)
+        except SessionQuit:
+            self.quitting = True
+        return self.failed_commands
+
+    def execute(self, line: str) -> CommandResult | None:
+        """Run one command line and report its result to the printer; never raises for a
+        failing command (SessionQuit passes through).  Blank lines and comments give None."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return None
+        from ..commands.registry import HelpShown
+
+        outer, self.current_command = self.current_command, line
+        self.resume_mode = None
+        if outer is None:
+            self._rearm_interrupts()
+        try:
+            with self.interrupts.active():
+                command, argv = self.registry.parse(line)
+                reply = command.run(self, list(argv))
+            reply = reply if isinstance(reply, Reply) else Reply(reply)
+            result = CommandResult(line, True, reply.data, reply.text)
+        except HelpShown as shown:
+            result = CommandResult(line, True, {"help": shown.text}, shown.text.rstrip())
+        except CallError as exc:
+            self._note_error(exc, "call")
+            result = CommandResult(line, False, error=exc.one_line(), details=[f"    #{i} {frame}" for i, frame in enumerate(exc.backtrace)])
+        except (DlError, LoadError) as exc:
+            self._note_error(exc, "dl")
+            result = CommandResult(line, False, error=exc.one_line())
+        except DldbgError as exc:
+            result = CommandResult(line, False, error=exc.one_line())
+        except KeyboardInterrupt:
+            result = CommandResult(line, False, error="interrupted")
+        except RecursionError as exc:
+            result = CommandResult(line, False, error=f"internal error: {exc}")
+        except Exception as exc:  # a bug in a command: report it, keep the session
+            if os.environ.get("DLDBG_DEBUG"):
+                raise
+            result = CommandResult(line, False, error=f"internal error in {line.split()[0]!r}: {type(exc).__name__}: {exc} "
+                                   f"(set DLDBG_DEBUG=1 for the traceback)")
+        finally:
+            self.resume_mode = None
+            self.current_command = outer
+        if not result.ok:
+            self.failed_commands += 1
+        elif self.interrupts.interrupted and outer is None:
+            self.printer.message("interrupted (no wasm was running: the command finished)")
+        self.printer.result(result)
+        self._hook("dldbg_command_result", session=self, result=result)
+        return result
+
+    def _rearm_interrupts(self) -> None:
+        """A Ctrl-C that arrived when no wasm was running must not stop the next wasm to run:
+        the engine re-arms the epoch deadline before calls, not before instantiation (start
+        functions), so the session re-arms it before each top-level command."""
+        store = getattr(self.engine, "store", None)
+        if store is not None:
+            store.set_epoch_deadline(1)
+
+    def _note_error(self, exc: DldbgError, source: str) -> None:
+        if source == "dl" and self.last_failure is not None and self.last_failure.source == "load" \
+                and self.last_failure.command == self.current_command and self.last_failure.error is None:
+            self.last_failure.error = exc  # the dlopen that the load.fail event already recorded
+            return
+        self.last_failure = Failure(source, exc.one_line(), self.current_command, error=exc)
+
+    # -- plugins ------------------------------------------------------------------------
+    def _hook(self, name: str, **kwargs) -> None:
+        """Call every plugin's `name` hook; a failing plugin is reported and skipped."""
+        caller = getattr(self.plugins.hook, name, None)
+        if caller is None:
+            return
+        for impl in reversed(caller.get_hookimpls()):
+            try:
+                impl.function(*[kwargs[arg] for arg in impl.argnames])
+            except (SessionQuit, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                self.printer.warning(f"plugin {impl.plugin_name} failed in {name}: {type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        """End the session: plugins' `dldbg_session_end`, then the interrupt watcher."""
+        self._hook("dldbg_session_end", session=self)
+        self.interrupts.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

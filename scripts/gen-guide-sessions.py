@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Refresh the example sessions in docs/guide.md (`--check`: exit 1 if they are out of date).
+
+Each block between `<!-- session NAME -->` and `<!-- end session -->` is the real output of the
+debugger run below (stdout and stderr interleaved as a terminal shows them), with the
+repository's path removed so that it reads the same on every machine.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dldbg.cli import main  # noqa: E402
+
+TARGET = ROOT / "docs" / "guide.md"
+NESTED = "samples/out/clang16/nested_dlopen"
+
+SESSIONS = {
+    "failing-dlopen": ["--batch", "--echo", "--no-cache", "-x", "plugins/examples/failing-dlopen.dldbg",
+                       f"{NESTED}/libneeds_helper.so"],
+    "nested-dlopen": ["--batch", "--echo", "--no-cache", "-ex", "dlopen libdlopener.so",
+                      "-ex", "break got.create module=libnested_target.so symbol=target_data",
+                      "-ex", "call open_and_call 21", "-ex", "where", "-ex", "info modules", "-ex", "info got",
+                      "-ex", "finish", "-ex", "x/1dw target_data", "-ex", "x/1a target_data_ptr", "-ex", "continue",
+                      "-ex", "table", f"{NESTED}/libdlopener.so"],
+}
+
+_BLOCK = re.compile(r"(<!-- session (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end session -->)", re.S)
+
+
+def run(argv: list[str]) -> str:
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        stream = io.StringIO()
+        main(argv, stdout=stream, stderr=stream)
+    finally:
+        os.chdir(cwd)
+    text = stream.getvalue().replace(str(ROOT) + "/", "").replace(str(ROOT), ".")
+    command = "dldbg " + " ".join(_shell(a) for a in argv if a != "--no-cache")
+    return f"```\n$ {command}\n{text}```\n"
+
+
+def _shell(arg: str) -> str:
+    return arg if re.fullmatch(r"[\w./=+:,-]+", arg) else "'" + arg.replace("'", "'\\''") + "'"
+
+
+def render(text: str) -> str:
+    def replace(m: re.Match) -> str:
+        return m.group(1) + run(SESSIONS[m.group("name")]) + m.group(4)
+
+    return _BLOCK.sub(replace, text)
+
+
+def main_() -> int:
+    current = TARGET.read_text()
+    text = render(current)
+    if "--check" in sys.argv:
+        return 0 if text == current else 1
+    TARGET.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main_())
