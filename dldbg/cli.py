@@ -22,6 +22,8 @@ EPILOG_INSPECT = """Examples:
 """
 
 EPILOG_RUN = """Examples:
+  dldbg run main.wasm -- arg1 arg2
+  dldbg run --dir data::/data main.wasm -- /data/input.txt
   dldbg run libreloc.so --invoke get_answer
   dldbg run --preload libprovider.so -L deps libuser.so --invoke add 2 40
   dldbg run --trace=libs,got,reloc libreloc.so --invoke get_answer
@@ -32,7 +34,9 @@ EPILOG_RUN = """Examples:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dldbg",
-        description="A debugger for WebAssembly dynamic linking (the dylink.0 ABI).",
+        description="A debugger for WebAssembly dynamic linking (the dylink.0 ABI).\n\n"
+                    "The debugger: dldbg [--repl|--tui] [-x FILE] [-ex CMD] [--batch] [--json] FILE [-- ARGS]\n"
+                    "(`dldbg --help-debugger` lists its options).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-V", "--version", action="version", version=f"dldbg {__version__}")
@@ -43,13 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
 
-    p = sub.add_parser("run", help="load side modules in the standalone host and call a function",
-                       description="Load FILE (after the --preload libraries, with their NEEDED "
-                       "libraries) as a program's start-up does, then call --invoke FUNC if given.",
+    p = sub.add_parser("run", help="run a main program, or load side modules in the standalone host and call a function",
+                       usage="dldbg run [OPTIONS] FILE [--invoke FUNC [ARGS...]] [-- PROGRAM_ARGS...]",
+                       description="FILE is a main program (emscripten, WASI or CoWasm; its arguments "
+                       "follow --) or a side module, loaded in the standalone host after the --preload "
+                       "libraries, with their NEEDED libraries, as a program's start-up does; --invoke "
+                       "FUNC then calls a function.",
                        epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", nargs="?", metavar="FILE")
-    p.add_argument("program_args", nargs="*", metavar="ARGS",
-                   help="after --: the program's arguments (a main program run without --invoke)")
     p.add_argument("--invoke", nargs="+", metavar=("FUNC", "ARGS"),
                    help="the function to call after loading, and its integer or float arguments")
     p.add_argument("--dir", dest="dirs", action="append", default=[], metavar="HOST[::GUEST]",
@@ -65,18 +70,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: first arguments that select the subcommand parser; anything else starts the debugger
+SUBCOMMAND_WORDS = ("inspect", "run", "-h", "--help", "-V", "--version")
+
+
+def _debugger_argument(first: str) -> bool:
+    """An option, or something that names a file: the debugger.  A bare word that is no file
+    (`dldbg frobnicate`) stays a usage error of the subcommand parser."""
+    return first.startswith("-") or os.path.exists(first) or "/" in first or "." in first
+
+
 def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in SUBCOMMAND_WORDS and _debugger_argument(argv[0]):
+        # `dldbg [--repl|--tui] [options] FILE [-- ARGS]`: the debugger (dldbg.repl.launch)
+        from .repl.launch import debugger_main
+
+        return debugger_main(argv, stdout=stdout, stderr=stderr)
+    parser = build_parser()
     # `--trace` alone means every category; only `--trace=LIST` takes a value, so that
     # `--trace FILE` keeps FILE a positional argument.
     argv = ["--trace=all" if a == "--trace" else a for a in argv]
+    # `dldbg run [OPTIONS] MAIN.wasm [OPTIONS] -- ARGS`: everything after `--` is the program's,
+    # wherever the options stand.
+    program_args: list[str] = []
+    if argv[:1] == ["run"] and "--" in argv:
+        cut = argv.index("--")
+        argv, program_args = argv[:cut], argv[cut + 1:]
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help, --version and usage errors
         return int(exc.code or 0)
+    args.program_args = program_args
     try:
         if args.command == "inspect":
             return _inspect(args, stdout)

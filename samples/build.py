@@ -80,11 +80,42 @@ def available(tc: str) -> bool:
 
 # --- per-toolchain recipes ------------------------------------------------------------------
 # Each returns True when the linker wrote RUNTIME_PATH itself (else build() appends it).
+# A library entry's "kind" is "shared" (the default: a side module), "pie" (a WASI PIE main
+# with dylink.0, its own `_start`, NEEDED libraries linked in) or "exe" (a non-PIC WASI main
+# that imports memory and table); "defines" adds -D flags.  Mains are freestanding C.
+
+# Freestanding: no libc to turn loops into calls to (strlen, memset); exports for --export-dynamic.
+PROGRAM_CFLAGS = ["-ffreestanding", "-fvisibility=default"]
+# Program links: undefined functions become imports (the dl API, the NEEDED libraries').
+PROGRAM_LDFLAGS = ["--import-memory", "--import-table", "--export-dynamic", "--allow-undefined", "--entry=_start"]
+
+
+def defines(lib):
+    return ["-D" + d for d in lib.get("defines", [])]
+
+
+def link_program(cc, ld, pic_cflags, exe_cflags):
+    """Compile and link a "pie" or "exe" main with compiler `cc` and linker `ld` (lists)."""
+    def link(lib, srcs, deps, cwd, tmp):
+        pie = lib.get("kind") == "pie"
+        objs = compile_objects(cc + (pic_cflags if pie else exe_cflags) + PROGRAM_CFLAGS + defines(lib), srcs, tmp)
+        ldflags = (["--experimental-pic", "-pie"] if pie else []) + PROGRAM_LDFLAGS
+        run(ld + ldflags + objs + deps + ["-o", lib["name"]], cwd)
+        return False
+    return link
 
 def link_emcc(lib, srcs, deps, cwd, tmp):
     # -sWASM_BIGINT: without it emcc 3.1.6 legalizes i64 results (imports env.setTempRet0 and
-    # exports orig$NAME).  --profiling-funcs keeps the "name" section.
-    cmd = ["emcc", "-O1", "-sSIDE_MODULE=1", "-sWASM_BIGINT=1", "--profiling-funcs"]
+    # exports orig$NAME).  --profiling-funcs keeps the "name" section.  "emcc_flags" adds flags.
+    extra = lib.get("emcc_flags", [])
+    if lib.get("kind") == "emscripten":
+        # An emscripten main program (dldbg.hosts.emscripten): NAME.wasm and the NAME.js glue,
+        # which dldbg reads (layout, settings) and node runs; NEEDED = the libraries linked in.
+        stem = os.path.splitext(lib["name"])[0]
+        run(["emcc", "-O0", "-sMAIN_MODULE=2", "-sWASM_BIGINT=1", "--profiling-funcs", "-L."] + extra + srcs + deps
+            + ["-o", stem + ".js"], cwd)
+        return False
+    cmd = ["emcc", "-O1", "-sSIDE_MODULE=1", "-sWASM_BIGINT=1", "--profiling-funcs"] + extra
     if lib.get("threads"):
         cmd.append("-pthread")
     run(cmd + srcs + deps + ["-o", lib["name"]], cwd)
@@ -95,6 +126,9 @@ def link_clang(version):
     def link(lib, srcs, deps, cwd, tmp):
         cflags = ["--target=wasm32-unknown-emscripten", "-fPIC", "-fvisibility=default",
                   "-O1", "-g0"]
+        if lib.get("kind", "shared") != "shared":
+            return link_program([f"clang-{version}"], [f"wasm-ld-{version}"], cflags,
+                                ["--target=wasm32-wasi", "-O1", "-g0"])(lib, srcs, deps, cwd, tmp)
         ldflags = ["--experimental-pic", "-shared"]
         if lib.get("threads"):
             cflags += THREAD_CFLAGS
@@ -115,6 +149,10 @@ def compile_objects(cc, srcs, tmp):
 
 
 def link_zig(lib, srcs, deps, cwd, tmp):
+    if lib.get("kind", "shared") != "shared":
+        return link_program(ZIG + ["cc"], ZIG + ["wasm-ld"],
+                            ["-target", "wasm32-wasi", "-fPIC", "-fvisibility=default", "-O1", "-g0"],
+                            ["-target", "wasm32-wasi", "-O1", "-g0"])(lib, srcs, deps, cwd, tmp)
     threads = lib.get("threads")
     # For wasm32-wasi, LLVM accesses thread-locals local-exec even with -fPIC, so a module that
     # uses another module's _Thread_local fails to link under --shared-memory ("relocation
@@ -229,6 +267,11 @@ def check_library(path: str, lib: dict) -> None:
     the threads variant an exported __wasm_init_tls, and (when wabt is installed) validity."""
     with open(path, "rb") as f:
         data = f.read()
+    if lib.get("kind") == "exe":
+        if "_start" not in wasmedit.export_names(data):
+            raise BuildError(f"{path}: a program without _start")
+        validate(path)
+        return
     info = wasmedit.dylink_info(data)
     if info["position"] != 0:
         raise BuildError(f"{path}: dylink.0 is not the first section")
@@ -238,6 +281,10 @@ def check_library(path: str, lib: dict) -> None:
         raise BuildError(f"{path}: RUNTIME_PATH is {info['runtime_path']}, expected {lib['rpath']}")
     if lib.get("threads") and "__wasm_init_tls" not in wasmedit.export_names(data):
         raise BuildError(f"{path}: built for threads but __wasm_init_tls is not exported")
+    validate(path)
+
+
+def validate(path: str) -> None:
     if shutil.which("wasm-validate"):
         proc = subprocess.run(["wasm-validate", "--enable-all", path], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)

@@ -25,7 +25,11 @@ from ..errors import DldbgError
 from ..wasm.reader import WasmModule
 
 #: "module:Class" of each program host, most specific first.
-PROGRAM_HOSTS: list[str] = []
+PROGRAM_HOSTS: list[str] = [
+    "dldbg.hosts.emscripten:EmscriptenHost",
+    "dldbg.hosts.cowasm:CowasmHost",
+    "dldbg.hosts.wasi:WasiHost",
+]
 
 
 @dataclass
