@@ -136,7 +136,7 @@ def console_script() -> list[str]:
 
 def test_without_a_terminal_it_never_waits_for_the_keyboard():
     """stdin is a pipe that stays open: dldbg runs its commands, does not prompt, and exits
-    (also with --tui, which is not available yet)."""
+    (also with --tui, which needs a terminal)."""
     proc = subprocess.Popen([*console_script(), "--tui", "-ex", "echo done", sample("clang16", "reloc", "libreloc.so")],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -148,4 +148,4 @@ def test_without_a_terminal_it_never_waits_for_the_keyboard():
     out, err = proc.stdout.read(), proc.stderr.read()
     assert status == 0, err
     assert out == "done\n"
-    assert "the TUI is not available yet" in err
+    assert "--tui needs a terminal" in err

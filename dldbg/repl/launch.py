@@ -43,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--help-debugger", action="help", help="show this help (also -h after any debugger option)")
     p.add_argument("file", nargs="?", metavar="FILE", help="side module or program")
     ui = p.add_mutually_exclusive_group()
-    ui.add_argument("--repl", action="store_true", help="the prompt_toolkit REPL (the default on a terminal)")
-    ui.add_argument("--tui", action="store_true", help="the full-screen TUI (not available yet: the REPL)")
+    ui.add_argument("--repl", action="store_true", help="the prompt_toolkit REPL")
+    ui.add_argument("--tui", action="store_true", help="the full-screen TUI (the default on a terminal)")
     p.add_argument("-x", dest="script", action=_Ordered, const="file", metavar="FILE",
                    help="run the commands of FILE (repeatable; - is stdin)")
     p.add_argument("-ex", dest="script", action=_Ordered, const="command", metavar="CMD",
@@ -83,8 +83,10 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
     except SystemExit as exc:  # --help, usage errors
         return int(exc.code or 0)
     interactive = not args.batch and _isatty(stdin) and _isatty(stdout)
-    if args.tui:
-        print("dldbg: the TUI is not available yet; using the REPL", file=stderr)
+    # the TUI (dldbg.tui) on a terminal unless --repl; without a terminal, never (as the REPL)
+    use_tui = interactive and not args.repl
+    if args.tui and not interactive and not args.batch:
+        print("dldbg: --tui needs a terminal (stdin and stdout); running the commands without it", file=stderr)
 
     from ..plugins import PluginLoadError, make_plugin_manager
     from ..session.output import JsonPrinter, TextPrinter
@@ -115,7 +117,11 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
         for kind, value in args.script or []:
             line = f"source {quote(value)}" if kind == "file" else value
             session.pending.append((line, "-x" if kind == "file" else "-ex"))
-        if interactive:
+        if use_tui:
+            from ..tui import run_tui
+
+            status = run_tui(session)
+        elif interactive:
             from .prompt import run_repl
 
             run_repl(session)

@@ -1,0 +1,309 @@
+"""The TUI driven by keys (Textual's Pilot): a failing dlopen stepped to its failure with the keys
+the footer shows, a failing dlopen typed in the command bar and fixed, breakpoints toggled on
+the selected event's kind, goto in the memory view, completion, the timeline filter, and the
+four kinds of program (a side module alone, a WASI PIE main that dlopens, an emscripten main
+with side modules, a failing load)."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalogue import ROOT
+from tuikit import SIZE, new_app, output_text, press, relative_sample, screen_text, type_line
+from dldbg.tui.widgets import (CommandBar, EventTimeline, GotView, HexView, ImportsView,
+                               ModulesTree, StatusBar)
+
+
+@pytest.fixture(autouse=True)
+def in_repository(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def status(app) -> str:
+    return str(app.query_one("#status-text").render())
+
+
+def footer_keys(app) -> dict[str, str]:
+    """key -> description of the bindings the footer shows."""
+    return {b.binding.key_display or b.binding.key: b.binding.description
+            for b in app.active_bindings.values() if b.binding.show}
+
+
+async def step_until(app, pilot, predicate, key: str = "n", limit: int = 30) -> int:
+    """Press `key` until `predicate()` holds; returns how many presses it took."""
+    for count in range(1, limit + 1):
+        await press(app, pilot, key)
+        if predicate():
+            return count
+    raise AssertionError(f"not reached after {limit} presses of {key!r}:\n{screen_text(app)}")
+
+
+async def test_a_failing_load_stepped_to_its_failure_by_the_footer_keys():
+    """`dldbg libmissing_data.so`: a user who only knows the footer presses n (next) until the
+    load fails, sees the unresolved GOT entry while it is stopped there, the failure, and the
+    `why` diagnosis, which names the symbol and says nothing defines it."""
+    app = new_app(relative_sample("clang16", "missing_symbol", "libmissing_data.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        keys = footer_keys(app)
+        for key in ("s", "n", "f", "c", "r", "b", "g", "w", ":", "q"):
+            assert key in keys, keys
+        assert keys["n"] == "Next" and keys["b"] == "Break on kind" and keys["g"] == "Goto"
+        assert "NOT STARTED" in status(app)
+
+        # n steps into `run`: the engine stops at the first event of the load
+        await press(app, pilot, "n")
+        assert "PAUSED" in status(app) and "event #0 load.start" in status(app)
+        assert "(dldbg) tbreak *" in output_text(app) and "(dldbg) run" in output_text(app)
+
+        # next, stage by stage, to the import nothing defines
+        await step_until(app, pilot, lambda: "import.unresolved" in status(app))
+        timeline = app.query_one(EventTimeline)
+        assert timeline.current.event.kind == "import.unresolved"
+        assert timeline.marked == timeline.current.index
+        tree = app.query_one(ModulesTree)
+        assert "▶ libmissing_data.so loading" in str(tree.root.children[0].label)
+
+        # while stopped there, the GOT shows the entry unresolved
+        await press(app, pilot, "3")
+        got = app.query_one(GotView)
+        row = next(r for r in got.rows_data if r["symbol"] == "missing_data")
+        assert row["value"] == -1 and "UNRESOLVED" in row["flags"]
+        assert "GOT.mem.missing_data" in screen_text(app)
+
+        # on to the failure: the status says so, the tree marks the stage, `why` ran
+        await step_until(app, pilot, lambda: "LOAD FAILED" in status(app))
+        text = status(app)
+        assert "undefined symbol 'missing_data'" in text
+        label = str(tree.root.children[0].label)
+        assert "✗ libmissing_data.so failed at imports" in label
+        out = output_text(app)
+        assert "error: " in out and "undefined symbol 'missing_data' (GOT.mem)" in out
+        assert "(dldbg) why" in out
+        assert "missing_data: wanted by libmissing_data.so as GOT.mem (not weak)" in out
+        assert "no loaded module defines it" in out
+        assert app.query_one(StatusBar).has_class("failed")
+
+        # w asks again
+        before = out.count("missing_data: wanted by")
+        await press(app, pilot, "w")
+        assert output_text(app).count("missing_data: wanted by") == before + 1
+
+        # q ends the session
+        await press(app, pilot, "q")
+    assert app.bridge.ended.is_set()
+    assert app.bridge.session.quitting
+
+
+async def test_a_failing_dlopen_typed_in_the_command_bar_then_fixed():
+    """`catch load` and `dlopen libneeds_helper.so` typed at the command bar stop the load; n
+    steps it to its failure; `why` says to load libhelper.so first; doing so makes the dlopen
+    work, and `call helper_value` returns 42."""
+    app = new_app(relative_sample("clang16", "nested_dlopen", "libneeds_helper.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, "colon")
+        assert app.focused is app.query_one(CommandBar).input
+        await type_line(app, pilot, "catch load libneeds")
+        await type_line(app, pilot, "dlopen libneeds_helper.so")
+        assert "PAUSED" in status(app) and "load.start" in status(app)
+        await press(app, pilot, "escape")
+        assert app.focused is app.query_one(EventTimeline)
+
+        await step_until(app, pilot, lambda: "LOAD FAILED" in status(app))
+        out = output_text(app)
+        assert "undefined symbol 'helper_data'" in out
+        assert "hint: load libhelper.so first" in out
+
+        await press(app, pilot, "colon")
+        await type_line(app, pilot, "delete")
+        await type_line(app, pilot, "dlopen libhelper.so")
+        await type_line(app, pilot, "dlopen libneeds_helper.so")
+        await type_line(app, pilot, "call helper_value")
+        out = output_text(app)
+        assert "handle 2: libneeds_helper.so" in out
+        assert "helper_value() = 42" in out
+        assert "IDLE" in status(app)
+        labels = [str(node.label) for node in app.query_one(ModulesTree).root.children]
+        assert any(label.startswith("✓ libneeds_helper.so") for label in labels), labels
+        assert any(label.startswith("✓ libhelper.so") for label in labels), labels
+
+
+async def test_b_toggles_a_breakpoint_on_the_selected_events_kind():
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, "r")
+        timeline = app.query_one(EventTimeline)
+        await press(app, pilot, "home")
+        while timeline.current.event.kind != "got.create":
+            await press(app, pilot, "down")
+        await press(app, pilot, "b", "6")
+        bps = app.state.breakpoints
+        assert [(b.number, b.pattern, b.plain) for b in bps] == [(1, "got.create", True)]
+        assert "break got.create" in screen_text(app)
+        # the timeline marks the events it stops at
+        assert timeline.breakpoints == bps
+        # running again stops at the first got.create
+        await press(app, pilot, "r")
+        assert app.state.pause is not None and app.state.pause.kind == "got.create"
+        assert app.state.pause.breakpoint == 1
+        await press(app, pilot, "c")
+        assert app.state.pause is not None and app.state.pause.kind == "got.create"
+        # b on a got.create event again deletes it; c runs to the end
+        await press(app, pilot, "b")
+        assert app.state.breakpoints == ()
+        await press(app, pilot, "c")
+        assert app.state.pause is None and "IDLE" in status(app)
+
+
+async def test_goto_shows_an_address_expression_in_the_memory_view():
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, "r", "g")
+        await pilot.press(*"own_data+4")
+        await press(app, pilot, "enter")
+        hexview = app.query_one(HexView)
+        module = next(m for m in app.state.modules if m.name == "libreloc.so")
+        assert module.memory_base <= hexview.address - 4 < module.memory_base + module.memory_size
+        assert hexview.chunks, "the visible bytes were read"
+        assert app.active_tab == "memory"
+        assert f"{hexview.address - hexview.address % hexview.per_row:#010x}" in screen_text(app)
+        # a bad expression is reported, the view stays
+        where = hexview.address
+        await press(app, pilot, "g")
+        await pilot.press(*"no_such_symbol")
+        await press(app, pilot, "enter")
+        assert hexview.address == where
+
+
+async def test_the_command_bar_completes_as_the_repl_does():
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        bar = app.query_one(CommandBar)
+        await press(app, pilot, "colon", "i", "n", "f", "o", "space", "g", "tab")
+        assert bar.input.value == "info got "
+        bar.input.value = ""
+        await press(app, pilot, "i", "n", "f", "o", "space", "tab")
+        assert bar.has_class("show-completions")
+        shown = str(bar.query_one("#completions").render())
+        for word in ("got", "modules", "symbols", "imports", "exports"):
+            assert word in shown
+        # Tab again takes the candidates in turn
+        await press(app, pilot, "tab")
+        first = bar.input.value
+        await press(app, pilot, "tab")
+        assert bar.input.value != first and bar.input.value.startswith("info ")
+        # symbols of loaded modules complete too
+        bar.input.value = ""
+        await press(app, pilot, "escape", "r", "colon")
+        await pilot.press(*"call get_ctor_st")
+        await press(app, pilot, "tab")
+        assert bar.input.value == "call get_ctor_state "
+        await press(app, pilot, "enter")
+        assert "get_ctor_state() = " in output_text(app)
+
+
+async def test_the_timeline_filter_takes_event_filters_and_text():
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, "r")
+        timeline = app.query_one(EventTimeline)
+        everything = timeline.count
+        await press(app, pilot, "slash")
+        await type_line(app, pilot, "got module=libreloc.so")
+        kinds = {timeline.entry_at(i).event.kind for i in range(timeline.count)}
+        modules = {timeline.entry_at(i).event.module for i in range(timeline.count)}
+        assert kinds <= {"got.create", "got.update"} and modules == {"libreloc.so"}
+        assert 0 < timeline.count < everything
+        assert app.focused is timeline
+        # plain text is searched in the trace lines
+        await press(app, pilot, "slash")
+        filter_input = app.query_one("#timeline-filter")
+        filter_input.value = ""
+        await app.settled(pilot)
+        assert timeline.count == everything
+        await type_line(app, pilot, "__wasm_call_ctors")
+        assert timeline.count >= 2
+        assert all(timeline.entry_at(i).event.kind == "ctor.call" for i in range(timeline.count))
+
+
+async def test_selecting_a_module_shows_its_imports_and_exports():
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, "r")
+        tree = app.query_one(ModulesTree)
+        tree.focus()
+        node = next(n for n in tree.root.children if str(n.label).startswith("✓ libreloc_dep.so"))
+        tree.select_node(node)
+        await app.settled(pilot)
+        view = app.query_one(ImportsView)
+        assert view.module == "libreloc_dep.so"
+        assert app.active_tab == "imports"
+        assert "exports of libreloc_dep.so" in screen_text(app)
+
+
+@pytest.mark.parametrize("case, modules, program_kind", [
+    (("clang16", "reloc", "libreloc.so"), ["libreloc.so", "libreloc_dep.so"], "side module, standalone host"),
+    (("clang16", "wasi_dlopen", "main_dlfcn.wasm"), ["main_dlfcn.wasm", "libneeded.so", "libplugin.so"],
+     "WASI program"),
+    (("zig", "wasi_dlopen", "main_dlfcn.wasm"), ["main_dlfcn.wasm", "libneeded.so", "libplugin.so"], "WASI program"),
+    (("emcc", "em_loadtime", "main.wasm"), ["main.wasm", "libem_greet.so", "libem_util.so"], "emscripten program"),
+    (("emcc", "em_dlopen", "main.wasm"), ["main.wasm", "libem_plugin.so", "libem_async.so"], "emscripten program"),
+], ids=["side-module", "wasi-clang16", "wasi-zig", "emscripten-loadtime", "emscripten-dlopen"])
+async def test_each_kind_of_program_runs_to_its_end_and_shows_its_modules(case, modules, program_kind):
+    app = new_app(relative_sample(*case))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        assert program_kind in status(app)
+        await press(app, pilot, "s")  # stops at the first event
+        assert app.state.pause is not None and app.state.pause.index == 0
+        await press(app, pilot, "c")
+        assert app.state.pause is None, status(app)
+        names = [m.name for m in app.state.modules]
+        for name in modules:
+            assert name in names, names
+        labels = " ".join(str(n.label) for n in app.query_one(ModulesTree).root.children)
+        for name in modules:
+            assert f"✓ {name}" in labels, labels
+        assert app.query_one(HexView).memory_size > 0
+        await press(app, pilot, "2")
+        table = app.query_one("#table")
+        assert table.row_count >= 1
+
+
+async def test_a_long_compile_shows_what_is_compiling():
+    """While Cranelift compiles a module (held here until the screen was checked), the status
+    bar says which module, its size, and shows a progress bar; the program then runs on."""
+    import threading
+
+    import os
+
+    path = relative_sample("clang16", "reloc", "libreloc.so")
+    app = new_app(path)
+    engine = app.bridge.session.engine
+    release, original = threading.Event(), engine.cache.get
+
+    def slow_get(data, sha256):
+        release.wait(timeout=120)  # a guard: the test releases it
+        return original(data, sha256)
+
+    engine.cache.get = slow_get
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await pilot.press("r")
+        for _ in range(2000):  # until the UI saw the module read and not compiled yet
+            await pilot.pause()
+            if "compiling libreloc.so" in status(app):
+                break
+        text = status(app)
+        assert "RUNNING" in text and f"compiling libreloc.so ({os.path.getsize(path) / 1e3:.1f} kB) with Cranelift" in text
+        assert app.query_one(StatusBar).has_class("compiling")
+        assert app.query_one("#compile").display
+        release.set()
+        await app.settled(pilot)
+        assert "IDLE" in status(app) and not app.query_one(StatusBar).has_class("compiling")
