@@ -277,18 +277,23 @@ def _fd_write(rt, fd, iov, iovcnt, pnum):
     return 0
 
 
-@wasi("fd_read", "iiiii")
-def _fd_read(rt, fd, iov, iovcnt, pnum):
+def _read_iovs(rt, fd, iov, iovcnt, pnum, offset=None) -> int:
+    """Fill the iovecs from `fd` (at `offset`, or the stream's position); store the count."""
     stream = rt.fs.stream(fd)
     total = 0
     for ptr, length in _iovs(rt, iov, iovcnt):
-        data = read_stream(rt, stream, length)
+        data = read_stream(rt, stream, length, None if offset is None else offset + total)
         rt.write(ptr, data)
         total += len(data)
         if len(data) < length:
             break
     rt.set_i32(pnum, total)
     return 0
+
+
+@wasi("fd_read", "iiiii")
+def _fd_read(rt, fd, iov, iovcnt, pnum):
+    return _read_iovs(rt, fd, iov, iovcnt, pnum)
 
 
 def _offset(args: tuple) -> tuple[int, tuple]:
@@ -301,16 +306,7 @@ def _offset(args: tuple) -> tuple[int, tuple]:
 @wasi("fd_pread", "iiiiiii")
 def _fd_pread(rt, fd, iov, iovcnt, *tail):
     offset, (pnum,) = _offset(tail)
-    stream = rt.fs.stream(fd)
-    total = 0
-    for ptr, length in _iovs(rt, iov, iovcnt):
-        data = read_stream(rt, stream, length, offset + total)
-        rt.write(ptr, data)
-        total += len(data)
-        if len(data) < length:
-            break
-    rt.set_i32(pnum, total)
-    return 0
+    return _read_iovs(rt, fd, iov, iovcnt, pnum, offset)
 
 
 @wasi("fd_pwrite", "iiiiiii")
