@@ -360,9 +360,9 @@ class SessionBridge:
         """Worker thread only: execute `line` now (for `call` actions)."""
         return self._exec(line, echo, pause)
 
-    def _exec(self, line: str, echo: bool, pause):
+    def _execute(self, line: str, echo: bool, top: bool):
+        """Run `line`; at the top level it is published as the running command meanwhile."""
         session = self.session
-        top = pause is None and not session.pauses
         if echo:
             session.printer.echo(line)
         if top:
@@ -370,10 +370,14 @@ class SessionBridge:
             self._failure_before = session.last_failure
             self._publish()
         try:
-            result = session.execute(line)
+            return session.execute(line)
         finally:
             if top:
                 self._running = None
+
+    def _exec(self, line: str, echo: bool, pause):
+        top = pause is None and not self.session.pauses
+        result = self._execute(line, echo, top)
         if top:
             self._drain_pending(None)
         ok = result.ok if result is not None else True
@@ -389,21 +393,8 @@ class SessionBridge:
             line = session.next_line()
             if line is None:
                 break
-            self._exec_pending(line, pause)
+            self._execute(line, True, pause is None and not session.pauses)
 
-    def _exec_pending(self, line: str, pause) -> None:
-        session = self.session
-        top = pause is None and not session.pauses
-        session.printer.echo(line)
-        if top:
-            self._running = line
-            self._failure_before = session.last_failure
-            self._publish()
-        try:
-            session.execute(line)
-        finally:
-            if top:
-                self._running = None
 
     def _check_failure(self) -> None:
         failure = self.session.last_failure
