@@ -10,8 +10,7 @@ import pytest
 
 from catalogue import ROOT
 from tuikit import SIZE, new_app, output_text, press, relative_sample, screen_text, type_line
-from dldbg.tui.widgets import (CommandBar, EventTimeline, GotView, HexView, ImportsView,
-                               ModulesTree, StatusBar)
+from dldbg.tui.widgets import CommandBar, EventTimeline, ModulesTree, StatusBar
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +65,7 @@ async def test_a_failing_load_stepped_to_its_failure_by_the_footer_keys():
 
         # while stopped there, the GOT shows the entry unresolved
         await press(app, pilot, "3")
-        got = app.query_one(GotView)
+        got = app.page("got")
         row = next(r for r in got.rows_data if r["symbol"] == "missing_data")
         assert row["value"] == -1 and "UNRESOLVED" in row["flags"]
         assert "GOT.mem.missing_data" in screen_text(app)
@@ -157,6 +156,51 @@ async def test_b_toggles_a_breakpoint_on_the_selected_events_kind():
         assert app.state.pause is None and "IDLE" in status(app)
 
 
+async def test_inspector_pages_keep_their_place_and_symbols_are_searched_with_slash():
+    """The number keys switch pages of the one inspector pane; each page keeps its cursor and
+    scroll position; `/` on the symbols page asks for a regular expression and the page shows
+    only matching definitions (as `info symbols REGEX` does); elsewhere `/` filters the timeline."""
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, "r", "1")
+        inspector = app.query_one("#inspector")
+        inspector.focus()
+        memory = app.page("memory")
+        await press(app, pilot, "pagedown", "pagedown", "right")
+        where, top = memory.address, memory.top
+        assert top > 0 and f"at {where:#x}" in screen_text(app)
+
+        await press(app, pilot, "4")
+        symbols = app.page("symbols")
+        assert app.active_tab == "symbols" and "symbols matching '.'" in screen_text(app)
+        everything = sum(1 for line in symbols.lines if line[0] == "row")
+        assert everything > 2
+        await press(app, pilot, "slash")
+        await pilot.press(*"^apply_")
+        await press(app, pilot, "enter")
+        names = [line[2][0].plain for line in symbols.lines if line[0] == "row"]
+        assert names and all(name.startswith("apply_") for name in names), names
+        assert len(names) < everything
+        assert "symbols matching '^apply_'" in screen_text(app)
+        assert f"{names[0]}" in screen_text(app)
+
+        # back on the memory page: the same byte selected, scrolled where it was
+        await press(app, pilot, "1")
+        assert (memory.address, memory.top) == (where, top)
+        assert f"at {where:#x}" in screen_text(app)
+        # a click at the bottom of the scroll bar (the last column) scrolls to the end of memory
+        region = inspector.content_region
+        await pilot.click("#inspector", offset=(region.width - 1, region.height - 1))
+        await app.settled(pilot)
+        assert memory.top == memory.rows - inspector.body_rows
+        assert f"{(memory.rows - 1) * memory.per_row:#010x}" in screen_text(app)
+
+        # on a page without a search, / filters the timeline
+        await press(app, pilot, "2", "slash")
+        assert app.focused is app.query_one("#timeline-filter")
+
+
 async def test_goto_shows_an_address_expression_in_the_memory_view():
     app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
     async with app.run_test(size=SIZE) as pilot:
@@ -164,7 +208,7 @@ async def test_goto_shows_an_address_expression_in_the_memory_view():
         await press(app, pilot, "r", "g")
         await pilot.press(*"own_data+4")
         await press(app, pilot, "enter")
-        hexview = app.query_one(HexView)
+        hexview = app.page("memory")
         module = next(m for m in app.state.modules if m.name == "libreloc.so")
         assert module.memory_base <= hexview.address - 4 < module.memory_base + module.memory_size
         assert hexview.chunks, "the visible bytes were read"
@@ -241,7 +285,7 @@ async def test_selecting_a_module_shows_its_imports_and_exports():
         node = next(n for n in tree.root.children if str(n.label).startswith("✓ libreloc_dep.so"))
         tree.select_node(node)
         await app.settled(pilot)
-        view = app.query_one(ImportsView)
+        view = app.page("imports")
         assert view.module == "libreloc_dep.so"
         assert app.active_tab == "imports"
         assert "exports of libreloc_dep.so" in screen_text(app)
@@ -270,10 +314,11 @@ async def test_each_kind_of_program_runs_to_its_end_and_shows_its_modules(case, 
         labels = " ".join(str(n.label) for n in app.query_one(ModulesTree).root.children)
         for name in modules:
             assert f"✓ {name}" in labels, labels
-        assert app.query_one(HexView).memory_size > 0
+        assert app.page("memory").memory_size > 0
         await press(app, pilot, "2")
-        table = app.query_one("#table")
-        assert table.row_count >= 1
+        table = app.page("table")
+        assert any(line[0] == "row" for line in table.lines), table.text
+        assert "function" in screen_text(app)  # its column titles
 
 
 async def test_a_long_compile_shows_what_is_compiling():

@@ -20,16 +20,17 @@ from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import ContentSwitcher, Footer, Input
+from textual.widgets import Footer, Input
 
 from .bridge import (Answer, CommandFinished, LogGrew, OutputReady, SessionBridge, SessionEnded, SessionState,
                      StateChanged)
-from .dialogs.goto import GotoDialog
+from .dialogs.prompt import GOTO, PromptDialog
 from .idle_gc import IdleCollector
-from .messages import Bridged, ProgramOutput
+from .messages import Bridged, NeedBytes, ProgramOutput
 from .model import LoadTracker, Shortener, event_address, event_message
-from .widgets import (BreakpointsView, CommandBar, EventDetail, EventTimeline, GotView, HexView, ImportsView,
-                      InspectorTabs, ModulesTree, OutputLog, StatusBar, SymbolsView, TableView, TimelineFilter)
+from .pages import BreakpointsPage, GotPage, ImportsPage, MemoryPage, SymbolsPage, TablePage
+from .widgets import (CommandBar, EventDetail, EventTimeline, Inspector, InspectorTabs, ModulesTree, OutputLog,
+                      StatusBar, TimelineFilter)
 
 TABS = ("memory", "table", "got", "symbols", "imports", "breakpoints")
 
@@ -162,13 +163,8 @@ class DldbgApp(App):
                     yield EventTimeline(shorten=sh, id="timeline")
                 with Vertical(id="inspectors"):
                     yield InspectorTabs(id="inspector-tabs")
-                    with ContentSwitcher(initial="memory", id="inspector-views"):
-                        yield HexView(id="memory")
-                        yield TableView(id="table")
-                        yield GotView(shorten=sh, id="got")
-                        yield SymbolsView(id="symbols")
-                        yield ImportsView(id="imports")
-                        yield BreakpointsView(id="breakpoints")
+                    yield Inspector([MemoryPage(), TablePage(), GotPage(sh), SymbolsPage(), ImportsPage(),
+                                     BreakpointsPage()], id="inspector")
             with Vertical(id="right"):
                 yield EventDetail(shorten=sh, id="detail")
                 yield OutputLog(shorten=sh, id="output")
@@ -187,7 +183,7 @@ class DldbgApp(App):
         self.watch(timeline, "cursor", self._cursor_moved, init=False)
         timeline.focus()
         self.collector.start()
-        self.set_interval(0.5, self.collector.tick)
+        self.set_interval(0.5, lambda: self.collector.tick(busy=timeline.scanning))
         self.bridge.start(self._sink)
 
     def on_unmount(self) -> None:
@@ -254,8 +250,8 @@ class DldbgApp(App):
             if self.selected_module is None or state.pause.module in {m.name for m in state.modules}:
                 self.selected_module = state.pause.module
         self.query_one(ModulesTree).update_from(self.tracker, state)
-        self.query_one(BreakpointsView).load(state.breakpoints)
-        self.query_one(HexView).set_memory(state.memory_size, state.regions, state.generation)
+        self.page("breakpoints").load(state.breakpoints)
+        self.page("memory").set_memory(state.memory_size, state.regions, state.generation)
         self._auto_goto(state)
         self._update_status()
         self._show_detail(timeline.current)
@@ -272,7 +268,7 @@ class DldbgApp(App):
         if mod is None:
             return
         self._hex_target = target
-        self.query_one(HexView).goto(mod.memory_base)
+        self.page("memory").goto(mod.memory_base)
 
     def _compiling(self) -> tuple[str, int] | None:
         state = self.state
@@ -306,13 +302,17 @@ class DldbgApp(App):
     @property
     def active_tab(self) -> str:
         """The inspector shown: memory, table, got, symbols, imports or breakpoints."""
-        return self.query_one(ContentSwitcher).current or "memory"
+        return self.query_one(Inspector).active
+
+    def page(self, tab: str):
+        """The inspector page `tab` (dldbg.tui.pages)."""
+        return self.query_one(Inspector).pages[tab]
 
     def show_tab(self, tab: str) -> None:
         """Show the inspector `tab` (loading it when the state changed since it last was)."""
         if tab == self.active_tab:
             return
-        self.query_one(ContentSwitcher).current = tab
+        self.query_one(Inspector).show(tab)
         self.query_one(InspectorTabs).active = tab
         self._refresh_inspector()
 
@@ -332,15 +332,15 @@ class DldbgApp(App):
 
     def _load_tab(self, tab: str, state: SessionState) -> None:
         if tab == "got":
-            view = self.query_one(GotView)
+            view = self.page("got")
             self.bridge.ask(lambda s: command_data(s, "info got"),
                             lambda value, error: view.load(value, self._error_text(error)))
         elif tab == "table":
-            view = self.query_one(TableView)
+            view = self.page("table")
             self.bridge.ask(lambda s: command_data(s, "table"),
                             lambda value, error: view.load(value, state.table_size, self._error_text(error)))
         elif tab == "symbols":
-            view = self.query_one(SymbolsView)
+            view = self.page("symbols")
             regex = view.regex
 
             def symbols(s):
@@ -352,10 +352,10 @@ class DldbgApp(App):
         elif tab == "imports":
             self._load_imports()
         elif tab == "breakpoints":
-            self.query_one(BreakpointsView).load(state.breakpoints)
+            self.page("breakpoints").load(state.breakpoints)
 
     def _load_imports(self) -> None:
-        view = self.query_one(ImportsView)
+        view = self.page("imports")
         module = self.selected_module
         if module is None and self.state is not None and self.state.modules:
             module = self.state.modules[-1].name
@@ -386,20 +386,20 @@ class DldbgApp(App):
     def _tab_chosen(self, message: InspectorTabs.Chosen) -> None:
         self.show_tab(message.tab)
 
-    @on(HexView.NeedBytes)
-    def _need_bytes(self, message: HexView.NeedBytes) -> None:
-        hexview = self.query_one(HexView)
+    @on(NeedBytes)
+    def _need_bytes(self, message: NeedBytes) -> None:
+        memory = self.page("memory")
 
         def done(value, error):
             if error is None and value is not None:
-                hexview.put_bytes(message.start, value, message.generation)
+                memory.put_bytes(message.start, value, message.generation)
 
         self.bridge.ask(read_memory(message.start, message.size), done)
 
-    @on(SymbolsView.Search)
-    def _symbols_search(self, message: SymbolsView.Search) -> None:
+    @on(Inspector.Searched)
+    def _searched(self, message: Inspector.Searched) -> None:
         if self.state is not None:
-            self._load_tab("symbols", self.state)
+            self._load_tab(message.page.name, self.state)
 
     # -- timeline, tree, detail ----------------------------------------------------------
     def _show_detail(self, entry) -> None:
@@ -424,7 +424,7 @@ class DldbgApp(App):
         address = event_address(e)
         if address is not None:
             self.show_tab("memory")
-            self.query_one(HexView).goto(address)
+            self.page("memory").goto(address)
         elif self.active_tab == "imports":
             self._load_imports()
 
@@ -546,20 +546,20 @@ class DldbgApp(App):
         if entry is not None:
             address = event_address(entry.event)
             initial = f"{address:#x}" if address is not None else ""
-        self.push_screen(GotoDialog(initial), self._goto)
+        self.push_screen(PromptDialog(GOTO, initial), self._goto)
 
     def _goto(self, text: str | None) -> None:
         if not text:
             return
-        hexview = self.query_one(HexView)
+        memory = self.page("memory")
 
         def done(value, error):
             if error is not None:
                 self.notify(self._error_text(error) or "bad address", severity="error")
                 return
             self.show_tab("memory")
-            hexview.goto(value)
-            hexview.focus()
+            memory.goto(value)
+            self.query_one(Inspector).focus()
 
         self.bridge.ask(evaluate_address(text), done)
 

@@ -44,8 +44,10 @@ class IdleCollector:
         self.last_input = time.monotonic()
         self.dirty = True
 
-    def tick(self) -> None:
-        if self._thresholds is None:
+    def tick(self, busy: bool = False) -> None:
+        """Run the full collection if it is due; not while `busy` (the app is still working on
+        the last input, e.g. filtering the timeline)."""
+        if self._thresholds is None or busy:
             return
         if self.dirty and time.monotonic() - self.last_input >= self.quiet:
             self.dirty = False

@@ -3,7 +3,7 @@
 The bridge (dldbg.tui.bridge) calls its sink with plain notes on the worker thread; the app's
 sink wraps each in `Bridged` and posts it to itself (`post_message` is thread-safe), so notes
 are handled on the UI thread, in order.  Messages of single widgets are nested in their widget
-classes (`EventTimeline.Chosen`, `CommandBar.Submitted`, `HexView.NeedBytes`, ...).
+classes (`EventTimeline.Chosen`, `CommandBar.Submitted`, ...); NeedBytes is posted by the inspector for its memory page.
 """
 
 from __future__ import annotations
@@ -32,3 +32,13 @@ class ProgramOutput(Message, bubble=False):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+@rich.repr.auto
+class NeedBytes(Message):
+    """Bytes `[start, start + size)` of linear memory are wanted by the memory inspector, for
+    the state `generation` (the app reads them on the engine's thread)."""
+
+    def __init__(self, start: int, size: int, generation: int) -> None:
+        super().__init__()
+        self.start, self.size, self.generation = start, size, generation

@@ -8,11 +8,10 @@ no layout of the screen, so moving through the timeline stays fast.
 
 from __future__ import annotations
 
-from rich.console import Group
+import textwrap
+
 from rich.segment import Segment
 from rich.style import Style
-from rich.table import Table
-from rich.text import Text
 from textual.binding import Binding
 from textual.strip import Strip
 from textual.widget import Widget
@@ -20,6 +19,24 @@ from textual.widget import Widget
 from ..model import Shortener, event_fields, event_message, kind_style
 
 _MORE = Style.parse("bold reverse")
+_STYLES: dict[str, Style] = {}
+
+
+def _style(name: str) -> Style:
+    style = _STYLES.get(name)
+    if style is None:
+        style = _STYLES[name] = Style.parse(name)
+    return style
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` cells: broken at spaces where it can, anywhere when a
+    word is longer than a line; existing newlines kept."""
+    out = []
+    for paragraph in text.split("\n"):
+        out.extend(textwrap.wrap(paragraph, max(width, 1), replace_whitespace=False,
+                                 break_on_hyphens=False) or [""])
+    return out
 
 
 class EventDetail(Widget, can_focus=True):
@@ -43,14 +60,14 @@ class EventDetail(Widget, can_focus=True):
         self.shorten = shorten or Shortener()
         self.entry = None
         self.top = 0
-        self._content = Text("select an event in the timeline", "dim")
+        self._content: tuple = (None, None, ())
         self._lines: list[Strip] = []
         self._width = -1
 
     def show(self, entry, paused_index: int | None = None, bp_numbers: tuple[int, ...] = ()) -> None:
         """Show `entry` (a LoggedEvent, or None)."""
         self.entry = entry
-        self._content = self._renderable(entry, paused_index, bp_numbers)
+        self._content = (entry, paused_index, bp_numbers)
         self.top = 0
         self._width = -1  # render again at the next paint
         self.refresh()
@@ -61,39 +78,43 @@ class EventDetail(Widget, can_focus=True):
         self._ensure_lines()
         return "\n".join(strip.text.rstrip() for strip in self._lines)
 
-    def _renderable(self, entry, paused_index, bp_numbers):
-        if entry is None:
-            return Text("no event selected", "dim")
-        e = entry.event
-        head = Text()
-        head.append(f"#{entry.index} ", "bold")
-        head.append(e.kind, f"bold {kind_style(e)}")
-        head.append(f"  stage {e.stage}  depth {entry.depth}\n", "dim")
-        head.append(e.module, "bold")
-        head.append(": " + self.shorten(event_message(e)) + "\n")
-        if entry.index == paused_index:
-            head.append("▶ the engine is stopped here\n", "bold yellow")
-        if bp_numbers:
-            head.append(f"● breakpoint {', '.join(map(str, bp_numbers))} stops at this event\n", "red")
-        table = Table.grid(padding=(0, 1))
-        table.add_column(style="dim", no_wrap=True)
-        table.add_column(overflow="fold")
-        for key, value in event_fields(e):
-            table.add_row(key, self.shorten(value))
-        return Group(head, table)
-
     def _ensure_lines(self) -> None:
         width = self.content_region.width
         if width == self._width:
             return
         self._width = width
-        if width <= 0:
-            self._lines = []
-            return
-        console = self.app.console
-        options = console.options.update_width(width)
-        self._lines = [Strip(line, width).adjust_cell_length(width)
-                       for line in console.render_lines(self._content, options, pad=True)]
+        self._lines = [Strip(segments).crop(0, width).extend_cell_length(width)
+                       for segments in self._layout(width)] if width > 0 else []
+
+    def _layout(self, width: int) -> list[list[Segment]]:
+        """The lines, as segments: a head (index, kind, stage, module, trace line, stop and
+        breakpoint notes), then a field per line, long values wrapped under their value column.
+        Built by hand (not with a Rich table): this runs on every cursor move in the timeline."""
+        entry, paused_index, bp_numbers = self._content
+        if entry is None:
+            return [[Segment("no event selected", _style("dim"))]]
+        e = entry.event
+        lines = [[Segment(f"#{entry.index} ", _style("bold")), Segment(e.kind, _style(f"bold {kind_style(e)}")),
+                  Segment(f"  stage {e.stage}  depth {entry.depth}", _style("dim"))]]
+        message = f"{e.module}: {self.shorten(event_message(e))}"
+        for number, part in enumerate(_wrap(message, width)):
+            if number == 0:
+                lines.append([Segment(e.module, _style("bold")), Segment(part[len(e.module):])])
+            else:
+                lines.append([Segment(part)])
+        if entry.index == paused_index:
+            lines.append([Segment("▶ the engine is stopped here", _style("bold yellow"))])
+        if bp_numbers:
+            lines.append([Segment(f"● breakpoint {', '.join(map(str, bp_numbers))} stops at this event",
+                                  _style("red"))])
+        fields = event_fields(e)
+        key_width = max((len(key) for key, _ in fields), default=0)
+        value_width = max(width - key_width - 1, 8)
+        for key, value in fields:
+            for number, part in enumerate(_wrap(self.shorten(value), value_width)):
+                label = key if number == 0 else ""
+                lines.append([Segment(f"{label:<{key_width}} ", _style("dim")), Segment(part)])
+        return lines
 
     def action_scroll_lines(self, delta: int) -> None:
         self._ensure_lines()
