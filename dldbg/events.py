@@ -78,7 +78,9 @@ class LoadStarted(Event):
 @dataclass(frozen=True)
 class ModuleRead(Event):
     """The file was read and parsed; `dylink` is `DylinkInfo.to_json()`, None for a main
-    program without dylink.0."""
+    program without dylink.0.  `compile_estimate`: seconds compiling it is expected to take
+    (0.0 when its machine code is cached; None when this machine's compile speed is not known
+    yet), so that a front end can show a long compile's progress."""
 
     kind: ClassVar[str] = "module.read"
     stage: ClassVar[str] = "read"
@@ -86,6 +88,7 @@ class ModuleRead(Event):
     size: int
     sha256: str
     dylink: dict | None
+    compile_estimate: float | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ with side modules, a failing load)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from catalogue import ROOT
@@ -326,8 +328,6 @@ async def test_a_long_compile_shows_what_is_compiling():
     bar says which module, its size, and shows a progress bar; the program then runs on."""
     import threading
 
-    import os
-
     path = relative_sample("clang16", "reloc", "libreloc.so")
     app = new_app(path)
     engine = app.bridge.session.engine
@@ -349,6 +349,39 @@ async def test_a_long_compile_shows_what_is_compiling():
         assert "RUNNING" in text and f"compiling libreloc.so ({os.path.getsize(path) / 1e3:.1f} kB) with Cranelift" in text
         assert app.query_one(StatusBar).has_class("compiling")
         assert app.query_one("#compile").display
+        assert "of ~" not in text  # no compile measured yet: how long it takes is not known
         release.set()
         await app.settled(pilot)
         assert "IDLE" in status(app) and not app.query_one(StatusBar).has_class("compiling")
+
+
+async def test_a_compile_of_known_speed_fills_its_progress_bar():
+    """Once the cache knows how fast this machine compiles, the bar fills with the elapsed time
+    against the expected time (never reaching the end before the compile does)."""
+    import threading
+
+    path = relative_sample("clang16", "reloc", "libreloc.so")
+    app = new_app(path, steady_events=False)
+    cache = app.bridge.session.engine.cache
+    size = os.path.getsize(path)
+    cache.speed = size / 2.0  # this module: about 2 s
+    release, original = threading.Event(), cache.get
+    cache.get = lambda data, sha256: (release.wait(timeout=120), original(data, sha256))[1]
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await pilot.press("r")
+        while "compiling libreloc.so" not in status(app):
+            await pilot.pause()
+        bar = app.query_one("#compile")
+        assert bar.total == 100
+        first = bar.progress
+        await pilot.pause(0.8)
+        assert first < bar.progress < 99.5
+        assert "of ~2.0 s" in status(app)
+        release.set()
+        await app.settled(pilot)
+        assert "IDLE" in status(app)
+    # the module's machine code is now in the cache: loading it again is not a compile
+    import hashlib
+
+    assert cache.expected_seconds(size, hashlib.sha256(open(path, "rb").read()).hexdigest()) == 0.0

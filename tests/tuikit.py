@@ -18,8 +18,9 @@ from dldbg.tui.app import make_app
 
 SIZE = (160, 45)
 
-#: event fields whose values change from run to run, and the constant shown instead
-VOLATILE = {"seconds": 0.0, "source": "compiled"}
+#: event fields whose values change from run to run, and the constant shown instead (compile
+#: estimates depend on how fast earlier compiles in the session were)
+VOLATILE = {"seconds": 0.0, "source": "compiled", "compile_estimate": None}
 
 
 def steady(event):
@@ -28,13 +29,15 @@ def steady(event):
     return dataclasses.replace(event, **changes) if changes else event
 
 
-def make_session(path: str | None, **options) -> Session:
-    """A session on `path` (relative to the repository) whose log holds steady events."""
+def make_session(path: str | None, steady_events: bool = True, **options) -> Session:
+    """A session on `path` (relative to the repository) whose log holds steady events (unless
+    `steady_events` is False)."""
     options.setdefault("cache_dir", None)
     options.setdefault("plugins", make_plugin_manager(entry_points=False))
     session = Session(path, printer=TextPrinter(io.StringIO(), io.StringIO()), **options)
-    append = session.log.append
-    session.log.append = lambda event, time, depth: append(steady(event), 0.0, depth)
+    if steady_events:
+        append = session.log.append
+        session.log.append = lambda event, time, depth: append(steady(event), 0.0, depth)
     return session
 
 
@@ -45,8 +48,8 @@ def relative_sample(toolchain: str, scenario: str, name: str) -> str:
     return str(Path(sample(toolchain, scenario, name)).resolve().relative_to(ROOT))
 
 
-def new_app(path: str | None, **options):
-    return make_app(make_session(path, **options), cursor_blink=False, cwd=str(ROOT))
+def new_app(path: str | None, steady_events: bool = True, **options):
+    return make_app(make_session(path, steady_events, **options), cursor_blink=False, cwd=str(ROOT))
 
 
 async def press(app, pilot, *keys: str) -> None:

@@ -5,17 +5,27 @@ settings.  Files live in `$DLDBG_CACHE_DIR`, else `$XDG_CACHE_HOME/dldbg`, else
 `~/.cache/dldbg`, under `compiled/`.  A file that fails to deserialise (another wasmtime, a
 truncated write) is recompiled and replaced.  `Module.deserialize` trusts its input, so only
 files this cache wrote are read, from the user's own cache folder.
+
+The cache also learns how fast this machine compiles (bytes of module per second, from the
+compiles of modules of at least `SPEED_MIN_BYTES`, kept in `compiled/speed.json`), so that a
+front end can show how far a long compile has got (`expected_seconds`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import time
 from importlib.metadata import version
 
 import wasmtime
+
+#: smaller modules say little about compile speed (fixed costs dominate)
+SPEED_MIN_BYTES = 32 * 1024
+#: weight of the newest compile in the running speed
+SPEED_WEIGHT = 0.5
 
 
 def default_cache_dir() -> str:
@@ -37,6 +47,8 @@ class CompileCache:
         self.folder = os.path.join(folder, "compiled") if folder else None
         self._tag = hashlib.sha256(f"wasmtime={version('wasmtime')};{settings}".encode()).hexdigest()[:16]
         self._memory: dict[str, wasmtime.Module] = {}
+        #: bytes of module compiled per second on this machine (None until measured)
+        self.speed: float | None = self._read_speed()
 
     def path_for(self, sha256: str) -> str | None:
         return os.path.join(self.folder, f"{sha256}-{self._tag}.cwasm") if self.folder else None
@@ -59,10 +71,46 @@ class CompileCache:
                 module = None
         if module is None:
             module = wasmtime.Module(self.engine, data)
+            self._learn_speed(len(data), time.perf_counter() - started)
             if path:
                 self._store(path, module.serialize())
         self._memory[sha256] = module
         return module, source, time.perf_counter() - started
+
+    def expected_seconds(self, size: int, sha256: str) -> float | None:
+        """Seconds compiling `size` bytes (sha256 `sha256`) is expected to take: 0.0 when the
+        machine code is cached, else from the speed of earlier compiles on this machine; None
+        before any module of `SPEED_MIN_BYTES` or more was compiled."""
+        path = self.path_for(sha256)
+        if sha256 in self._memory or (path and os.path.exists(path)):
+            return 0.0
+        return size / self.speed if self.speed else None
+
+    def _speed_path(self) -> str | None:
+        return os.path.join(self.folder, "speed.json") if self.folder else None
+
+    def _read_speed_table(self) -> dict:
+        try:
+            with open(self._speed_path() or "", encoding="utf-8") as fh:
+                table = json.load(fh)
+        except (OSError, ValueError):
+            return {}
+        return table if isinstance(table, dict) else {}
+
+    def _read_speed(self) -> float | None:
+        speed = self._read_speed_table().get(self._tag)
+        return float(speed) if isinstance(speed, (int, float)) and speed > 0 else None
+
+    def _learn_speed(self, size: int, seconds: float) -> None:
+        if size < SPEED_MIN_BYTES or seconds <= 0:
+            return
+        speed = size / seconds
+        self.speed = speed if self.speed is None else SPEED_WEIGHT * speed + (1 - SPEED_WEIGHT) * self.speed
+        path = self._speed_path()
+        if path:
+            table = self._read_speed_table()
+            table[self._tag] = round(self.speed)
+            self._store(path, json.dumps(table).encode())
 
     def _store(self, path: str, blob: bytes) -> None:
         try:

@@ -203,17 +203,21 @@ class LoadRequest:
         memory = next((imp for imp in wasm.imports if imp.kind == "memory"), None)
         if memory is not None:
             engine.ensure_memory(memory.desc.limits)
-        sha = hashlib.sha256(data).hexdigest()
-        engine.emit(ModuleRead(name, path, len(data), sha, wasm.dylink.to_json() if wasm.dylink else None))
+        file_size, file_sha = len(data), hashlib.sha256(data).hexdigest()
+        dylink = wasm.dylink.to_json() if wasm.dylink else None
         # A host may adapt the bytes before compiling (the WASI host adds a `memory` export to
         # modules that import memory and call WASI).  The module is parsed again so that offsets
         # (trap frames, function bodies) match the code wasmtime runs.
         prepare = getattr(engine.host, "prepare", None)
         changed = prepare(wasm, data) if prepare is not None else None
+        sha = file_sha
         if changed is not None:
             data = changed
             wasm = read_module(data, path)
             sha = hashlib.sha256(data).hexdigest()
+        estimate = engine.cache.expected_seconds(len(data), sha)
+        engine.emit(ModuleRead(name, path, file_size, file_sha, dylink,
+                               round(estimate, 3) if estimate is not None else None))
         try:
             compiled, source, seconds = engine.cache.get(data, sha)
         except wasmtime.WasmtimeError as exc:

@@ -270,14 +270,15 @@ class DldbgApp(App):
         self._hex_target = target
         self.page("memory").goto(mod.memory_base)
 
-    def _compiling(self) -> tuple[str, int] | None:
+    def _compiling(self) -> tuple[str, int, float | None] | None:
+        """(module, bytes, expected seconds or None) while a module is being compiled."""
         state = self.state
         entries = self.query_one(EventTimeline).entries
         if state is None or not state.busy or not entries:
             return None
         last = entries[-1].event
-        if last.kind == "module.read":
-            return last.module, last.size
+        if last.kind == "module.read" and last.compile_estimate != 0.0:
+            return last.module, last.size, last.compile_estimate
         return None
 
     def _update_status(self) -> None:
@@ -285,7 +286,7 @@ class DldbgApp(App):
         status = self.query_one(StatusBar)
         if compiling is not None and self._compile_started is None:
             self._compile_started = time.monotonic()
-            self._compile_timer = self.set_interval(0.5, self._tick_compile)
+            self._compile_timer = self.set_interval(0.25, self._tick_compile)
         elif compiling is None and self._compile_started is not None:
             self._compile_started = None
             if self._compile_timer is not None:

@@ -12,6 +12,10 @@ from textual.widgets import ProgressBar, Static
 from ..model import Shortener, event_message
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
 class StatusBar(Widget):
     """Two lines: the state (NOT STARTED / RUNNING / PAUSED / FAILED / IDLE) with the reason,
     and the event or failure it is about."""
@@ -48,19 +52,30 @@ class StatusBar(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self.shorten = shorten or Shortener()
         self._state = None
-        self.compiling: tuple[str, int] | None = None  # (module, bytes)
+        self.compiling: tuple[str, int, float | None] | None = None  # (module, bytes, expected seconds)
         self.compile_seconds = 0.0
 
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Static(id="status-text")
-            yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="compile")
+            yield ProgressBar(total=None, show_eta=False, show_percentage=True, id="compile")
 
-    def show(self, state, last_event=None, compiling: tuple[str, int] | None = None) -> None:
-        """Show `state` (a SessionState); `last_event` is the newest logged event."""
+    def show(self, state, last_event=None, compiling: tuple[str, int, float | None] | None = None) -> None:
+        """Show `state` (a SessionState); `last_event` is the newest logged event; `compiling`:
+        the module being compiled, its size in bytes and the seconds it is expected to take
+        (None: unknown, the bar then only shows activity)."""
         self._state = state
         self.compiling = compiling
-        self.set_class(compiling is not None and state is not None and state.busy, "compiling")
+        active = compiling is not None and state is not None and state.busy
+        self.set_class(active, "compiling")
+        if active:
+            bar = self.query_one("#compile", ProgressBar)
+            expected = compiling[2]
+            if expected:
+                # elapsed against expected, held short of the end until the compile is done
+                bar.update(total=100, progress=min(99.0, 100 * self.compile_seconds / expected))
+            elif bar.total is not None:
+                bar.update(total=None)
         self.query_one("#status-text", Static).update(self.render_text(state, last_event))
 
     def render_text(self, state, last_event=None) -> Text:
@@ -102,9 +117,12 @@ class StatusBar(Widget):
             text.append("  ctrl+c interrupts running wasm", "dim")
             text.append("\n ")
             if self.compiling is not None:
-                module, size = self.compiling
+                module, size, expected = self.compiling
                 shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
-                text.append(f"compiling {module} ({shown}) with Cranelift… {self.compile_seconds:.0f} s", "bold")
+                text.append(f"compiling {module} ({shown}) with Cranelift… {_seconds(self.compile_seconds)}", "bold")
+                if expected:
+                    text.append(f" of ~{_seconds(expected)}" if self.compile_seconds <= expected
+                                else " (longer than this machine's earlier compiles suggest)", "bold")
             elif last_event is not None:
                 text.append(f"#{last_event.index} {last_event.event.kind} {last_event.event.module}", "dim")
             return text
