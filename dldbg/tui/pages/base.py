@@ -10,18 +10,7 @@ it shows and passes it the keys.
 
 from __future__ import annotations
 
-from rich.style import Style
 from textual.strip import Strip
-
-_STYLES: dict[str, Style] = {}
-
-
-def style(name: str) -> Style:
-    """A parsed Rich style, cached (rendering parses the same few styles again and again)."""
-    cached = _STYLES.get(name)
-    if cached is None:
-        cached = _STYLES[name] = Style.parse(name) if name else Style()
-    return cached
 
 
 class Page:

@@ -15,7 +15,8 @@ from textual.strip import Strip
 
 from ..messages import NeedBytes
 from ..model import KIND_COLOURS, printable, region_at, region_colours
-from .base import Page, style
+from ..styles import style
+from .base import Page
 
 CHUNK = 4096
 WIDE = 16 * 4 + 14  # the width a 16-byte row needs (with its characters)

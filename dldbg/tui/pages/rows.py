@@ -15,7 +15,8 @@ from rich.segment import Segment
 from rich.text import Text
 from textual.strip import Strip
 
-from .base import Page, style
+from ..styles import style
+from .base import Page
 
 GAP = 2
 ZEBRA = "on #1d1d27"

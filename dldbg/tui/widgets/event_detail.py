@@ -11,22 +11,14 @@ from __future__ import annotations
 import textwrap
 
 from rich.segment import Segment
-from rich.style import Style
 from textual.binding import Binding
 from textual.strip import Strip
 from textual.widget import Widget
 
 from ..model import Shortener, event_fields, event_message, kind_style
+from ..styles import style
 
-_MORE = Style.parse("bold reverse")
-_STYLES: dict[str, Style] = {}
-
-
-def _style(name: str) -> Style:
-    style = _STYLES.get(name)
-    if style is None:
-        style = _STYLES[name] = Style.parse(name)
-    return style
+_MORE = style("bold reverse")
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -92,28 +84,28 @@ class EventDetail(Widget, can_focus=True):
         Built by hand (not with a Rich table): this runs on every cursor move in the timeline."""
         entry, paused_index, bp_numbers = self._content
         if entry is None:
-            return [[Segment("no event selected", _style("dim"))]]
+            return [[Segment("no event selected", style("dim"))]]
         e = entry.event
-        lines = [[Segment(f"#{entry.index} ", _style("bold")), Segment(e.kind, _style(f"bold {kind_style(e)}")),
-                  Segment(f"  stage {e.stage}  depth {entry.depth}", _style("dim"))]]
+        lines = [[Segment(f"#{entry.index} ", style("bold")), Segment(e.kind, style(f"bold {kind_style(e)}")),
+                  Segment(f"  stage {e.stage}  depth {entry.depth}", style("dim"))]]
         message = f"{e.module}: {self.shorten(event_message(e))}"
         for number, part in enumerate(_wrap(message, width)):
             if number == 0:
-                lines.append([Segment(e.module, _style("bold")), Segment(part[len(e.module):])])
+                lines.append([Segment(e.module, style("bold")), Segment(part[len(e.module):])])
             else:
                 lines.append([Segment(part)])
         if entry.index == paused_index:
-            lines.append([Segment("▶ the engine is stopped here", _style("bold yellow"))])
+            lines.append([Segment("▶ the engine is stopped here", style("bold yellow"))])
         if bp_numbers:
             lines.append([Segment(f"● breakpoint {', '.join(map(str, bp_numbers))} stops at this event",
-                                  _style("red"))])
+                                  style("red"))])
         fields = event_fields(e)
         key_width = max((len(key) for key, _ in fields), default=0)
         value_width = max(width - key_width - 1, 8)
         for key, value in fields:
             for number, part in enumerate(_wrap(self.shorten(value), value_width)):
                 label = key if number == 0 else ""
-                lines.append([Segment(f"{label:<{key_width}} ", _style("dim")), Segment(part)])
+                lines.append([Segment(f"{label:<{key_width}} ", style("dim")), Segment(part)])
         return lines
 
     def action_scroll_lines(self, delta: int) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Callable
 
 from rich.segment import Segment
-from rich.style import Style
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -20,17 +19,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..model import Shortener, event_message, kind_style
+from ..styles import style
 
-_STYLES: dict[str, Style] = {}
 #: entries a filter tests between two turns of the event loop
 SCAN_SLICE = 4000
-
-
-def _style(name: str) -> Style:
-    style = _STYLES.get(name)
-    if style is None:
-        style = _STYLES[name] = Style.parse(name) if name else Style()
-    return style
 
 
 class EventTimeline(ScrollView, can_focus=True):
@@ -224,7 +216,7 @@ class EventTimeline(ScrollView, can_focus=True):
         entry = self.entry_at(row)
         if entry is None:
             if row == 0 and not self.entries:
-                return Strip([Segment(" no events yet: s steps into `run`, : takes commands", _style("dim"))]).adjust_cell_length(width)
+                return Strip([Segment(" no events yet: s steps into `run`, : takes commands", style("dim"))]).adjust_cell_length(width)
             return Strip.blank(width)
         return self._row_strip(entry, row == self.cursor, width)
 
@@ -241,18 +233,18 @@ class EventTimeline(ScrollView, can_focus=True):
         digits = max(len(str(len(self.entries))), 4)
         indent = "  " * max(entry.depth - 1, 0)
         segments = [
-            Segment(marker, _style(mstyle)),
-            Segment(f"#{entry.index:<{digits}} ", _style("dim")),
-            Segment(f"{e.stage:<11} ", _style("dim")),
-            Segment(f"{e.kind:<17} ", _style(kind_style(e))),
-            Segment(indent + e.module, _style("bold")),
-            Segment(": " + self.shorten(event_message(e)), _style("")),
+            Segment(marker, style(mstyle)),
+            Segment(f"#{entry.index:<{digits}} ", style("dim")),
+            Segment(f"{e.stage:<11} ", style("dim")),
+            Segment(f"{e.kind:<17} ", style(kind_style(e))),
+            Segment(indent + e.module, style("bold")),
+            Segment(": " + self.shorten(event_message(e)), style("")),
         ]
         strip = Strip(segments).crop(0, width).extend_cell_length(width)
         if selected:
-            strip = strip.apply_style(_style("on #2f3f5f" if self.has_focus else "on #2a2a3a"))
+            strip = strip.apply_style(style("on #2f3f5f" if self.has_focus else "on #2a2a3a"))
         if entry.index == self.marked and not selected:
-            strip = strip.apply_style(_style("on #3a3a1a"))
+            strip = strip.apply_style(style("on #3a3a1a"))
         return strip
 
     def on_focus(self) -> None:

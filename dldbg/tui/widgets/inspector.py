@@ -18,7 +18,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from ..pages import Page
-from ..pages.base import style
+from ..styles import style
 
 #: rows the mouse wheel scrolls
 WHEEL = 3
