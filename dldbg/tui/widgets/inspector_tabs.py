@@ -1,7 +1,7 @@
 """Provides InspectorTabs: the one-line tab bar of the inspectors (memory, table, GOT, symbols,
 imports and exports, breakpoints), with the key that shows each.
 
-One widget, repainted as one line: switching inspectors costs a single layout of the screen.
+One widget, repainted as one line when the inspector shown changes (no layout of the screen).
 """
 
 from __future__ import annotations
