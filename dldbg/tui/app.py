@@ -32,8 +32,6 @@ from .pages import BreakpointsPage, GotPage, ImportsPage, MemoryPage, SymbolsPag
 from .widgets import (CommandBar, EventDetail, EventTimeline, Inspector, InspectorTabs, ModulesTree, OutputLog,
                       StatusBar, TimelineFilter)
 
-TABS = ("memory", "table", "got", "symbols", "imports", "breakpoints")
-
 
 # -- what the inspectors ask the engine's thread for ------------------------------------------
 def command_data(session, line: str):
@@ -489,17 +487,18 @@ class DldbgApp(App):
 
         self.bridge.call(start)
 
-    def action_step(self) -> None:
+    def _step(self, command: str) -> None:
+        """`command` (step or next) when stopped; else start the program, stopped at its first event."""
         if self.state is not None and self.state.pause is not None:
-            self.bridge.execute("step")
+            self.bridge.execute(command)
         else:
             self._start_stepping()
 
+    def action_step(self) -> None:
+        self._step("step")
+
     def action_next(self) -> None:
-        if self.state is not None and self.state.pause is not None:
-            self.bridge.execute("next")
-        else:
-            self._start_stepping()
+        self._step("next")
 
     def action_finish(self) -> None:
         if self.state is not None and self.state.pause is not None:

@@ -42,7 +42,7 @@ class MemoryPage(Page):
         self.address = 0
         #: bytes per row: 16, or 8 when the pane is narrower than a 16-byte row
         self.per_row = 16
-        self._shown = (0, 1)  # (top, rows) of the body shown
+        self._rows = 1  # body rows shown (from `top`)
 
     # -- data --------------------------------------------------------------------------
     def set_memory(self, memory_size: int, regions: tuple, generation: int) -> None:
@@ -69,7 +69,7 @@ class MemoryPage(Page):
             chunk = (start + offset) // CHUNK
             self.chunks[chunk] = data[offset: offset + CHUNK]
             self.wanted.discard(chunk)
-        top, rows = self._shown
+        top, rows = self.top, self._rows
         if start < (top + rows) * self.per_row and start + len(data) > top * self.per_row:
             self.changed()  # bytes read ahead repaint nothing
 
@@ -83,7 +83,7 @@ class MemoryPage(Page):
             return
         self.address = max(0, min(address, self.memory_size - 1))
         row = self.address // self.per_row
-        top = max(row - self._shown[1] // 3, 0)
+        top = max(row - self._rows // 3, 0)
         if self.host is not None:
             self.host.scroll_page(self, top)
         else:
@@ -127,7 +127,7 @@ class MemoryPage(Page):
             self.goto(self.address)
 
     def scrolled(self, top: int, rows: int) -> None:
-        self._shown = (top, max(rows, 1))
+        self._rows = max(rows, 1)
         self._request_visible()
 
     # -- bytes ---------------------------------------------------------------------------
@@ -135,7 +135,7 @@ class MemoryPage(Page):
         """Ask for the chunks of the shown rows (and the next one) that are not cached."""
         if not self.memory_size:
             return
-        top, height = self._shown
+        top, height = self.top, self._rows
         first = top * self.per_row // CHUNK
         last = min((top + height) * self.per_row + CHUNK, self.memory_size - 1) // CHUNK
         missing = [c for c in range(first, last + 1) if c not in self.chunks and c not in self.wanted]

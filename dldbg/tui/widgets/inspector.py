@@ -77,8 +77,7 @@ class Inspector(Widget, can_focus=True):
         if name == self.active:
             return
         self.active = name
-        self.scroll_page(self.page, self.page.top, force=True)
-        self.refresh()
+        self.scroll_page(self.page, self.page.top, force=True)  # repaints
 
     def page_changed(self, page: Page) -> None:
         """`page`'s content changed (called by pages): keep its position valid, repaint."""
