@@ -154,15 +154,24 @@ def test_add_memory_export_without_export_section():
 
 
 def test_guest_paths(tmp_path):
-    paths = GuestPaths([(str(tmp_path), "/"), (str(tmp_path / "lib"), "/usr/lib"), (str(tmp_path / "cwd"), ".")])
+    """wasi-libc's longest-prefix preopen match, then the rest resolved beneath its folder."""
+    for folder in ("root/usr/libx", "lib", "cwd/sub"):
+        (tmp_path / folder).mkdir(parents=True)
+    for file in ("root/usr/libx/x.so", "lib/x.so", "lib/z.so", "cwd/sub/y.so"):
+        (tmp_path / file).write_bytes(b"")
+    paths = GuestPaths([(str(tmp_path / "root"), "/"), (str(tmp_path / "lib"), "/usr/lib"), (str(tmp_path / "cwd"), ".")])
     assert paths.to_host("/usr/lib/x.so") == str(tmp_path / "lib" / "x.so")
-    assert paths.to_host("/usr/libx/x.so") == str(tmp_path / "usr" / "libx" / "x.so")
+    assert paths.to_host("/usr/libx/x.so") == str(tmp_path / "root" / "usr" / "libx" / "x.so")
     assert paths.to_host("/usr/lib") == str(tmp_path / "lib")
     assert paths.to_host("sub/y.so") == str(tmp_path / "cwd" / "sub" / "y.so")
+    assert paths.to_host("/usr/lib/./z.so") == str(tmp_path / "lib" / "z.so")
+    with pytest.raises(DlError):  # matched to /usr/lib first, then `..` climbs out of it (wasmtime)
+        paths.to_host("/usr/lib/../lib/z.so")
     assert paths.to_guest(str(tmp_path / "lib" / "z.so")) == "/usr/lib/z.so"
     narrow = GuestPaths([(str(tmp_path), "/data")])
-    with pytest.raises(DlError, match=r"/etc/x\.so.*no --dir folder contains it \(guest folders: /data\)"):
-        narrow.to_host("/etc/x.so")
+    for outside in ("/etc/x.so", "/data/../lib/x.so", "../lib/x.so", "/data/nothing.so"):
+        with pytest.raises(DlError, match=r"no such file in the program's view \(its --dir folders: /data\)"):
+            narrow.to_host(outside)
     assert narrow.to_guest("/elsewhere") is None
 
 

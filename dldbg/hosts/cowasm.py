@@ -296,7 +296,6 @@ class CowasmHost(WasiHost):
         self.options.dirs = [(root, "/")]
         self.options.env.setdefault("PYTHONHOME", "/usr")
         self.paths = GuestPaths(self.options.dirs)
-        self.dl.to_host = self.paths.to_host
 
     def start_kernel(self, engine, path: str, argv: list[str]):
         """Load the kernel, run its `_start`, publish its getters, set up memory and stack."""
@@ -348,8 +347,7 @@ class CowasmHost(WasiHost):
 
     def open_program(self, program: str):
         try:
-            path = self.paths.to_host(program) if "/" in program else program
-            handle = self.engine.dlopen(path, RTLD_LAZY | RTLD_GLOBAL)
+            handle = self.engine.dlopen(self.locate(program), RTLD_LAZY | RTLD_GLOBAL)
         except DlError as exc:
             raise DldbgError(f"dlopen {program}: {exc}") from None
         return self.engine.by_handle[handle]
@@ -491,7 +489,7 @@ class CowasmHost(WasiHost):
     def _realpath(self, caller, path_ptr, resolved_ptr):
         path = self.engine.read_cstring(path_ptr).decode("utf-8", "replace")
         try:
-            host = os.path.realpath(self.paths.to_host(path))
+            host = self.paths.to_host(path)
         except DlError:
             host = None
         guest = self.paths.to_guest(host) if host and os.path.exists(host) else None

@@ -13,9 +13,9 @@ Every call goes through `Engine.dlopen`/`dlsym`/`dlclose`, so a dlopen made by w
 same stages and emits the same events as one typed by the user; a library already loaded gives
 its handle again (toywasm instantiates it a second time: peer-loaders §1.5 defect 4).
 
-Guest paths are the program's: a name with a `/` is mapped to the host through the program's
-`--dir` folders (`to_host`); a bare name is searched like any dlopen'd name (`-L`,
-`LD_LIBRARY_PATH`, then the folders the host adds).
+Names are the program's: the host's `locate` maps each one to a host file (the WASI host: a
+name with a `/` through the program's `--dir` folders only, a bare name in the folders the host
+chose; see `dldbg.hosts.guestpaths`) or refuses it with a DlError, which `dlerror()` returns.
 """
 
 from __future__ import annotations
@@ -69,17 +69,18 @@ class GuestDl:
     """The dl API as a guest sees it.
 
     :param engine: the linker.
-    :param to_host: guest path -> host path; raises DlError when the program cannot see it.
+    :param locate: a dlopen'd name -> the path given to `Engine.dlopen`; raises DlError when
+        the program cannot see it.
     :param allocate: `allocate(size) -> address` of guest memory (for `dlerror` strings).
     :param provider: the name shown as the provider of these imports.
     :param mode_bits: the guest libc's dlopen mode bits -> the engine's; wasi-libc's by default,
         `lambda m: m` for musl/emscripten (whose values the engine uses).
     """
 
-    def __init__(self, engine, to_host: Callable[[str], str], allocate: Callable[[int], int], provider: str,
+    def __init__(self, engine, locate: Callable[[str], str], allocate: Callable[[int], int], provider: str,
                  mode_bits: Callable[[int], int] = engine_flags):
         self.engine = engine
-        self.to_host = to_host
+        self.locate = locate
         self.allocate = allocate
         self.provider = provider
         self.mode_bits = mode_bits
@@ -110,8 +111,7 @@ class GuestDl:
     def open(self, name: str, flags: int) -> int:
         """Load `name` (a guest path or a bare library name); the handle, or 0 with `error` set."""
         try:
-            path = self.to_host(name) if "/" in name else name
-            return self.engine.dlopen(path, flags)
+            return self.engine.dlopen(self.locate(name), flags)
         except DlError as exc:
             self.error = str(exc)
             return 0

@@ -25,7 +25,8 @@ their own from the heap unless the main exports `__stack_pointer`, which they th
 
 What the host provides to every module: wasmtime's WASI preview 1 (`wasi_snapshot_preview1`;
 argv, `--env K=V` variables, inherited stdin/stdout/stderr, host folders only with
-`--dir HOST[::GUEST]`), the dl APIs of `dldbg.hosts.dlfcn` (`env.dlopen`..., `dyld.*`), and a
+`--dir HOST[::GUEST]`), the dl APIs of `dldbg.hosts.dlfcn` (`env.dlopen`..., `dyld.*`; a name
+the program dlopens is found in its view only: `locate`, `dldbg.hosts.guestpaths`), and a
 `memory` export added to every module that imports memory and calls WASI (wasmtime's WASI
 finds memory through the calling instance's `memory` export).
 """
@@ -45,6 +46,7 @@ from ..wasm.edit import add_memory_export
 from ..wasm.reader import WasmModule, read_module_file
 from ..wasm.types import WASM_PAGE_SIZE
 from .dlfcn import GuestDl
+from .guestpaths import GuestPaths
 from .programs import NotAProgram, ProgramOptions
 
 WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
@@ -54,50 +56,6 @@ DEFAULT_STACK_SIZE = 1 << 20
 LAYOUT_SYMBOLS = ("__heap_base", "__heap_end", "__stack_low", "__stack_high")
 #: imports that only an emscripten main has (its JS glue provides them)
 _EMSCRIPTEN_PREFIXES = ("emscripten_", "_emscripten_", "__syscall_", "invoke_", "_dlopen_js", "_dlsym_js")
-
-
-class GuestPaths:
-    """The program's view of host folders (`--dir HOST[::GUEST]`)."""
-
-    def __init__(self, dirs: list[tuple[str, str]]):
-        self.dirs = [(os.path.abspath(host), os.path.normpath(guest)) for host, guest in dirs]
-
-    def to_host(self, path: str) -> str:
-        """The host path of guest `path`.  Raises DlError when no `--dir` folder contains it.
-
-        An absolute path goes through the `--dir` folder with the longest matching guest
-        path; a relative one through a folder mapped to `.` if there is one, else it is taken
-        relative to the current folder (as `dylink` reads it with `readFileSync`).
-        """
-        norm = os.path.normpath(path)
-        best = None
-        for host, guest in self.dirs:
-            if guest == "." and not norm.startswith("/"):
-                rest = norm
-            elif norm == guest or norm.startswith(guest.rstrip("/") + "/"):
-                rest = norm[len(guest):].lstrip("/")
-            else:
-                continue
-            if best is None or len(guest) > len(best[0]):
-                best = (guest, os.path.join(host, rest) if rest else host)
-        if best is not None:
-            return best[1]
-        if not norm.startswith("/"):
-            return os.path.abspath(norm)
-        seen = ", ".join(guest for _, guest in self.dirs) or "none"
-        raise DlError(f"could not load dynamic lib: {path}\nthe program cannot see {path}: "
-                      f"no --dir folder contains it (guest folders: {seen})")
-
-    def to_guest(self, host_path: str) -> str | None:
-        """The guest path of a host path, through the `--dir` folder with the longest host path."""
-        host_path = os.path.abspath(host_path)
-        best = None
-        for host, guest in self.dirs:
-            if host_path == host or host_path.startswith(host.rstrip("/") + "/"):
-                if best is None or len(host) > len(best[0]):
-                    rest = host_path[len(host):].lstrip("/")
-                    best = (host, os.path.join(guest, rest) if rest else guest)
-        return best[1] if best else None
 
 
 class WasiHost:
@@ -140,7 +98,7 @@ class WasiHost:
         table = wasmtime.Table(store, wasmtime.TableType(wasmtime.ValType.funcref(), wasmtime.Limits(1, None)), None)
         engine.table = FunctionTable(store, table, engine.table_grown)
         engine.stack_pointer = wasmtime.Global(store, wasmtime.GlobalType(wasmtime.ValType.i32(), True), wasmtime.Val.i32(0))
-        self.dl = GuestDl(engine, self.paths.to_host, self.allocate, f"{self.name} host dl API")
+        self.dl = GuestDl(engine, self.locate, self.allocate, f"{self.name} host dl API")
         self._wasi_funcs: dict[str, object] = {}
 
     def configure_wasi(self, argv: list[str]) -> None:
@@ -197,6 +155,28 @@ class WasiHost:
             except wasmtime.WasmtimeError:
                 return None  # not a WASI preview 1 function
         return self._wasi_funcs[imp.field], "wasmtime WASI"
+
+    def locate(self, name: str) -> str:
+        """The host file a name the program dlopens stands for, in the program's view only.
+
+        A name with a `/` is a guest path: through the `--dir` folders, symbolic links resolved
+        beneath them (`GuestPaths.locate`); never against the host's current folder.  A bare
+        name is searched in the folders the host chose: `-L`, `LD_LIBRARY_PATH`, the program's
+        own folder.  Raises DlError, with one message for every name the program cannot see.
+        """
+        if "/" in name:
+            return self.paths.locate(name)
+        env = os.environ if self.engine.environ is None else self.engine.environ
+        folders = [*self.engine.library_path, *[p for p in env.get("LD_LIBRARY_PATH", "").split(":") if p]]
+        for folder in folders:
+            path = os.path.join(os.path.abspath(folder), name)
+            if os.path.isfile(path):
+                return path
+        if not folders or name in ("", ".", ".."):
+            raise self.paths.not_visible(name)
+        # Not found: the engine reports the failed read of the last folder's candidate (a
+        # `load.fail` event, as for any dlopen of a missing library).
+        return os.path.join(os.path.abspath(folders[-1]), name)
 
     # -- memory for the host's own data --------------------------------------------------
     def allocate(self, size: int) -> int:

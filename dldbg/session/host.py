@@ -21,7 +21,7 @@ class DebuggerHost(StandaloneHost):
     def attach(self, engine) -> None:
         super().attach(engine)
         self._engine = engine
-        self.dl = GuestDl(engine, to_host=lambda path: path, allocate=lambda size: allocate(engine, size)[0],
+        self.dl = GuestDl(engine, locate=lambda path: path, allocate=lambda size: allocate(engine, size)[0],
                           provider="debugger host (dl API)", mode_bits=lambda mode: mode)
 
     def resolve_import(self, module, imp):
