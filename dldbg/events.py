@@ -347,6 +347,40 @@ class CallTrapped(Event):
     backtrace: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class MemorySet(Event):
+    """The debugger wrote `size` bytes of linear memory at `address` (`set var`, `set mem`);
+    `old` and `new` are the bytes as hex.  `module` owns the address's static data ("(memory)"
+    elsewhere); `command` is the command line that wrote."""
+
+    kind: ClassVar[str] = "memory.set"
+    category: ClassVar[str] = "memory"
+    #: the stage in progress when this happened (the debugger writes wherever it is stopped)
+    stage: str
+    address: int
+    size: int
+    old: str
+    new: str
+    command: str
+
+
+@dataclass(frozen=True)
+class TableSlotSet(Event):
+    """The debugger put `new` (`module!function`) in table slot `slot`, which held `old` (None:
+    empty), by `set table` or `set var table[N] = F`.  Calls through the slot (function pointers,
+    GOT.func entries, and `call` of the function the slot belonged to) reach `new`: an
+    interposition.  `module` is the module of the new function."""
+
+    kind: ClassVar[str] = "table.set"
+    category: ClassVar[str] = "table"
+    #: the stage in progress when this happened (the debugger writes wherever it is stopped)
+    stage: str
+    slot: int
+    old: str | None
+    new: str
+    command: str
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     LoadStarted,
     ModuleRead,
@@ -370,6 +404,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     LazyBound,
     ModuleReleased,
     CallTrapped,
+    MemorySet,
+    TableSlotSet,
 )
 
 EVENT_KINDS = {cls.kind: cls for cls in EVENT_TYPES}

@@ -13,8 +13,8 @@ from .events import CATEGORIES, Event
 
 CATEGORY_HELP = {
     "libs": "library search, reading, compiling, instantiation, load results, dlclose",
-    "memory": "static data and TLS allocation, memory growth",
-    "table": "table growth and slot reservation",
+    "memory": "static data and TLS allocation, memory growth, debugger writes",
+    "table": "table growth and slot reservation, debugger slot writes (interposition)",
     "symbols": "import bindings, lazy binding, symbol publication",
     "got": "GOT entries created and updated",
     "reloc": "data relocations, with every word they changed",
@@ -77,6 +77,8 @@ _FORMATS: dict[str, Callable] = {
     ),
     "memory.grow": lambda e: f"memory grown {e.pages_before} -> {e.pages_after} pages: {e.reason}",
     "table.grow": lambda e: f"table slots [{e.table_base}, {e.size_after}) added ({e.size_before} -> {e.size_after}): {e.reason}",
+    "memory.set": lambda e: f"debugger wrote {e.size} bytes at {e.address:#x}: {e.old} -> {e.new} ({e.command})",
+    "table.set": lambda e: f"debugger put {e.new} in table slot {e.slot} (was {e.old or 'empty'}): {e.command}",
     "import.resolve": lambda e: f"binding {e.import_module}.{e.field} ({e.import_kind}) -> {e.provider}!{e.symbol} [{e.how}]",
     "import.unresolved": lambda e: (
         f"unresolved {e.import_module}.{e.field} ({e.import_kind}{', weak' if e.weak else ''}): {e.action}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from .registry import CATEGORIES, Command, CommandParser, HelpShown, Registry, parser
 
 #: the built-in command modules, imported by `builtin_registry()` (explicitly, as pwndbg does)
-MODULES = ("running", "breakpoints", "stepping", "inspecting", "memory", "session")
+MODULES = ("running", "breakpoints", "stepping", "inspecting", "memory", "data", "session")
 
 BUILTIN = Registry()
 command = BUILTIN.command

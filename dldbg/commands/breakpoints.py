@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+
+from ..session.addresses import parse_int
+from ..session.errors import CommandError
 from ..session.filters import Condition, parse_filter
 from ..session.output import Reply
 from . import command, parser
@@ -33,7 +37,7 @@ p.add_argument("filter", nargs="+", metavar="KIND [KEY=REGEX]", help="event kind
 _flags(p)
 
 
-@command(p, category="breakpoints", aliases=("b",), complete=("filter",))
+@command(p, category="breakpoints", aliases=("b",), complete=("filter",), repeatable=False)
 def break_(session, filter, temporary, disabled, ignore):
     return _add(session, filter, "break", temporary, disabled, ignore)
 
@@ -45,7 +49,7 @@ p.add_argument("-d", "--disabled", action="store_true", help="create it disabled
 p.add_argument("-i", "--ignore", type=int, metavar="N", help="do not stop the first N times it matches")
 
 
-@command(p, category="breakpoints", complete=("filter",))
+@command(p, category="breakpoints", complete=("filter",), repeatable=False)
 def tbreak(session, filter, disabled, ignore):
     return _add(session, filter, "tbreak", True, disabled, ignore)
 
@@ -64,7 +68,7 @@ p.add_argument("regex", nargs="?", help="searched in the library's path (or name
 _flags(p)
 
 
-@command(p, category="breakpoints", complete=("words",))
+@command(p, category="breakpoints", complete=("words",), repeatable=False)
 def catch(session, what, regex, temporary, disabled, ignore):
     kind, key, _doc = CATCH[what]
     extra = (Condition(key, regex, search=True),) if regex else ()
@@ -79,7 +83,7 @@ p = parser("delete", "Delete breakpoints (all of them without numbers).", ["dele
 _numbers(p, "delete")
 
 
-@command(p, category="breakpoints", aliases=("d",), complete=("breakpoint",))
+@command(p, category="breakpoints", aliases=("d",), complete=("breakpoint",), repeatable=False)
 def delete(session, numbers):
     chosen = session.breakpoints.select(numbers)
     for bp in chosen:
@@ -125,3 +129,76 @@ def info_breakpoints(session):
     if not items:
         return Reply([], "no breakpoints")
     return Reply([bp.to_json() for bp in items], "\n".join(bp.describe() for bp in items))
+
+
+p = parser("watch", "Stop when the value at ADDR or of SYMBOL changes: at the linker event after which it differs "
+           "(a data segment written at instantiate, a relocation, a constructor, a GOT update, a debugger `set`), "
+           "as gdb's software watchpoints.\n\nWHAT is an expression of `print`: a data symbol (its 4 bytes, "
+           "watched from the moment its module has an address, even before it is loaded), a number (the 4 "
+           "bytes at that address), *ADDR or {TYPE} ADDR, GOT.mem.NAME / GOT.func.NAME, a global.  The stop "
+           "shows the old and the new value.",
+           ["watch own_data", "watch 0x100400", "watch {u8} 0x100404", "watch GOT.mem.dep_data",
+            "watch libreloc.so!tbl"])
+p.add_argument("what", nargs=argparse.REMAINDER, metavar="ADDR|SYMBOL", help="what to watch")
+
+
+@command(p, category="breakpoints", complete=("symbol",), repeatable=False)
+def watch(session, what):
+    from .data import expression_text
+
+    if not what:
+        raise CommandError("watch: give an address or a symbol")
+    text = expression_text(what)
+    if parse_int(text) is not None:
+        text = f"*{text}"
+    wp = session.breakpoints.add_watch(text)
+    value, location = session._watch_value(wp)
+    wp.observe(value, location)
+    now = f": {location} = {value}" if location is not None else ": not in memory yet (watched once its module has an address)"
+    return Reply(wp.to_json(), f"Watchpoint {wp.number}: {text}{now}")
+
+
+p = parser("condition", "Stop at breakpoint N only when EXPR is non-zero (gdb's condition); without EXPR the "
+           "breakpoint is unconditional again.\n\nEXPR is an expression of `print`, evaluated at the event: "
+           "memory, GOT entries, globals, and the event's fields as $_event.FIELD (strings compare with "
+           "==).  An expression that cannot be evaluated stops the engine with a warning.",
+           ["condition 1 own_data == 7", "condition 2 $_event.new == 0", "condition 1 $_event.symbol == \"dep_data\"",
+            "condition 1"])
+p.add_argument("number", type=int, help="breakpoint number")
+p.add_argument("expression", nargs=argparse.REMAINDER, metavar="EXPR", help="the condition")
+
+
+@command(p, category="breakpoints", complete=("breakpoint", "symbol"), repeatable=False)
+def condition(session, number, expression):
+    from ..session.expr import tokens
+    from .data import expression_text
+
+    bp = session.breakpoints.get(number)
+    if not expression:
+        bp.condition = None
+        return Reply(bp.to_json(), f"Breakpoint {number} now unconditional.")
+    text = expression_text(expression)
+    tokens(text)  # a syntax error is reported now, not at the first stop
+    bp.condition = text
+    return Reply(bp.to_json(), f"Breakpoint {number}: stop only if {text}")
+
+
+p = parser("commands", "Give breakpoint N (default: the last one made) command lines to run when it stops, as "
+           "gdb's commands: the lines that follow, up to a line `end`.  A first line `silent` keeps the stop "
+           "from being printed; a `continue` among them resumes the engine.  An empty block removes them.",
+           ["commands 1", "commands"])
+p.add_argument("number", nargs="?", type=int, help="breakpoint number")
+
+
+@command(p, category="breakpoints", complete=("breakpoint",), repeatable=False)
+def commands(session, number):
+    items = list(session.breakpoints)
+    if number is None:
+        if not items:
+            raise CommandError("commands: no breakpoints")
+        bp = max(items, key=lambda b: b.number)
+    else:
+        bp = session.breakpoints.get(number)
+    session.collecting = (bp, [])
+    return Reply({"breakpoint": bp.number}, f"Type commands for breakpoint {bp.number}, one per line; end with a line "
+                                            f"saying just \"end\".")

@@ -1,4 +1,4 @@
-"""Memory: `x/NFU`, `set mem`, `set got`, `global`."""
+"""Memory: `x/NFU`, `set mem`, `set got`, `global` (writes are memory.set and got.update events)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ p.add_argument("-u", "--unit", choices=tuple(UNITS), default="w", help="size of 
 p.add_argument("values", nargs=argparse.REMAINDER, help="integers and quoted strings")
 
 
-@command(p, category="memory", complete=("symbol",))
+@command(p, category="memory", complete=("symbol",), repeatable=False)
 def set_mem(session, address, unit, values):
     engine = session.engine
     where = evaluate(engine, address)
@@ -70,8 +70,9 @@ def set_mem(session, address, unit, values):
         if not -(1 << (size * 8 - 1)) <= number < (1 << (size * 8)):
             raise CommandError(f"set mem: {token} does not fit in {size} bytes")
         data += (number & ((1 << (size * 8)) - 1)).to_bytes(size, "little")
-    before = engine.read_memory(where, len(data))
-    engine.write_memory(where, bytes(data))
+    from .data import write_memory
+
+    before = write_memory(session, where, bytes(data))
     label = place(engine, where).short()
     return Reply({"address": where, "size": len(data), "before": before.hex(), "after": bytes(data).hex()},
                  f"{where:#x}{f' <{label}>' if label else ''}: {len(data)} bytes {before.hex(' ')} -> {bytes(data).hex(' ')}")
@@ -85,14 +86,16 @@ p.add_argument("symbol", help="GOT entry name")
 p.add_argument("value", help="number or address expression")
 
 
-@command(p, category="memory", complete=("symbol", "symbol"))
+@command(p, category="memory", complete=("symbol", "symbol"), repeatable=False)
 def set_got(session, symbol, value):
     engine = session.engine
     entry = engine.got.get(symbol)
     if entry is None:
         raise CommandError(f"no GOT entry {symbol!r} (`info got` lists them)")
+    from .data import write_got
+
     new = evaluate(engine, value)
-    old = engine.got.set(symbol, new, "(debugger)")
+    old = write_got(session, symbol, new)
     return Reply({"symbol": symbol, "got": entry.got, "old": old, "new": engine.got.value(symbol)},
                  f"{entry.got}.{symbol}: {old if old == UNDEFINED_ADDR else hex(old)} -> {new:#x}")
 
@@ -137,7 +140,7 @@ p.add_argument("name", help="global name")
 p.add_argument("value", nargs="?", help="new value")
 
 
-@command(p, category="memory", complete=("symbol",))
+@command(p, category="memory", complete=("symbol",), repeatable=False)
 def global_(session, name, value):
     engine = session.engine
     glob, label = _find_global(session, name)

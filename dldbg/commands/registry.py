@@ -107,7 +107,8 @@ class Command:
     :ivar complete: completion kind per positional argument, in order (see COMPLETION_KINDS);
         the last one repeats for `nargs="*"` arguments.
     :ivar resumes: the command resumes a paused engine (step, next, finish, continue).
-    :ivar repeatable: an empty REPL line runs it again (step, next, x).
+    :ivar repeatable: an empty REPL line runs it again (gdb: most commands; not those that change
+        the session's state once, such as run, dlopen, call, set, break).
     """
 
     name: str
@@ -117,7 +118,7 @@ class Command:
     aliases: tuple[str, ...] = ()
     complete: tuple[str, ...] = ()
     resumes: bool = False
-    repeatable: bool = False
+    repeatable: bool = True
     plugin: str | None = None
 
     @property
@@ -169,7 +170,7 @@ class Registry:
         return command
 
     def command(self, cmd_parser: CommandParser, *, category: str, aliases=(), complete=(), resumes: bool = False,
-                repeatable: bool = False, plugin: str | None = None):
+                repeatable: bool = True, plugin: str | None = None):
         """Decorator: register `func(session, **arguments)` under `cmd_parser.prog`."""
 
         def register(func: Callable) -> Callable:

@@ -1,4 +1,4 @@
-"""Running: `run`, `dlopen`, `dlsym`, `dlclose`, `dlerror`, `call`."""
+"""Running: `run`, `start`, `dlopen`, `dlsym`, `dlclose`, `dlerror`, `call`."""
 
 from __future__ import annotations
 
@@ -21,9 +21,28 @@ p = parser("run", "Start the program given on the command line.\n\n"
 p.add_argument("args", nargs=argparse.REMAINDER, help="the program's arguments (main programs)")
 
 
-@command(p, category="running", aliases=("r",), complete=("path",))
+@command(p, category="running", aliases=("r",), complete=("path",), repeatable=False)
 def run(session, args):
     return session.run_program(list(args) if args else None)
+
+
+p = parser("start", "Start the program as `run` does, stopping at its first linker event (a temporary "
+           "breakpoint on every event, as gdb's start stops at main).",
+           ["start", "start input.txt -v"])
+p.add_argument("args", nargs=argparse.REMAINDER, help="the program's arguments (main programs)")
+
+
+@command(p, category="running", complete=("path",), repeatable=False)
+def start(session, args):
+    from ..session.filters import parse_filter
+
+    bp = session.breakpoints.add(parse_filter(["*"]), origin="start", temporary=True)
+    session.printer.message(f"Temporary breakpoint {bp.number}: the first event of the program")
+    try:
+        return session.run_program(list(args) if args else None)
+    finally:
+        if any(b is bp for b in session.breakpoints):  # the program emitted no event
+            session.breakpoints.delete(bp.number)
 
 
 p = parser("dlopen", "Load a library and its NEEDED libraries, as dlopen(PATH, FLAGS) does; prints its handle.\n\n"
@@ -35,7 +54,7 @@ p.add_argument("path", help="library file or name")
 p.add_argument("flags", nargs="?", help="dlopen mode")
 
 
-@command(p, category="running", complete=("path", "flags"))
+@command(p, category="running", complete=("path", "flags"), repeatable=False)
 def dlopen(session, path, flags):
     mode = parse_flags(flags) if flags else RTLD_LAZY | RTLD_GLOBAL
     handle = session.engine.dlopen(path, mode)
@@ -87,7 +106,7 @@ p = parser("dlclose", "Drop a reference to a library, as dlclose(HANDLE) does; a
 p.add_argument("handle", help="library handle or module name")
 
 
-@command(p, category="running", complete=("handle",))
+@command(p, category="running", complete=("handle",), repeatable=False)
 def dlclose(session, handle):
     h = handle_arg(session, handle)
     mod = session.engine.by_handle.get(h)
@@ -133,7 +152,7 @@ p.add_argument("function", help="name, MODULE!NAME or table slot")
 p.add_argument("args", nargs=argparse.REMAINDER, help="arguments")
 
 
-@command(p, category="running", complete=("function", "symbol"))
+@command(p, category="running", complete=("function", "symbol"), repeatable=False)
 def call(session, function, args):
     engine = session.engine
     values, notes = [], []

@@ -10,8 +10,8 @@ from . import command, parser
 from .registry import CATEGORIES
 
 p = parser("help", "Commands by category; `help COMMAND` (or `COMMAND -h`) shows a command's help and examples, "
-           "`help CATEGORY` one category.",
-           ["help", "help x", "help info got", "help breakpoints"])
+           "`help CATEGORY` one category, `help info` (any first word) the commands it begins.",
+           ["help", "help x", "help info", "help info got", "help set", "help breakpoints"])
 p.add_argument("topic", nargs="*", help="a command or a category")
 
 
@@ -22,8 +22,16 @@ def help_(session, topic):
         words = list(topic)
         if len(words) == 1 and words[0] in CATEGORIES:
             return _category(registry, words[0])
-        cmd, used = registry.match(words)
-        if used != len(words):
+        sub = _subcommands(registry, words)
+        try:
+            cmd, used = registry.match(words)
+        except CommandError:
+            if not sub:
+                raise
+            cmd, used = None, 0
+        if cmd is None or used != len(words):
+            if sub:
+                return _prefix(words, sub)
             raise CommandError(f"no command {' '.join(words)!r}")
         text = cmd.help.rstrip()
         if cmd.aliases:
@@ -42,6 +50,29 @@ def help_(session, topic):
         data[cat] = [{"name": c.name, "summary": c.summary, "aliases": list(c.aliases)} for c in cmds]
     lines.append("`help COMMAND` or `COMMAND -h`: a command's help with examples.  Words abbreviate: `i mod`.")
     return Reply({"categories": data}, "\n".join(lines))
+
+
+def _subcommands(registry, words: list[str]) -> list:
+    """The commands whose name continues `words` (`info` -> info got, info modules, ...), each
+    word of `words` a prefix of the name's word; aliases leave them out."""
+    n = len(words)
+    found = {}
+    for name, cmd in registry.commands.items():
+        parts = name.split()
+        if len(parts) > n and all(parts[i].startswith(words[i]) for i in range(n)):
+            found[name] = cmd
+    return [found[name] for name in sorted(found)]
+
+
+def _prefix(words: list[str], cmds: list) -> Reply:
+    head = " ".join(words)
+    width = max(len(c.name) for c in cmds)
+    lines = [f"{head!r} is followed by one of these (`help {cmds[0].name}` for one of them):"]
+    for c in cmds:
+        alias = f" ({', '.join(c.aliases)})" if c.aliases else ""
+        lines.append(f"  {c.name:<{width}}  {c.summary}{alias}")
+    return Reply({"prefix": head, "commands": [{"name": c.name, "summary": c.summary, "aliases": list(c.aliases)}
+                                               for c in cmds]}, "\n".join(lines))
 
 
 def _category(registry, cat: str) -> Reply:
@@ -71,7 +102,7 @@ p = parser("source", "Run the commands of FILE next (one per line; # starts a co
 p.add_argument("file", help="command file")
 
 
-@command(p, category="session", complete=("path",))
+@command(p, category="session", complete=("path",), repeatable=False)
 def source(session, file):
     lines = read_command_file(file)
     session.pending.extendleft((line, file) for line in reversed(lines))
@@ -92,7 +123,7 @@ p = parser("quit", "End the session (also while stopped inside a load: the load 
            ["quit", "q"])
 
 
-@command(p, category="session", aliases=("q", "exit"))
+@command(p, category="session", aliases=("q", "exit"), repeatable=False)
 def quit_(session):
     session.quitting = True
     if session.pauses:

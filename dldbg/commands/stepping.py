@@ -53,7 +53,7 @@ p = parser("abort", "Make the stopped load fail here (the engine rolls it back, 
            ["abort"])
 
 
-@command(p, category="stepping", resumes=True)
+@command(p, category="stepping", resumes=True, repeatable=False)
 def abort(session):
     pause = session.resume("continue")
     pause.abort = True

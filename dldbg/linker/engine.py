@@ -15,7 +15,8 @@ from typing import Callable, Protocol
 import wasmtime
 
 from ..errors import CallError, DldbgError, DlError, LoadError
-from ..events import CallTrapped, Event, LazyBound, LoadFailed, Loaded, MemoryGrown, ModuleReleased, TableGrown
+from ..events import (CallTrapped, Event, LazyBound, LoadFailed, Loaded, MemoryGrown, MemorySet, ModuleReleased, TableGrown,
+                      TableSlotSet)
 from ..wasm.types import FuncType, Import, Limits
 from ..wasm.reader import WasmModule
 from .cache import CompileCache, default_cache_dir
@@ -187,6 +188,23 @@ class Engine:
         self._check_range(address, len(data))
         if data:
             self.memory.write(address, data)
+
+    def poke_memory(self, address: int, data: bytes, module: str, command: str) -> bytes:
+        """The debugger's write of `data` at `address` (emits memory.set; `module` owns the
+        address).  Returns the bytes it replaced.  Raises DldbgError outside memory."""
+        old = self.read_memory(address, len(data))
+        self.write_memory(address, data)
+        self.emit(MemorySet(module=module, stage=self.stage, address=address, size=len(data), old=old.hex(),
+                            new=bytes(data).hex(), command=command))
+        return old
+
+    def set_slot(self, slot: int, func: wasmtime.Func, key, old: str | None, new: str, module: str, command: str) -> None:
+        """The debugger's write of `func` (identity `key`, shown as `new`) into table `slot`
+        (emits table.set).  Raises DldbgError for a slot outside the table."""
+        if not 0 <= slot < self.table.size:
+            raise DldbgError(f"slot {slot} is outside the table (size {self.table.size})")
+        self.table.interpose(slot, func, key)
+        self.emit(TableSlotSet(module=module, stage=self.stage, slot=slot, old=old, new=new, command=command))
 
     # -- modules ------------------------------------------------------------------------
     def new_module(self, **fields) -> LoadedModule:
@@ -510,7 +528,10 @@ class Engine:
 
     # -- calls --------------------------------------------------------------------------
     def resolve_function(self, target: str | int) -> tuple[wasmtime.Func, FuncType, str]:
-        """A function by table slot, `module!name`, or name (global scope, then any module)."""
+        """A function by table slot, `module!name`, or name (global scope, then any module).
+
+        A function whose own table slot the debugger interposed (`set_slot`) resolves to what
+        that slot holds now, as calls through its function pointer do.  Raises CallError."""
         if isinstance(target, int) or (isinstance(target, str) and target.strip().lstrip("-").isdigit()):
             slot = int(target)
             func = self.table.get(slot) if 0 <= slot < self.table.size else None
@@ -530,6 +551,11 @@ class Engine:
             candidates += [m.exports.get(name) for m in self.modules if m.state == "ready"]
         for sym in candidates:
             if sym is not None and sym.kind == "func":
+                slot = self.table.slot_of(sym.key)
+                if slot is not None and slot in self.table.interposed:  # the debugger's `set table`
+                    func = self.table.get(slot)
+                    if func is not None:
+                        return func, self.func_type_of(func), f"{sym.module}!{sym.name} (slot {slot}, interposed)"
                 return sym.func, sym.func_type, f"{sym.module}!{sym.name}"
         raise CallError(f"no function named {target} in the loaded modules")
 

@@ -31,6 +31,8 @@ class FunctionTable:
         self.key_by_slot: dict[int, FuncKey] = {}
         self._free: list[int] = []
         self._pending: dict[FuncKey, int] = {}
+        #: slots whose function the debugger replaced: slot -> the key the loader had put there
+        self.interposed: dict[int, FuncKey] = {}
 
     @property
     def size(self) -> int:
@@ -103,11 +105,27 @@ class FunctionTable:
         for slot in range(start, end):
             self.table.set(self.store, slot, None)
             key = self.key_by_slot.pop(slot, None)
+            self.interposed.pop(slot, None)
             if key is not None and self._slot_by_key.get(key) == slot:
                 del self._slot_by_key[key]
                 self._pending.pop(key, None)
             self._free.append(slot)
         self._free.sort()
+
+    def interpose(self, slot: int, func: wasmtime.Func, key: FuncKey) -> None:
+        """Put `func` (identity `key`) in `slot` without moving any function's identity: the
+        function the slot belonged to keeps it as its slot, so calls through it reach `func`."""
+        old = self.key_by_slot.get(slot)
+        self.table.set(self.store, slot, func)
+        original = self.interposed.get(slot, old)
+        if key == original:
+            self.interposed.pop(slot, None)
+        else:
+            self.interposed[slot] = original
+        if key is None:
+            self.key_by_slot.pop(slot, None)
+        else:
+            self.key_by_slot[slot] = key
 
     def get(self, slot: int) -> wasmtime.Func | None:
         value = self.table.get(self.store, slot)

@@ -4,7 +4,8 @@
 loop serves the top level and every stop (a stop inside a load reads commands from the prompt
 until one resumes).  History persists in a file (`$DLDBG_HISTORY`, else
 `$XDG_STATE_HOME/dldbg/history`, else `~/.local/state/dldbg/history`); Tab completes commands,
-symbols, module names and paths; an empty line repeats `step`, `next` and `x`; Ctrl-C clears
+symbols, module names and paths; an empty line repeats the last command (as gdb: not `run`, `dlopen`,
+`call`, `set`, `break` and others marked not repeatable; `x` goes on after what it showed); Ctrl-C clears
 the line (and, while a command runs, stops running wasm); Ctrl-D ends the session.
 """
 
@@ -71,6 +72,8 @@ class Repl:
         session.interactive = self.read_line
 
     def prompt_text(self) -> str:
+        if self.session.collecting is not None:
+            return ">"
         pause = self.session.paused
         if pause is None:
             return "(dldbg) "
@@ -90,6 +93,8 @@ class Repl:
             if text.strip():
                 self.last_line = text
                 return text
+            if self.session.collecting is not None:
+                continue
             again = self._repeat()
             if again is not None:
                 return again

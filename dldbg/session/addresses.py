@@ -254,6 +254,25 @@ def module_by_id(engine, module_id: int):
     return next((m for m in engine.modules if m.id == module_id), None)
 
 
+def key_name(engine, key) -> tuple[str, str, str]:
+    """(module, function, note) for a function identity (see dldbg.linker.functable)."""
+    if key[0] == "module":
+        mod = module_by_id(engine, key[1])
+        if mod is None:
+            return f"module#{key[1]}", f"func[{key[2]}]", "module no longer loaded"
+        name = mod.wasm.function_name(key[2]) or next(
+            (e.name for e in mod.wasm.exports if e.kind == "func" and e.index == key[2]), f"func[{key[2]}]")
+        return mod.name, name, ""
+    if key[0] == "stub":
+        mod = module_by_id(engine, key[1])
+        stub = mod.stubs.get(key[2]) if mod is not None else None
+        bound = f"bound to {stub.provider}" if stub is not None and stub.target is not None else "unbound"
+        return (mod.name if mod else f"module#{key[1]}"), key[2], f"lazy import stub, {bound}"
+    if key[0] == "host":
+        return "host", str(key[1]), ""
+    return "?", str(key), ""
+
+
 def slot_info(engine, slot: int) -> SlotInfo:
     """Raises CommandError for a slot outside the table."""
     table = engine.table
@@ -262,23 +281,16 @@ def slot_info(engine, slot: int) -> SlotInfo:
     func = table.get(slot)
     key = table.key_by_slot.get(slot)
     ftype = str(engine.func_type_of(func)) if func is not None else None
+    original = getattr(table, "interposed", {}).get(slot, False)
+    interposed = ""
+    if original is not False:
+        was = "empty" if original is None else "!".join(key_name(engine, original)[:2])
+        interposed = f"interposed by the debugger; was {was}"
     if key is None:
         if func is None:
-            return SlotInfo(slot, None, None, None, "null function pointer" if slot == 0 else "")
-        return SlotInfo(slot, "?", "?", ftype, "not recorded by the loader")
-    if key[0] == "module":
-        mod = module_by_id(engine, key[1])
-        if mod is None:
-            return SlotInfo(slot, f"func[{key[2]}]", f"module#{key[1]}", ftype, "module no longer loaded")
-        name = mod.wasm.function_name(key[2]) or next(
-            (e.name for e in mod.wasm.exports if e.kind == "func" and e.index == key[2]), f"func[{key[2]}]")
-        note = "reserved, filled at instantiation" if func is None else ""
-        return SlotInfo(slot, name, mod.name, ftype, note)
-    if key[0] == "stub":
-        mod = module_by_id(engine, key[1])
-        stub = mod.stubs.get(key[2]) if mod is not None else None
-        bound = f"bound to {stub.provider}" if stub is not None and stub.target is not None else "unbound"
-        return SlotInfo(slot, key[2], mod.name if mod else f"module#{key[1]}", ftype, f"lazy import stub, {bound}")
-    if key[0] == "host":
-        return SlotInfo(slot, str(key[1]), "host", ftype)
-    return SlotInfo(slot, str(key), "?", ftype)
+            return SlotInfo(slot, None, None, None, interposed or ("null function pointer" if slot == 0 else ""))
+        return SlotInfo(slot, "?", "?", ftype, interposed or "not recorded by the loader")
+    module, name, note = key_name(engine, key)
+    if key[0] == "module" and func is None and note == "":
+        note = "reserved, filled at instantiation"
+    return SlotInfo(slot, name, module, ftype, "; ".join(n for n in (note, interposed) if n))

@@ -27,7 +27,7 @@ from typing import Callable
 
 from ..errors import CallError, DldbgError, DlError, LoadError, WasmParseError
 from ..trace import describe
-from .breakpoints import Breakpoint, BreakpointTable
+from .breakpoints import Breakpoint, BreakpointTable, Watchpoint
 from .errors import CommandError, NotPausedError, SessionQuit
 from .eventlog import EventLog, LoggedEvent
 from .failures import Failure
@@ -37,6 +37,15 @@ from .output import CommandResult, Reply, TextPrinter
 from .stepping import LoadStack, Resume
 
 _DEFAULT = object()
+
+
+@dataclass
+class Display:
+    """An expression shown at every stop (`display`)."""
+
+    number: int
+    expression: str
+    format: str | None = None
 
 
 @dataclass
@@ -62,19 +71,25 @@ class Pause:
 
     def headline(self) -> str:
         e = self.entry
-        why = f"Breakpoint {self.breakpoint.number}" if self.breakpoint else {
+        why = f"{self.breakpoint.word} {self.breakpoint.number}" if self.breakpoint else {
             "step": "Step", "next": "Next", "finish": "Finish"}.get(self.reason, self.reason)
         inside = f" (loading {' > '.join(self.frames)})" if len(self.frames) > 1 or (
             self.frames and self.frames[-1] != e.event.module) else ""
         return f"{why}, event #{e.index} {e.event.kind} ({e.event.stage}) {e.event.module}{inside}"
 
     def describe(self) -> str:
-        return f"{self.headline()}\n    {describe(self.entry.event)}"
+        text = f"{self.headline()}\n    {describe(self.entry.event)}"
+        change = getattr(self.breakpoint, "change", None)
+        if change is not None:
+            text += f"\n    {self.breakpoint.expression}: old value = {change[0]}, new value = {change[1]}"
+        return text
 
     def to_json(self) -> dict:
         return {"reason": self.reason, "breakpoint": self.breakpoint.number if self.breakpoint else None,
                 "level": self.level, "frames": list(self.frames), "command": self.command, "index": self.entry.index,
-                "event": self.entry.to_json()}
+                "event": self.entry.to_json(),
+                **({"watch": {"expression": self.breakpoint.expression, "old": self.breakpoint.change[0],
+                              "new": self.breakpoint.change[1]}} if getattr(self.breakpoint, "change", None) else {})}
 
 
 class Session:
@@ -129,6 +144,14 @@ class Session:
         self.examine_next: int | None = None
         self.guest_strings: list[tuple[int, str]] = []
         self.program_started = False
+        #: values shown by `print` ($1 is values[0])
+        self.values: list = []
+        self.displays: list[Display] = []
+        self._next_display = 1
+        #: `commands N` collecting lines until `end`: (breakpoint, lines so far)
+        self.collecting: tuple[Breakpoint, list[str]] | None = None
+        #: folders whose `.dldbginit` may run (gdb's auto-load safe-path)
+        self.safe_path: list[str] = []
         self.startup_errors: list[str] = []
         self.started = time.perf_counter()
         self.interrupts = InterruptGuard(self.interrupt)
@@ -236,13 +259,72 @@ class Session:
             self._note_load_failure(entry)
         self.printer.event(entry)
         self._hook("dldbg_event", session=self, entry=entry)
-        bp = self.breakpoints.hit(event)
+        bp = self.breakpoints.hit(event, self._breakpoint_test) if len(self.breakpoints) else None
         mode = self.resume_mode
         stepping = mode is not None and mode.should_stop(event, depth, self.stack.frames)
         if bp is not None:
             self._pause(entry, "breakpoint", bp)
         elif stepping:
             self._pause(entry, mode.how, None)
+
+    def _breakpoint_test(self, bp: Breakpoint, event) -> bool:
+        """A watchpoint's change and a breakpoint's condition (an error in it stops, as in gdb)."""
+        if isinstance(bp, Watchpoint):
+            value, location = self._watch_value(bp)
+            if not bp.observe(value, location):
+                return False
+        if not bp.condition:
+            return True
+        try:
+            return bool(self.evaluate(bp.condition, event).value)
+        except Exception as exc:  # a condition that cannot be evaluated stops the engine (gdb)
+            self.printer.warning(f"error in the condition of breakpoint {bp.number} ({bp.condition}): {exc}")
+            return True
+
+    def _watch_value(self, wp: Watchpoint) -> tuple[object, str | None]:
+        """The watched expression's value and location now; (None, None) while it cannot be
+        evaluated (its module is not loaded, memory does not exist yet)."""
+        if self.engine.memory is None:
+            return None, None
+        try:
+            value = self.evaluate(wp.expression)
+        except Exception:
+            return None, None
+        lv = value.lvalue
+        return value.value, (lv.describe(self.engine) if lv is not None else None)
+
+    def evaluate(self, text: str, event=None):
+        """An expression's Value (dldbg.session.expr), `$_event` being `event` or the stopped
+        event.  Raises CommandError (and DldbgError for memory outside linear memory)."""
+        from .expr import Evaluator
+
+        if event is None and self.pauses:
+            event = self.pauses[-1].entry.event
+        return Evaluator(self.engine, self.values, event).evaluate(text)
+
+    def add_display(self, expression: str, fmt: str | None = None) -> Display:
+        d = Display(self._next_display, expression, fmt)
+        self._next_display += 1
+        self.displays.append(d)
+        return d
+
+    def remove_displays(self, numbers: list[int]) -> list[int]:
+        """Remove displays (all without numbers); returns the numbers removed.  Raises CommandError."""
+        known = {d.number for d in self.displays}
+        for n in numbers:
+            if n not in known:
+                raise CommandError(f"no display number {n}")
+        gone = [d.number for d in self.displays if not numbers or d.number in numbers]
+        self.displays = [d for d in self.displays if d.number not in gone]
+        return gone
+
+    def show_displays(self) -> None:
+        """Every display's line, as results (`display N`), at a stop."""
+        from ..commands.data import show_display
+
+        for d in list(self.displays):
+            row = show_display(self, d)
+            self.printer.result(CommandResult(f"display {d.number}", True, row, row["text"]))
 
     def _note_load_failure(self, entry: LoggedEvent) -> None:
         start = 0
@@ -259,7 +341,13 @@ class Session:
         pause = Pause(entry, reason, bp, len(self.pauses) + 1, tuple(self.stack.frames), command=self.current_command)
         self.pauses.append(pause)
         self.resume_mode = None
-        self.printer.stop(pause)
+        commands = list(bp.commands) if bp is not None else []
+        silent = bool(commands) and commands[0] == "silent"
+        if not silent:
+            self.printer.stop(pause)
+        self.show_displays()
+        if commands:  # gdb's breakpoint commands: run next, before anything else pending
+            self.pending.extendleft((line, f"commands {bp.number}") for line in reversed(commands[silent:]))
         self._hook("dldbg_stop", session=self, pause=pause)
         try:
             with self.interrupts.suspended():
@@ -341,6 +429,8 @@ class Session:
         line = line.strip()
         if not line or line.startswith("#"):
             return None
+        if self.collecting is not None:
+            return self._collect(line)
         from ..commands.registry import HelpShown
 
         outer, self.current_command = self.current_command, line
@@ -381,6 +471,21 @@ class Session:
             self.printer.message("interrupted (no wasm was running: the command finished)")
         self.printer.result(result)
         self._hook("dldbg_command_result", session=self, result=result)
+        return result
+
+    def _collect(self, line: str) -> CommandResult:
+        """A line of a `commands N` block (gdb: until `end`)."""
+        bp, lines = self.collecting
+        if line != "end":
+            lines.append(line)
+            result = CommandResult(line, True, {"breakpoint": bp.number, "line": line}, "")
+        else:
+            self.collecting = None
+            bp.commands = lines
+            text = f"breakpoint {bp.number}: {len(lines)} command{'s' if len(lines) != 1 else ''}" if lines else \
+                f"breakpoint {bp.number}: no commands"
+            result = CommandResult(line, True, {"breakpoint": bp.number, "commands": lines}, text)
+        self.printer.result(result)
         return result
 
     def _rearm_interrupts(self) -> None:
