@@ -56,6 +56,20 @@ SMOKE = {
     "trace": ([], ["trace all", "trace", "trace help", "trace libs,got", "trace off"]),
     "export": (["run"], ["export jsonl {tmp}/e.jsonl", "export chrome {tmp}/t.json", "export jsonl {tmp}/g.jsonl got"]),
     "audit": ([], ["audit libreloc.so"]),
+    "start": ([], ["start", "continue"]),
+    "print": (["run"], ["print own_data", "p &own_data", "p/x GOT.mem.dep_data", "p table[2]", "p $sp", "p 1 + 2 * 3",
+                        "p", "inspect own_fn"]),
+    "set var": (["run"], ["set var own_data = 8", "set variable {{u8}} &own_data = 1", "set var GOT.mem.own_data = 0",
+                          "set var $sp = $sp", "set var table[2] = own_fn"]),
+    "set table": (["run"], ["set table 2 own_fn", "set table 2 libreloc.so!own_fn", "set table 1 2"]),
+    "display": (["run"], ["display own_data", "display/x tbl", "display"]),
+    "undisplay": (["run", "display own_data", "display tbl"], ["undisplay 1", "undisplay"]),
+    "info display": (["run", "display own_data"], ["info display"]),
+    "info functions": (["run"], ["info functions", "info functions dep_"]),
+    "info variables": (["run"], ["info variables", "info variables '^own'"]),
+    "watch": ([], ["watch own_data", "watch 0x100400", "watch GOT.mem.dep_data", "run"]),
+    "condition": (["break got"], ["condition 1 $_event.value > 0", "condition 1"]),
+    "commands": (["break load.done"], ["commands 1", "info got", "end", "commands", "end", "run"]),
 }
 
 #: setup lines that fail on purpose

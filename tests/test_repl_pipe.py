@@ -74,6 +74,38 @@ def test_empty_line_repeats_step(pipe):
     assert indices == [indices[0], indices[0] + 1, indices[0] + 2]
 
 
+def test_empty_line_repeats_the_last_command_except_those_that_change_state(pipe):
+    """gdb: Enter repeats the previous command (print, info ...), not run, dlopen, call, set."""
+    c, ps = repl_session(sample("clang16", "reloc", "libreloc.so"))
+    for line in ("dlopen libreloc.so", "", "p own_data", "", "call get_ctor_state", "", "set var own_data = 1", "",
+                 "p own_data", "quit"):
+        pipe.send_text(line + "\r")
+    assert run_repl(c.session, ps) == 0
+    out = c.out.getvalue()
+    assert out.count("handle 2: libreloc.so") == 1
+    assert "$1 = 7 " in out and "$2 = 7 " in out and "$3 = 1 " in out
+    assert out.count("get_ctor_state() = 46") == 1
+    assert c.session.engine.by_handle[2].refcount == 1
+
+
+def test_commands_block_reads_lines_at_a_continuation_prompt(pipe):
+    c, ps = repl_session(sample("clang16", "reloc", "libreloc.so"))
+    repl = Repl(c.session, ps)
+    prompts = []
+    original = repl.read_line
+
+    def read_line(session):
+        prompts.append(repl.prompt_text())
+        return original(session)
+
+    c.session.interactive = read_line
+    for line in ("break load.done", "commands", "", "echo from commands", "continue", "end", "dlopen libreloc.so", "quit"):
+        pipe.send_text(line + "\r")
+    assert c.session.run_commands() == 0
+    assert prompts[2:5] == [">", ">", ">"]
+    assert c.out.getvalue().count("from commands") == 2  # libreloc_dep.so's load.done, then libreloc.so's
+
+
 class EnterAfterCompletion(DldbgCompleter):
     """Presses Enter once completions were computed: keys queued behind a Tab would otherwise
     reach the prompt before the (asynchronous) completion is applied."""
