@@ -134,18 +134,50 @@ def console_script() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "dldbg"]
 
 
-def test_without_a_terminal_it_never_waits_for_the_keyboard():
-    """stdin is a pipe that stays open: dldbg runs its commands, does not prompt, and exits
-    (also with --tui, which needs a terminal)."""
-    proc = subprocess.Popen([*console_script(), "--tui", "-ex", "echo done", sample("clang16", "reloc", "libreloc.so")],
+def test_without_a_terminal_it_reads_commands_from_stdin_and_never_prompts():
+    """stdin is a pipe: dldbg runs the command line's commands, then stdin's lines (as gdb does),
+    does not prompt, and exits at the pipe's end (also with --tui, which needs a terminal)."""
+    proc = subprocess.Popen([*console_script(), "--nx", "--tui", "-ex", "echo done", sample("clang16", "reloc", "libreloc.so")],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        status = proc.wait(timeout=120)  # a guard, not a measurement: it hangs forever if it prompts
+        out, err = proc.communicate("dlopen libreloc.so\np own_data\n", timeout=120)  # a guard, not a measurement
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert out.splitlines()[0] == "done" and "handle 2: libreloc.so" in out and "$1 = 7 " in out
+    assert "(dldbg)" not in out
+    assert "--tui needs a terminal" in err
+
+
+def test_batch_never_reads_stdin():
+    """--batch exits after the command line's commands even when stdin is a pipe that stays open."""
+    proc = subprocess.Popen([*console_script(), "--nx", "--batch", "-ex", "echo done", sample("clang16", "reloc", "libreloc.so")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        status = proc.wait(timeout=120)  # a guard, not a measurement: it hangs forever if it reads stdin
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.stdin.close()
-    out, err = proc.stdout.read(), proc.stderr.read()
-    assert status == 0, err
-    assert out == "done\n"
-    assert "--tui needs a terminal" in err
+    assert status == 0 and proc.stdout.read() == "done\n"
+
+
+def test_init_files_home_first_then_the_current_folder_only_where_allowed(tmp_path, monkeypatch):
+    """gdb's ~/.gdbinit and auto-load safe-path: ./.dldbginit runs only when ~/.dldbginit allowed its folder."""
+    home, project = tmp_path / "home", tmp_path / "project"
+    home.mkdir()
+    project.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(project)
+    (project / ".dldbginit").write_text("echo from the project\n")
+    (home / ".dldbginit").write_text("echo from home\n")
+    program = sample("clang16", "reloc", "libreloc.so")
+    status, out, err = run(["--batch", "-ex", "echo from -ex", program])
+    assert status == 0 and out == "from home\nfrom -ex\n"
+    assert "declined by your auto-load safe-path" in err and f"add-auto-load-safe-path {project.resolve()}" in err
+    (home / ".dldbginit").write_text(f"echo from home\nadd-auto-load-safe-path {project}\n")
+    status, out, err = run(["--batch", "-ex", "echo from -ex", program])
+    assert out.splitlines() == ["from home", f"auto-load safe-path: {project}", "from the project", "from -ex"], err
+    status, out, err = run(["--batch", "--nx", "-ex", "echo from -ex", program])
+    assert out == "from -ex\n" and err == ""

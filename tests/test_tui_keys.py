@@ -385,3 +385,36 @@ async def test_a_compile_of_known_speed_fills_its_progress_bar():
     import hashlib
 
     assert cache.expected_seconds(size, hashlib.sha256(open(path, "rb").read()).hexdigest()) == 0.0
+
+
+async def test_the_command_bar_history_is_kept_across_sessions(tmp_path):
+    """Lines typed in an earlier session (REPL or TUI: one history file) come back with Up, and
+    the TUI's own lines are saved for the next session; gdb's commands work from the bar."""
+    from prompt_toolkit.history import FileHistory
+
+    from dldbg.repl.history import HistoryFile
+    from dldbg.tui.app import make_app
+    from tuikit import make_session
+
+    path = tmp_path / "history"
+    FileHistory(str(path)).store_string("echo from the repl")
+    program = relative_sample("clang16", "reloc", "libreloc.so")
+    app = make_app(make_session(program), cursor_blink=False, cwd=str(ROOT), history_file=HistoryFile(str(path)))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        bar = app.query_one(CommandBar)
+        await press(app, pilot, "colon", "up")
+        assert bar.input.value == "echo from the repl"
+        bar.input.value = ""
+        await type_line(app, pilot, "dlopen libreloc.so")
+        if not bar.input.has_focus:  # Enter may give the focus back to the timeline
+            await press(app, pilot, "colon")
+        await type_line(app, pilot, "p/x own_data")
+        assert "$1 = 0x7 " in output_text(app)
+    assert list(FileHistory(str(path)).load_history_strings())[:3] == ["p/x own_data", "dlopen libreloc.so",
+                                                                        "echo from the repl"]
+    app = make_app(make_session(program), cursor_blink=False, cwd=str(ROOT), history_file=HistoryFile(str(path)))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, "colon", "up")
+        assert app.query_one(CommandBar).input.value == "p/x own_data"

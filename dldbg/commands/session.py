@@ -1,4 +1,4 @@
-"""Session: `help`, `source`, `echo`, `quit`, `info plugins`."""
+"""Session: `help`, `source`, `echo`, `quit`, `info plugins`, the auto-load safe path of `.dldbginit`."""
 
 from __future__ import annotations
 
@@ -149,3 +149,35 @@ def info_plugins(session):
         return Reply([], "no plugins")
     lines = [f"{r['name']}: {r['origin']}" + (f" (commands: {', '.join(r['commands'])})" if r["commands"] else "") for r in rows]
     return Reply(rows, "\n".join(lines))
+
+
+p = parser("set auto-load safe-path", "Set the folders whose .dldbginit may run (gdb's auto-load safe-path): "
+           "DIR[:DIR...]; / allows every folder, nothing allows none.\n\n"
+           "Only meaningful in ~/.dldbginit, which runs before ./.dldbginit is considered.",
+           ["set auto-load safe-path ~/src:/work", "set auto-load safe-path /", "set auto-load safe-path"])
+p.add_argument("path", nargs="?", default="", help="folders separated by :")
+
+
+@command(p, category="session", complete=("path",), repeatable=False)
+def set_auto_load_safe_path(session, path):
+    session.safe_path = [p for p in path.split(":") if p]
+    return Reply({"safe_path": session.safe_path}, f"auto-load safe-path: {':'.join(session.safe_path) or '(empty)'}")
+
+
+p = parser("add-auto-load-safe-path", "Add DIR to the folders whose .dldbginit may run (gdb's command of that "
+           "name); for ~/.dldbginit.", ["add-auto-load-safe-path ~/src/myproject"])
+p.add_argument("path", help="a folder")
+
+
+@command(p, category="session", complete=("path",), repeatable=False)
+def add_auto_load_safe_path(session, path):
+    session.safe_path.append(path)
+    return Reply({"safe_path": session.safe_path}, f"auto-load safe-path: {':'.join(session.safe_path)}")
+
+
+p = parser("show auto-load safe-path", "The folders whose .dldbginit may run.", ["show auto-load safe-path"])
+
+
+@command(p, category="session")
+def show_auto_load_safe_path(session):
+    return Reply({"safe_path": session.safe_path}, f"auto-load safe-path: {':'.join(session.safe_path) or '(empty)'}")

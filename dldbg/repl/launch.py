@@ -3,8 +3,11 @@
 `-x FILE` (a command file) and `-ex CMD` run in command-line order, before the prompt; while the
 engine is stopped they are what it reads, so a command file can stop inside a load, inspect and
 continue.  `--batch` exits after them (status 1 if any command failed).  Without a terminal
-(stdin not a tty) dldbg never prompts: it runs the commands and exits, as with --batch.  `--json`
-writes one JSON object per line for every command result, stop and event.
+(stdin not a tty) dldbg never prompts: it runs the commands, then (without --batch) the command
+lines stdin gives, as gdb does, and exits at its end.  `~/.dldbginit` runs first, and
+`./.dldbginit` where `set auto-load safe-path` allows it (`--nx`: neither; see
+dldbg.session.initfile).  `--json` writes one JSON object per line for every command result,
+stop and event.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", action="append", default=[], metavar="K=V", help="set a main program's environment variable")
     p.add_argument("--bind-now", action="store_true", help="resolve every function import at load time")
     p.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
+    p.add_argument("-nx", "--nx", "-n", dest="nx", action="store_true",
+                   help="do not run ~/.dldbginit or ./.dldbginit (gdb's -nx)")
     return p
 
 
@@ -90,6 +95,7 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
 
     from ..plugins import PluginLoadError, make_plugin_manager
     from ..session.output import JsonPrinter, TextPrinter
+    from ..session.initfile import run_init_files, stdin_reader
     from ..session.session import Session
     from ..session.tokens import quote
 
@@ -112,6 +118,8 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
         for message in session.startup_errors:
             printer.result(_startup_failure(args.file, message))
             session.failed_commands += 1
+        if not args.nx:
+            run_init_files(session)
         if args.trace:
             session.pending.append((f"trace {args.trace}", "--trace"))
         for kind, value in args.script or []:
@@ -126,6 +134,8 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
 
             run_repl(session)
         else:
+            if not args.batch and not _isatty(stdin):  # gdb reads commands from a pipe
+                session.interactive = stdin_reader(stdin)
             session.run_commands()
             status = 1 if session.failed_commands else 0
     except KeyboardInterrupt:

@@ -21,14 +21,7 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
 from ..session.errors import CommandError
 from .completion import SessionData, suggest
-
-
-def history_path(environ=None) -> str:
-    env = os.environ if environ is None else environ
-    if env.get("DLDBG_HISTORY"):
-        return env["DLDBG_HISTORY"]
-    state = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(state, "dldbg", "history")
+from .history import history_path
 
 
 def default_history() -> History:

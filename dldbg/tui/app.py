@@ -130,8 +130,10 @@ class DldbgApp(App):
         Binding("z", "maximize_pane", "Zoom", show=False),
     ]
 
-    def __init__(self, bridge: SessionBridge, *, cursor_blink: bool = True, cwd: str | None = None) -> None:
+    def __init__(self, bridge: SessionBridge, *, cursor_blink: bool = True, cwd: str | None = None,
+                 history_file=None) -> None:
         super().__init__()
+        self.history_file = history_file
         #: no animations: a debugger's panes change at once (and a repaint costs one frame)
         self.animation_level = "none"
         self.bridge = bridge
@@ -166,7 +168,7 @@ class DldbgApp(App):
             with Vertical(id="right"):
                 yield EventDetail(shorten=sh, id="detail")
                 yield OutputLog(shorten=sh, id="output")
-        yield CommandBar(id="command")
+        yield CommandBar(history_file=self.history_file, id="command")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -619,6 +621,9 @@ class DldbgApp(App):
         raise TimeoutError("the TUI did not settle")
 
 
-def make_app(session, *, cursor_blink: bool = True, auto_why: bool = True, cwd: str | None = None) -> DldbgApp:
-    """The TUI for `session` (not running: call `.run()` or `.run_test()`)."""
-    return DldbgApp(SessionBridge(session, auto_why=auto_why), cursor_blink=cursor_blink, cwd=cwd)
+def make_app(session, *, cursor_blink: bool = True, auto_why: bool = True, cwd: str | None = None,
+             history_file=None) -> DldbgApp:
+    """The TUI for `session` (not running: call `.run()` or `.run_test()`); `history_file` (a
+    dldbg.repl.history.HistoryFile) keeps the command bar's lines across sessions."""
+    return DldbgApp(SessionBridge(session, auto_why=auto_why), cursor_blink=cursor_blink, cwd=cwd,
+                    history_file=history_file)

@@ -119,9 +119,10 @@ class OutputCapture:
 
 def run_tui(session, *, capture_output: bool = True) -> int:
     """Run the TUI on the terminal until the user quits; returns the exit status (0)."""
+    from ..repl.history import HistoryFile, history_path
     from .app import make_app
 
-    app = make_app(session)
+    app = make_app(session, history_file=HistoryFile(history_path()))
     if not capture_output or sys.platform == "win32" or _terminal_fd() is None:
         app.run()
         return 0

@@ -3,7 +3,9 @@
 Tab completes as the REPL does (command words, symbols, modules, event kinds and filters,
 flags, paths: `dldbg.repl.completion.suggest`, run on the engine's thread by the app): one
 candidate is inserted, several are listed under the line and their common prefix inserted, a
-second Tab takes the next one.  Up and Down walk the history; Escape goes back to the timeline.
+second Tab takes the next one.  Up and Down walk the history, which is kept across sessions in the
+REPL's history file when the app is given one (`dldbg.repl.history`); Escape goes back to the
+timeline.
 """
 
 from __future__ import annotations
@@ -76,10 +78,12 @@ class CommandBar(Vertical):
     class Left(Message):
         """Escape: focus goes back to the timeline."""
 
-    def __init__(self, *, name=None, id=None, classes=None) -> None:
+    def __init__(self, *, history_file=None, name=None, id=None, classes=None) -> None:
+        """`history_file`: a dldbg.repl.history.HistoryFile (None: this session's lines only)."""
         super().__init__(name=name, id=id, classes=classes)
-        self.history: list[str] = []
-        self._at = 0
+        self.history_file = history_file
+        self.history: list[str] = history_file.load() if history_file is not None else []
+        self._at = len(self.history)
         self._cycle: tuple[list[str], int, str] | None = None  # (candidate lines, next index, value shown)
 
     def compose(self) -> ComposeResult:
@@ -105,6 +109,8 @@ class CommandBar(Vertical):
         if line:
             if not self.history or self.history[-1] != line:
                 self.history.append(line)
+                if self.history_file is not None:
+                    self.history_file.append(line)
             self._at = len(self.history)
             self.post_message(self.Submitted(line))
 
