@@ -70,6 +70,9 @@ SMOKE = {
     "watch": ([], ["watch own_data", "watch 0x100400", "watch GOT.mem.dep_data", "run"]),
     "condition": (["break got"], ["condition 1 $_event.value > 0", "condition 1"]),
     "commands": (["break load.done"], ["commands 1", "info got", "end", "commands", "end", "run"]),
+    "set auto-load safe-path": ([], ["set auto-load safe-path /tmp:~/src", "set auto-load safe-path"]),
+    "add-auto-load-safe-path": ([], ["add-auto-load-safe-path /tmp"]),
+    "show auto-load safe-path": (["add-auto-load-safe-path /tmp"], ["show auto-load safe-path"]),
 }
 
 #: setup lines that fail on purpose

@@ -32,7 +32,7 @@ def test_first_word_is_a_command(loaded):
 def test_second_word_of_multiword_commands(loaded):
     assert {"got", "modules", "symbols", "imports", "exports"} <= set(words(loaded, "info "))
     assert words(loaded, "info g") == ["got"]
-    assert words(loaded, "set ") == ["got", "mem", "table", "var", "variable"]
+    assert words(loaded, "set ") == ["auto-load", "got", "mem", "table", "var", "variable"]
     assert words(loaded, "reloc ") == ["diff"]
 
 
