@@ -35,8 +35,8 @@ CATEGORIES = {
 }
 
 #: Completion kinds a command may ask for (see dldbg.repl.completion).
-COMPLETION_KINDS = ("module", "symbol", "function", "path", "filter", "command", "breakpoint", "handle", "flags",
-                    "words")
+COMPLETION_KINDS = ("module", "symbol", "function", "path", "library", "filter", "command", "breakpoint", "handle",
+                    "flags", "words")
 
 
 class HelpShown(Exception):

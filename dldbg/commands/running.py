@@ -54,7 +54,7 @@ p.add_argument("path", help="library file or name")
 p.add_argument("flags", nargs="?", help="dlopen mode")
 
 
-@command(p, category="running", complete=("path", "flags"), repeatable=False)
+@command(p, category="running", complete=("library", "flags"), repeatable=False)
 def dlopen(session, path, flags):
     mode = parse_flags(flags) if flags else RTLD_LAZY | RTLD_GLOBAL
     handle = session.engine.dlopen(path, mode)

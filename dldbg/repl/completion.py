@@ -3,7 +3,9 @@
 `suggest(registry, data, text_before_cursor)` is pure (no prompt_toolkit): it returns the
 Suggestions for the word under the cursor, using the command registry (command words, option
 names, each positional argument's completion kind) and a `data` object that lists the session's
-modules, symbols, functions, handles, breakpoints and paths (SessionData).  `DldbgCompleter`
+modules, symbols, functions, handles, breakpoints, paths and libraries (SessionData: the files of
+the folders `dlopen` searches, not only the current folder's).  dlopen modes complete in every
+spelling parse_flags takes (RTLD_NOW|RTLD_GLOBAL, now,global), after `|` or `,`.  `DldbgCompleter`
 adapts it to prompt_toolkit.
 """
 
@@ -68,6 +70,28 @@ class SessionData:
     def paths(self, prefix: str) -> list[str]:
         return complete_path(prefix)
 
+    def library_folders(self) -> list[str]:
+        """Where `dlopen NAME` searches, in order: -L folders and the program's folder, then
+        LD_LIBRARY_PATH, then the current folder (dldbg.linker.search)."""
+        session = self.session
+        env = os.environ if session.environ is None else session.environ
+        folders = list(session.library_path) + [p for p in env.get("LD_LIBRARY_PATH", "").split(":") if p]
+        folders.append(os.getcwd())
+        out = []
+        for folder in folders:
+            folder = os.path.abspath(folder)
+            if folder not in out:
+                out.append(folder)
+        return out
+
+    def libraries(self, prefix: str) -> list[tuple[str, str]]:
+        """(completion, where) for a library argument: with a `/`, paths; else the libraries
+        of the search folders (each name once, with the first folder that has it) and the
+        current folder's entries."""
+        if "/" in prefix or prefix.startswith(("~", ".")):
+            return [(p, "") for p in complete_path(prefix)]
+        return complete_library(prefix, self.library_folders())
+
 
 def complete_path(prefix: str) -> list[str]:
     """Files and folders (with a trailing /) whose path starts with `prefix`."""
@@ -85,6 +109,58 @@ def complete_path(prefix: str) -> list[str]:
         if prefix.startswith("~") and expanded != prefix:
             path = prefix[: len(prefix) - len(stem)] + name
         out.append(path + "/" if os.path.isdir(os.path.join(folder or ".", name)) else path)
+    return out
+
+
+def complete_library(prefix: str, folders: list[str]) -> list[tuple[str, str]]:
+    """Library files (`.so`, `.so.N`, `.wasm`) named `prefix...` in `folders`, the first folder
+    that has a name winning, then the current folder's other entries (folders to walk into)."""
+    found: dict[str, str] = {}
+    cwd = os.getcwd()
+    for folder in folders:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(prefix) and name not in found and _is_library(name) \
+                    and os.path.isfile(os.path.join(folder, name)):
+                found[name] = "" if folder == cwd else _short(folder)
+    out = sorted(found.items())
+    out += [(p, "") for p in complete_path(prefix) if p not in found and p.endswith("/")]
+    return out
+
+
+def _is_library(name: str) -> bool:
+    return name.endswith((".so", ".wasm")) or ".so." in name
+
+
+def _short(folder: str) -> str:
+    try:
+        rel = os.path.relpath(folder)
+    except ValueError:
+        return folder
+    return rel if not rel.startswith("../..") else folder
+
+
+#: the spellings parse_flags accepts for each flag, as completion offers them
+def flag_words(current: str) -> list[str]:
+    """Completions of a dlopen mode being typed: the flag word after the last `|` or `,`, in
+    the spelling typed (RTLD_NOW, rtld_now, NOW, now), flags already given (and the other of
+    LAZY/NOW, GLOBAL/LOCAL) left out."""
+    cut = max(current.rfind("|"), current.rfind(","))
+    head, stem = current[: cut + 1], current[cut + 1 :]
+    given = {w.strip().upper().removeprefix("RTLD_") for w in re.split(r"[|,]", head) if w.strip()}
+    for pair in ({"LAZY", "NOW"}, {"GLOBAL", "LOCAL"}):  # one of each pair makes sense
+        if given & pair:
+            given |= pair
+    out = []
+    for name in FLAG_NAMES:
+        short = name.removeprefix("RTLD_")
+        if short in given:
+            continue
+        forms = [name, short.lower()] if not stem else [name, name.lower(), short, short.lower()]
+        out += [head + f for f in forms if f.startswith(stem)]
     return out
 
 
@@ -194,10 +270,13 @@ def _values(kind: str, data, current: str, first: bool, registry=None) -> list[t
         return [(s, "function") for s in data.functions()]
     if kind == "path":
         return [(p, "") for p in data.paths(current)]
+    if kind == "library":
+        libraries = getattr(data, "libraries", None)
+        return list(libraries(current)) if libraries is not None else [(p, "") for p in data.paths(current)]
     if kind == "breakpoint":
         return [(b, "breakpoint") for b in data.breakpoints()]
     if kind == "flags":
-        return [(f, "") for f in FLAG_NAMES]
+        return [(f, "") for f in flag_words(current)]
     if kind == "filter":
         key, eq, value = current.partition("=")
         if eq:
