@@ -115,7 +115,7 @@ def test_every_extension_python_loaded_is_in_the_events(python_run):
     done = {e.path for e in events if e.kind == "load.done"}
     for guest in extensions:
         assert guest in started, guest  # the importer's dlopen went through the engine
-        assert started[guest].flags == "RTLD_NOW|RTLD_LOCAL"  # Python's default dlopen flags
+        assert started[guest].flags == "RTLD_LAZY|RTLD_GLOBAL"  # CoWasm ignores Python's RTLD_NOW|RTLD_LOCAL
         assert host.paths.to_host(guest) in done
     assert not [e for e in events if e.kind == "load.fail"]
     assert not [e for e in events if e.kind == "import.unresolved" and e.action == "error"]
@@ -146,3 +146,41 @@ def test_script_prints_numpy_det(cowasm):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "-2.0000000000000004\n"
+
+
+PEER = Path(__file__).resolve().parent / "peers" / "cowasm-imports.json"
+
+
+def test_extensions_importing_cowasm_stubs_import_as_under_node(cowasm):
+    """mmap, readline and _curses import under CoWasm's own loader (recorded by
+    tests/peers/record-cowasm-imports): they need functions CoWasm's JS provides as stubs that
+    fail with ENOSYS (msync, tcflush, execlp, ...) or implements (sigaddset, getpwuid_r), and
+    CPython's RTLD_NOW is ignored as CoWasm ignores the mode.  Each binding is an import.resolve
+    event and `info imports` shows it."""
+    import json
+
+    expected = json.loads(PEER.read_text())["imports"]
+    _script, files = cowasm
+    code = "; ".join(f"exec('try:\\n import {m}\\n print(\"{m}: ok\")\\nexcept BaseException as e:\\n print(\"{m}: error\", e)')"
+                     for m in sorted(expected))
+    guest = "/usr/lib/python3.11/lib-dynload/{}.cpython-311-wasm32-wasi.so"
+    proc = subprocess.run([sys.executable, "-m", "dldbg", "--batch", "--nx", "-ex", "run",
+                           "-ex", f"info imports {Path(guest.format('mmap')).name}",
+                           "-ex", f"info imports {Path(guest.format('readline')).name}",
+                           "-ex", "events import.resolve module=mmap.* field=msync",
+                           "-ex", "events load.start path=.*mmap.*",
+                           str(files.kernel), "--", "/usr/lib/python3.11/python.wasm", "-c", code],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    got = {line.split(":")[0]: line.split(": ", 1)[1] for line in proc.stdout.splitlines()
+           if line.split(":")[0] in expected}
+    assert {m: ("ok" if r == "ok" else "error") for m, r in got.items()} == \
+        {m: ("ok" if r == "ok" else "error") for m, r in expected.items()}, proc.stdout
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line.startswith("env.")}
+    assert "cowasm host (POSIX stub: fails with ENOSYS)" in rows["env.msync"]
+    assert "cowasm host (POSIX)" in rows["env.sigaddset"] and "resolved" in rows["env.sigaddset"]
+    lines = proc.stdout.splitlines()
+    assert any("mmap.cpython-311-wasm32-wasi.so: binding env.msync (func) -> cowasm host (POSIX stub" in line
+               for line in lines)  # the binding is an event
+    load = next(line for line in lines if "dldbg[libs]: mmap.cpython-311-wasm32-wasi.so: load " in line)
+    assert load.endswith("[RTLD_LAZY|RTLD_GLOBAL]")  # CoWasm ignores CPython's RTLD_NOW|RTLD_LOCAL

@@ -21,9 +21,13 @@ Host functions CoWasm's JS provides and dldbg provides too: `env.dlopen/dlsym/dl
 (`_PyImport_InitFunc_TrampolineCall`, `_PyCFunctionWithKeywords_TrampolineCall`,
 `descr_get_trampoline_call`, `descr_set_trampoline_call`: `table[f](args)` with JavaScript's
 arity rules, extra arguments dropped and missing ones 0), `getrandom`, `wasmSendString`,
-`wasmSetException`, `wasmGetSignalState`, a few POSIX functions (`getpid`, `realpath`, ...) and,
-for the rest of the POSIX functions CoWasm's JS implements, stubs that fail with ENOSYS.  Every
-binding shows in the events with its provider.
+`wasmSetException`, `wasmGetSignalState`, a few POSIX functions (`getpid`, `realpath`, the
+signal sets, `getpwuid_r` finding nobody, ...) and, for the rest of the POSIX functions CoWasm's
+JS provides (`msync`, `tcflush`, `execlp`, ...), stubs that fail with ENOSYS, as its
+`notImplemented` does.  As CoWasm's dylink, the host ignores dlopen's mode: every library loads
+RTLD_LAZY|RTLD_GLOBAL (CPython asks RTLD_NOW|RTLD_LOCAL), so a function nothing defines is a
+lazy stub that fails only when called.  Every binding shows in the events with its provider
+(`import.resolve`, `import.unresolved` for stubs) and in `info imports`.
 """
 
 from __future__ import annotations
@@ -66,7 +70,9 @@ POSIX_FUNCTIONS = frozenset("""
     gai_strerror connect recvfrom sendto gethostbyname gethostbyaddr gethostname sethostname
     getservbyname getservbyport getprotobyname getnameinfo if_nameindex if_freenameindex
     if_nametoindex if_indextoname __h_errno_location hstrerror raise clock_settime alarm pause
-    sigemptyset sigfillset sigprocmask setjmp sigsetjmp longjmp siglongjmp tcdrain tcflow tcflush
+    sigemptyset sigfillset sigaddset sigdelset sigismember sigprocmask setjmp sigsetjmp longjmp
+    siglongjmp tcdrain tcflow tcflush getpwnam getpwnam_r getpwuid getpwuid_r msync madvise mremap
+    openpty syslog execlp
     tcgetattr tcsendbreak tcsetattr tmpfile tmpnam openlog popen pclose ngettext dngettext
     dcngettext _fchmod _geteuid _fchown python_wasm_set_inheritable
 """.split())
@@ -163,6 +169,7 @@ class CowasmHost(WasiHost):
         self._errno_address: int | None = None
         self._h_errno: int | None = None
         self._slot_cache: dict[int, tuple[wasmtime.Func, int]] = {}
+        self._sigsets: dict[int, set[int]] = {}
         self._host_funcs: dict[tuple[str, object], wasmtime.Func] = {}
         self._trampolines: dict[str, wasmtime.Func] | None = None
         self._codes: wasmtime.Memory | None = None
@@ -177,6 +184,9 @@ class CowasmHost(WasiHost):
     def attach(self, engine) -> None:
         super().attach(engine)
         self.dl.provider = "cowasm host dl API"
+        # CoWasm's dylink ignores dlopen's mode: every library is loaded into the one global
+        # namespace and a function nothing defines is bound to a stub (CPython asks RTLD_NOW).
+        self.dl.mode_bits = lambda mode: RTLD_LAZY | RTLD_GLOBAL
         # Functions leave the table only when a library is released: forget cached slots then.
         engine.listeners.append(self._forget_slots)
 
@@ -505,12 +515,32 @@ class CowasmHost(WasiHost):
         self.write_string(buf, socket.gethostname() or "localhost", size)
         return 0
 
+    # Signal sets as CoWasm's posix signal.js keeps them: a set per sigset_t address, on the
+    # host side (zig's wasi sigset_t is too small to hold them).
     def _sig_empty(self, caller, set_ptr):
         self.engine.write_memory(set_ptr, bytes(4))
+        self._sigsets[set_ptr] = set()
         return 0
 
     def _sig_fill(self, caller, set_ptr):
         self.engine.write_memory(set_ptr, (0xFFFFFFFE).to_bytes(4, "little"))
+        self._sigsets[set_ptr] = set(range(1, 32))
+        return 0
+
+    def _sig_add(self, caller, set_ptr, signum):
+        self._sigsets.setdefault(set_ptr, set()).add(signum)
+        return 0
+
+    def _sig_del(self, caller, set_ptr, signum):
+        self._sigsets.setdefault(set_ptr, set()).discard(signum)
+        return 0
+
+    def _sig_ismember(self, caller, set_ptr, signum):
+        return int(signum in self._sigsets.get(set_ptr, ()))
+
+    def _pw_not_found_r(self, caller, key, pwd, buffer, size, result_ptr):
+        """getpwnam_r / getpwuid_r: "not found" (*result = NULL, return 0), as CoWasm's other.js."""
+        self.engine.write_memory(result_ptr, bytes(4))
         return 0
 
     def _ngettext(self, caller, singular, plural, n):
@@ -545,6 +575,13 @@ class CowasmHost(WasiHost):
         "gethostname": _gethostname,
         "sigemptyset": _sig_empty,
         "sigfillset": _sig_fill,
+        "sigaddset": _sig_add,
+        "sigdelset": _sig_del,
+        "sigismember": _sig_ismember,
+        "getpwnam_r": _pw_not_found_r,
+        "getpwuid_r": _pw_not_found_r,
+        "getpwnam": _zero,  # NULL: not found (CoWasm's other.js)
+        "getpwuid": _zero,
         "sigprocmask": _zero,
         "setjmp": _zero,
         "sigsetjmp": _zero,
