@@ -115,7 +115,7 @@ def test_every_extension_python_loaded_is_in_the_events(python_run):
     done = {e.path for e in events if e.kind == "load.done"}
     for guest in extensions:
         assert guest in started, guest  # the importer's dlopen went through the engine
-        assert started[guest].flags == "RTLD_LAZY|RTLD_GLOBAL"  # CoWasm ignores Python's RTLD_NOW|RTLD_LOCAL
+        assert started[guest].flags == "RTLD_LAZY|RTLD_LOCAL"  # Python's RTLD_NOW|RTLD_LOCAL, NOW ignored as CoWasm does
         assert host.paths.to_host(guest) in done
     assert not [e for e in events if e.kind == "load.fail"]
     assert not [e for e in events if e.kind == "import.unresolved" and e.action == "error"]
@@ -155,7 +155,7 @@ def test_extensions_importing_cowasm_stubs_import_as_under_node(cowasm):
     """mmap, readline and _curses import under CoWasm's own loader (recorded by
     tests/peers/record-cowasm-imports): they need functions CoWasm's JS provides as stubs that
     fail with ENOSYS (msync, tcflush, execlp, ...) or implements (sigaddset, getpwuid_r), and
-    CPython's RTLD_NOW is ignored as CoWasm ignores the mode.  Each binding is an import.resolve
+    CPython's RTLD_NOW is ignored as CoWasm ignores it.  Each binding is an import.resolve
     event and `info imports` shows it."""
     import json
 
@@ -183,4 +183,4 @@ def test_extensions_importing_cowasm_stubs_import_as_under_node(cowasm):
     assert any("mmap.cpython-311-wasm32-wasi.so: binding env.msync (func) -> cowasm host (POSIX stub" in line
                for line in lines)  # the binding is an event
     load = next(line for line in lines if "dldbg[libs]: mmap.cpython-311-wasm32-wasi.so: load " in line)
-    assert load.endswith("[RTLD_LAZY|RTLD_GLOBAL]")  # CoWasm ignores CPython's RTLD_NOW|RTLD_LOCAL
+    assert load.endswith("[RTLD_LAZY|RTLD_LOCAL]")  # CoWasm ignores the RTLD_NOW of CPython's RTLD_NOW|RTLD_LOCAL

@@ -24,9 +24,9 @@ arity rules, extra arguments dropped and missing ones 0), `getrandom`, `wasmSend
 `wasmSetException`, `wasmGetSignalState`, a few POSIX functions (`getpid`, `realpath`, the
 signal sets, `getpwuid_r` finding nobody, ...) and, for the rest of the POSIX functions CoWasm's
 JS provides (`msync`, `tcflush`, `execlp`, ...), stubs that fail with ENOSYS, as its
-`notImplemented` does.  As CoWasm's dylink, the host ignores dlopen's mode: every library loads
-RTLD_LAZY|RTLD_GLOBAL (CPython asks RTLD_NOW|RTLD_LOCAL), so a function nothing defines is a
-lazy stub that fails only when called.  Every binding shows in the events with its provider
+`notImplemented` does.  As CoWasm's dylink, the host ignores RTLD_NOW (CPython asks
+RTLD_NOW|RTLD_LOCAL; libraries load RTLD_LAZY|RTLD_LOCAL), so a function nothing defines is a
+lazy stub that fails only when called; RTLD_LOCAL stays honoured.  Every binding shows in the events with its provider
 (`import.resolve`, `import.unresolved` for stubs) and in `info imports`.
 """
 
@@ -39,7 +39,7 @@ import wasmtime
 
 from ..errors import CallError, DldbgError, DlError
 from ..linker.allocator import align_up
-from ..linker.flags import RTLD_GLOBAL, RTLD_LAZY
+from ..linker.flags import RTLD_GLOBAL, RTLD_LAZY, RTLD_NOW
 from ..linker.scope import Symbol
 from ..linker.wasmtypes import functype
 from ..wasm.reader import WasmModule, read_module_file
@@ -184,9 +184,11 @@ class CowasmHost(WasiHost):
     def attach(self, engine) -> None:
         super().attach(engine)
         self.dl.provider = "cowasm host dl API"
-        # CoWasm's dylink ignores dlopen's mode: every library is loaded into the one global
-        # namespace and a function nothing defines is bound to a stub (CPython asks RTLD_NOW).
-        self.dl.mode_bits = lambda mode: RTLD_LAZY | RTLD_GLOBAL
+        # CoWasm's dylink ignores RTLD_NOW (CPython asks for it): a function nothing defines
+        # is bound to a stub that fails when called.  RTLD_LOCAL stays honoured (see
+        # docs/cowasm-walkthrough.md, "Where dldbg differs").
+        wasi_bits = self.dl.mode_bits
+        self.dl.mode_bits = lambda mode: (wasi_bits(mode) & ~RTLD_NOW) | RTLD_LAZY
         # Functions leave the table only when a library is released: forget cached slots then.
         engine.listeners.append(self._forget_slots)
 
