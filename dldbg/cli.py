@@ -160,7 +160,14 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
         return 2
     categories = parse_categories(args.trace) if args.trace else None
 
-    from .hosts.programs import NotAProgram, ProgramOptions, find_program_host, parse_dir
+    from .hosts.programs import (
+        NotAProgram,
+        ProgramOptions,
+        UnsupportedProgram,
+        find_program_host,
+        parse_dir,
+        unrunnable_reason,
+    )
     from .hosts.standalone import StandaloneHost
     from .linker.engine import Engine
     from .wasm.reader import read_module_file
@@ -187,6 +194,9 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
             if categories:
                 engine.listeners.append(Tracer(stderr, categories))
             return engine.host.run(engine, args.file, [args.file, *args.program_args])
+        reason = unrunnable_reason(wasm, args.file)
+        if reason is not None:
+            raise UnsupportedProgram(reason)
         if wasm.dylink is None:
             raise NotAProgram(f"{args.file}: not a side module and no host runs it as a program")
         if args.program_args:

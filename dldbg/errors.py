@@ -83,3 +83,13 @@ class CallError(DldbgError):
         self.trap = trap
         self.backtrace = backtrace
         super().__init__(message)
+
+
+class BinaryenUnavailable(DldbgError):
+    """No binaryen 119 or newer can be had to translate legacy exception handling to exnref
+    (`wasm-opt --translate-to-exnref`): no such `wasm-opt` on PATH, and no node (or no npm and
+    no cached copy) to run npm `binaryen`.  The message says how to get one."""
+
+
+class TranslationError(DldbgError):
+    """`wasm-opt --translate-to-exnref` failed, or its output lost the input's dylink.0."""

@@ -80,7 +80,8 @@ class ModuleRead(Event):
     """The file was read and parsed; `dylink` is `DylinkInfo.to_json()`, None for a main
     program without dylink.0.  `compile_estimate`: seconds compiling it is expected to take
     (0.0 when its machine code is cached; None when this machine's compile speed is not known
-    yet), so that a front end can show a long compile's progress."""
+    yet; None for a module translated next: module.translate carries it then), so that a front
+    end can show a long compile's progress.  `size`, `sha256` and `dylink` are the file's."""
 
     kind: ClassVar[str] = "module.read"
     stage: ClassVar[str] = "read"
@@ -88,6 +89,32 @@ class ModuleRead(Event):
     size: int
     sha256: str
     dylink: dict | None
+    compile_estimate: float | None = None
+    #: the exception-handling encoding of the file's code: "none", "legacy" (translated to
+    #: exnref next, see module.translate), "exnref" or "unknown" (dldbg.wasm.eh)
+    eh_encoding: str = "none"
+
+
+@dataclass(frozen=True)
+class ModuleTranslated(Event):
+    """The module's legacy exception handling (`try`/`catch`/`delegate`/`rethrow`, which
+    wasmtime rejects) was translated to exnref (`try_table`/`throw_ref`) by binaryen's
+    `wasm-opt --translate-to-exnref`; the translated bytes (`size`, `sha256`) are what is
+    compiled and run, so byte offsets of this module's functions, imports and exports in later
+    events, traps and errors are offsets in them, not in the file (dylink.0 is the file's).
+    `cached`: the translation came from the cache (`seconds` is then the lookup's); `tool`: the
+    wasm-opt that made it; `compile_estimate`: as in module.read, for the translated bytes."""
+
+    kind: ClassVar[str] = "module.translate"
+    stage: ClassVar[str] = "read"
+    path: str
+    from_encoding: str
+    to_encoding: str
+    seconds: float
+    cached: bool
+    tool: str
+    size: int
+    sha256: str
     compile_estimate: float | None = None
 
 
@@ -384,6 +411,7 @@ class TableSlotSet(Event):
 EVENT_TYPES: tuple[type[Event], ...] = (
     LoadStarted,
     ModuleRead,
+    ModuleTranslated,
     ModuleCompiled,
     NeededResolved,
     MemoryAllocated,

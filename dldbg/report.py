@@ -7,6 +7,7 @@ Imports are grouped as a loader sees them: env, GOT.mem, GOT.func, WASI, other.
 
 from __future__ import annotations
 
+from .hosts.programs import emscripten_main_style, program_kind
 from .wasm.dylink import describe_symbol_flags
 from .wasm.reader import WasmModule
 
@@ -53,8 +54,7 @@ def emscripten_unimplemented(wasm: WasmModule) -> list[str] | None:
     """For an emscripten main module: its JS-library imports that dldbg's emscripten host does
     not implement (they trap when called); None for other modules.  Imports the glue only
     forwards to side modules (main.js's `external symbol` stubs) are not listed."""
-    exports = {e.name for e in wasm.exports}
-    if not ({"stackSave", "stackRestore"} <= exports and any(imp.module == "env" for imp in wasm.imports)):
+    if emscripten_main_style(wasm) is None:
         return None
     from .hosts.emscripten.layout import find_js, read_layout
     from .hosts.emscripten.registry import WASI_MODULES, implemented
@@ -65,6 +65,20 @@ def emscripten_unimplemented(wasm: WasmModule) -> list[str] | None:
     return [f"{imp.module}.{imp.field}" for imp in wasm.imports
             if imp.kind == "func" and imp.module in ("env", *WASI_MODULES)
             and not implemented(imp.field) and imp.field not in external]
+
+
+def module_kind(wasm: WasmModule) -> str:
+    """What the module is, for the first line of `dldbg inspect`: "emscripten main" (with the
+    emscripten generation), "CoWasm kernel", "WASI main", "side module", or "no dylink.0
+    section (not a side module)".  A main program with dylink.0 (a PIE main) is a main."""
+    kind = program_kind(wasm, wasm.path or "")
+    if kind == "emscripten main":
+        style = emscripten_main_style(wasm)
+        return ("emscripten main module (emscripten 3.x: exports stackSave/stackRestore)" if style == "3" else
+                "emscripten main module (emscripten 4 or newer: exports _emscripten_stack_restore)")
+    if kind is not None:
+        return kind
+    return "side module" if wasm.dylink else "no dylink.0 section (not a side module)"
 
 
 def inspect_module(wasm: WasmModule) -> dict:
@@ -79,7 +93,10 @@ def inspect_module(wasm: WasmModule) -> dict:
     return {
         "path": wasm.path,
         "size": wasm.size,
+        "kind": module_kind(wasm),
+        "program": program_kind(wasm, wasm.path or ""),
         "side_module": wasm.dylink is not None,
+        "exception_handling": wasm.eh.to_json(),
         "dylink": None if wasm.dylink is None else {**wasm.dylink.to_json(), "offset": wasm.dylink.offset, "first": wasm.dylink_first},
         "imports": groups,
         "exports": [{"name": e.name, "kind": e.kind, "index": e.index, "type": _describe_export(wasm, e)} for e in wasm.exports],
@@ -91,7 +108,8 @@ def inspect_module(wasm: WasmModule) -> dict:
 
 def render_text(wasm: WasmModule) -> str:
     info = inspect_module(wasm)
-    out = [f"{wasm.path}: {wasm.size} bytes, " + ("side module" if wasm.dylink else "no dylink.0 section (not a side module)")]
+    out = [f"{wasm.path}: {wasm.size} bytes, {info['kind']}",
+           f"exception handling: {wasm.eh.describe()}"]
     d = wasm.dylink
     if d is not None:
         first = "" if wasm.dylink_first else "  ** not the first section: loaders reject this **"

@@ -43,7 +43,7 @@ from ..linker.flags import RTLD_GLOBAL, RTLD_LAZY, RTLD_NOW
 from ..linker.scope import Symbol
 from ..linker.wasmtypes import functype
 from ..wasm.reader import WasmModule, read_module_file
-from .programs import NotAProgram, ProgramOptions
+from .programs import NotAProgram, ProgramOptions, is_cowasm_kernel
 from .wasi import WASI_MODULES, GuestPaths, WasiHost
 
 GETTER_PREFIX = "__WASM_EXPORT__"
@@ -177,9 +177,7 @@ class CowasmHost(WasiHost):
     @classmethod
     def recognizes(cls, wasm: WasmModule, path: str) -> bool:
         """CoWasm's kernel: no dylink.0, exports `cowasm_exec`, `c_malloc` and getters."""
-        names = wasm.export_map
-        return (wasm.dylink is None and "cowasm_exec" in names and "c_malloc" in names
-                and any(name.startswith(GETTER_PREFIX) for name in names))
+        return is_cowasm_kernel(wasm)
 
     def attach(self, engine) -> None:
         super().attach(engine)

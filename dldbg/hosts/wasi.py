@@ -47,15 +47,13 @@ from ..wasm.reader import WasmModule, read_module_file
 from ..wasm.types import WASM_PAGE_SIZE
 from .dlfcn import GuestDl
 from .guestpaths import GuestPaths
-from .programs import NotAProgram, ProgramOptions
+from .programs import NotAProgram, ProgramOptions, is_wasi_main
 
 WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
 GLOBAL_BASE = 1024
 DEFAULT_STACK_SIZE = 1 << 20
 #: data symbols the host publishes for a PIE main (toywasm's layout globals)
 LAYOUT_SYMBOLS = ("__heap_base", "__heap_end", "__stack_low", "__stack_high")
-#: imports that only an emscripten main has (its JS glue provides them)
-_EMSCRIPTEN_PREFIXES = ("emscripten_", "_emscripten_", "__syscall_", "invoke_", "_dlopen_js", "_dlsym_js")
 
 
 class WasiHost:
@@ -79,14 +77,8 @@ class WasiHost:
     @classmethod
     def recognizes(cls, wasm: WasmModule, path: str) -> bool:
         """A WASI command (`_start`) or reactor (`_initialize`) that is not a `.so` library
-        and not an emscripten main (whose JS glue provides `env` functions wasmtime lacks)."""
-        if path.endswith(".so") or ".so." in os.path.basename(path):
-            return False
-        if "_start" not in wasm.export_map and "_initialize" not in wasm.export_map:
-            return False
-        if any(imp.module == "env" and imp.field.startswith(_EMSCRIPTEN_PREFIXES) for imp in wasm.imports):
-            return False
-        return any(imp.module in WASI_MODULES or imp.module == "dyld" for imp in wasm.imports)
+        and not an emscripten main (`programs.is_wasi_main`)."""
+        return is_wasi_main(wasm, path)
 
     # -- Host protocol ------------------------------------------------------------------
     def attach(self, engine) -> None:

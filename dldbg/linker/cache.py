@@ -22,17 +22,12 @@ from importlib.metadata import version
 
 import wasmtime
 
+from ..fetch import default_cache_dir  # noqa: F401  (the cache folder; re-exported)
+
 #: smaller modules say little about compile speed (fixed costs dominate)
 SPEED_MIN_BYTES = 32 * 1024
 #: weight of the newest compile in the running speed
 SPEED_WEIGHT = 0.5
-
-
-def default_cache_dir() -> str:
-    if os.environ.get("DLDBG_CACHE_DIR"):
-        return os.environ["DLDBG_CACHE_DIR"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "dldbg")
 
 
 class CompileCache:

@@ -28,6 +28,8 @@ from .memory import LinearMemory
 from .module import LazyStub, LoadedModule, is_internal
 from .scope import Scope, Symbol
 from .search import find_library
+from .stubs import MODULE_NAME as STUB_MODULE
+from .stubs import StubFactory
 from .transaction import Transaction
 from .wasmtypes import coerce_args, functype
 
@@ -102,6 +104,8 @@ class Engine:
         #: the program's main module, once `load_program` has run
         self.main: LoadedModule | None = None
         folder = default_cache_dir() if cache_dir is _DEFAULT else cache_dir
+        #: dldbg's cache folder (compiled code, exnref translations); None: no disk cache
+        self.cache_dir = folder
         self.cache = CompileCache(self.wasm_engine, settings, folder)
         self.library_path = tuple(library_path)
         self.bind_now = bind_now
@@ -120,6 +124,8 @@ class Engine:
         self.stack_pointer: wasmtime.Global | None = None
         self.allocator = None
         self._tags: dict[str, wasmtime.Tag] = {}
+        #: makes the lazy-binding stubs (wasm trampolines, see dldbg.linker.stubs)
+        self.stub_factory = StubFactory(self)
         self._next_id = 1
         self._next_handle = 1
         self._next_request = 0
@@ -576,7 +582,7 @@ class Engine:
         try:
             return func(self.store, *args)
         except wasmtime.Trap as trap:
-            frames = tuple(self.describe_frame(f) for f in (trap.frames or []))
+            frames = tuple(self.describe_frame(f) for f in (trap.frames or []) if f.module_name != STUB_MODULE)
             if trap.trap_code == wasmtime.TrapCode.INTERRUPT:
                 raise CallError(f"{name} interrupted", trap="interrupted", backtrace=frames) from None
             message = first_line(trap)

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING
 
 import wasmtime
 
-from ..errors import CallError, DldbgError, LoadError, UndefinedSymbolError, WasmParseError
+from ..errors import (
+    BinaryenUnavailable,
+    CallError,
+    DldbgError,
+    LoadError,
+    TranslationError,
+    UndefinedSymbolError,
+    WasmParseError,
+)
 from ..events import (
     ConstructorCalled,
     GotCreated,
@@ -36,6 +44,7 @@ from ..events import (
     MemoryAllocated,
     ModuleCompiled,
     ModuleRead,
+    ModuleTranslated,
     NeededResolved,
     RelocationsApplied,
     StartRelocationsApplied,
@@ -44,6 +53,7 @@ from ..events import (
 )
 from ..wasm.reader import read_module
 from ..wasm.types import GlobalType
+from .exnref import translate
 from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
 from .got import UNDEFINED_ADDR
 from .module import ImportBinding, LazyStub, LoadedModule, is_internal
@@ -51,7 +61,6 @@ from .scope import Scope, Symbol
 from .search import find_library
 from .transaction import Transaction
 from .wasmtime_compat import instance_exports
-from .wasmtypes import functype
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -205,19 +214,19 @@ class LoadRequest:
             engine.ensure_memory(memory.desc.limits)
         file_size, file_sha = len(data), hashlib.sha256(data).hexdigest()
         dylink = wasm.dylink.to_json() if wasm.dylink else None
-        # A host may adapt the bytes before compiling (the WASI host adds a `memory` export to
-        # modules that import memory and call WASI).  The module is parsed again so that offsets
-        # (trap frames, function bodies) match the code wasmtime runs.
-        prepare = getattr(engine.host, "prepare", None)
-        changed = prepare(wasm, data) if prepare is not None else None
-        sha = file_sha
-        if changed is not None:
-            data = changed
-            wasm = read_module(data, path)
-            sha = hashlib.sha256(data).hexdigest()
-        estimate = engine.cache.expected_seconds(len(data), sha)
+        try:
+            eh = wasm.eh
+        except WasmParseError as exc:
+            raise LoadError(path, "read", exc.message, exc.offset) from None
+        legacy = eh.encoding == "legacy"
+        estimate = None
+        if not legacy:
+            data, wasm, sha = self._prepare(path, data, wasm, file_sha)
+            estimate = engine.cache.expected_seconds(len(data), sha)
         engine.emit(ModuleRead(name, path, file_size, file_sha, dylink,
-                               round(estimate, 3) if estimate is not None else None))
+                               round(estimate, 3) if estimate is not None else None, eh.encoding))
+        if legacy:
+            data, wasm, sha = self._translate(name, path, data, eh)
         try:
             compiled, source, seconds = engine.cache.get(data, sha)
         except wasmtime.WasmtimeError as exc:
@@ -239,6 +248,33 @@ class LoadRequest:
         self.txn.add(f"forgot {mod.name}", lambda: engine.forget_module(mod, real))
         self.txn.leak(f"the wasmtime code and any instance of {mod.name} stay in the store until the session ends")
         return mod
+
+    def _translate(self, name: str, path: str, data: bytes, eh) -> tuple[bytes, object, str]:
+        """Legacy exception handling -> exnref (dldbg.linker.exnref); emits module.translate.
+        Returns (bytes, their WasmModule, their sha256).  Raises LoadError."""
+        engine = self.engine
+        try:
+            result = translate(data, path, engine.cache_dir)
+            wasm = read_module(result.data, path)
+        except (BinaryenUnavailable, TranslationError, WasmParseError) as exc:
+            raise LoadError(path, "read", f"legacy exception handling ({eh.instruction} at byte offset "
+                            f"{eh.offset:#x}) must be translated to exnref for wasmtime: {exc}") from exc
+        data, wasm, sha = self._prepare(path, result.data, wasm, hashlib.sha256(result.data).hexdigest())
+        estimate = engine.cache.expected_seconds(len(data), sha)
+        engine.emit(ModuleTranslated(name, path, "legacy", "exnref", round(result.seconds, 3), result.cached,
+                                     result.tool, len(result.data), hashlib.sha256(result.data).hexdigest(),
+                                     round(estimate, 3) if estimate is not None else None))
+        return data, wasm, sha
+
+    def _prepare(self, path: str, data: bytes, wasm, sha: str) -> tuple[bytes, object, str]:
+        """A host may adapt the bytes before compiling (the WASI host adds a `memory` export to
+        modules that import memory and call WASI).  The module is parsed again so that offsets
+        (trap frames, function bodies) match the code wasmtime runs."""
+        prepare = getattr(self.engine.host, "prepare", None)
+        changed = prepare(wasm, data) if prepare is not None else None
+        if changed is None:
+            return data, wasm, sha
+        return changed, read_module(changed, path), hashlib.sha256(changed).hexdigest()
 
     def _reuse(self, mod: LoadedModule) -> None:
         """A library already loaded: count the reference; join this request's scope."""
@@ -409,7 +445,7 @@ class LoadRequest:
             engine.emit(ImportUnresolved(mod.name, imp.module, imp.field, "func", weak, "error"))
             raise UndefinedSymbolError(mod.path, "imports", imp.field, "function")
         stub = LazyStub(mod, imp.field, ftype, weak)
-        stub.func = wasmtime.Func(engine.store, functype(ftype), _stub_trampoline(engine, stub), access_caller=True)
+        stub.func = engine.stub_factory.make(stub)
         mod.stubs[imp.field] = stub
         action = "lazy-stub (own export)" if own is not None else "lazy-stub"
         engine.emit(ImportUnresolved(mod.name, imp.module, imp.field, "func", weak, action))
@@ -701,14 +737,6 @@ def _valtype(gtype: GlobalType) -> wasmtime.ValType:
 
 def _val(gtype: GlobalType, value: int) -> wasmtime.Val:
     return wasmtime.Val.i64(value) if gtype.val_type == "i64" else wasmtime.Val.i32(value)
-
-
-def _stub_trampoline(engine: "Engine", stub: LazyStub):
-    def call(caller, *args):
-        target = stub.target or engine.bind_stub(stub, raise_missing=True)
-        return target(caller, *args)
-
-    return call
 
 
 def _wasmtime_reason(exc: wasmtime.WasmtimeError) -> str:

@@ -153,6 +153,7 @@ class Session:
         #: folders whose `.dldbginit` may run (gdb's auto-load safe-path)
         self.safe_path: list[str] = []
         self.startup_errors: list[str] = []
+        self.unrunnable: str | None = None
         self.started = time.perf_counter()
         self.interrupts = InterruptGuard(self.interrupt)
         self.program_host = None
@@ -174,7 +175,7 @@ class Session:
     def _inspect_program(self) -> None:
         if self.program is None:
             return
-        from ..hosts.programs import find_program_host
+        from ..hosts.programs import find_program_host, unrunnable_reason
         from ..wasm.reader import read_module_file
 
         try:
@@ -186,7 +187,11 @@ class Session:
             self.startup_errors.append(f"{self.program}: read: {exc.message} at byte offset {exc.offset:#x}")
             return
         self.program_host = find_program_host(self.program_wasm, self.program)
-        if self.program_host is None and self.program_wasm.dylink is None:
+        #: why no host runs this main program (an emscripten main of a later emscripten), or None
+        self.unrunnable = unrunnable_reason(self.program_wasm, self.program) if self.program_host is None else None
+        if self.unrunnable is not None:
+            self.startup_errors.append(self.unrunnable)
+        elif self.program_host is None and self.program_wasm.dylink is None:
             self.startup_errors.append(f"{self.program}: not a side module and no program host runs it")
 
     def _make_host(self):
@@ -239,8 +244,9 @@ class Session:
         if self.program_host is not None:
             status = self.engine.host.run(self.engine, self.program, [self.program, *self.program_args])
             return Reply({"program": self.program, "exit_status": status}, f"program exited with status {status}")
-        if self.program_wasm is not None and self.program_wasm.dylink is None:
-            raise CommandError(self.startup_errors[0] if self.startup_errors else f"{self.program}: not a side module")
+        if self.program_wasm is not None and (self.program_wasm.dylink is None or self.unrunnable is not None):
+            raise CommandError(self.unrunnable or (self.startup_errors[0] if self.startup_errors
+                                                   else f"{self.program}: not a side module"))
         if self.program_args:
             raise CommandError(f"{self.program} is a side module, not a program: it takes no arguments")
         mods = self.engine.load_startup([*self.preload, self.program])

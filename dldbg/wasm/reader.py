@@ -17,6 +17,7 @@ from functools import cached_property
 
 from ..errors import WasmParseError
 from .binary import Cursor
+from .eh import EhUse, scan_module
 from .dylink import WASM_SYM_ABSOLUTE, DylinkInfo, parse_dylink0, parse_legacy_dylink
 from .types import (
     EXTERNAL_KINDS,
@@ -89,6 +90,8 @@ class WasmModule:
     names: NameMap = field(default_factory=NameMap)
     #: a malformed `name` section does not make the module unusable; the reason is kept here.
     name_section_error: str | None = None
+    #: the file's bytes (function bodies are located, not copied)
+    raw: bytes = field(default=b"", repr=False, compare=False)
 
     # -- index spaces -------------------------------------------------------------------
     def imports_of(self, kind: str) -> list[Import]:
@@ -159,6 +162,13 @@ class WasmModule:
     def section(self, name: str) -> Section | None:
         return next((s for s in self.sections if s.name == name), None)
 
+    @cached_property
+    def eh(self) -> EhUse:
+        """The exception-handling encoding of the code (`dldbg.wasm.eh`): found by walking the
+        function bodies on first use, only for a module with a tag.  Raises WasmParseError for
+        a body that ends inside an instruction."""
+        return scan_module(self, self.raw)
+
 
 def read_module_file(path: str | os.PathLike) -> WasmModule:
     """Read and parse the file at `path`.  Raises WasmParseError (with the path) or OSError."""
@@ -178,7 +188,7 @@ def read_module(data: bytes, path: str | None = None) -> WasmModule:
 class _Parser:
     def __init__(self, data: bytes, path: str | None):
         self.data = data
-        self.mod = WasmModule(path=path, size=len(data))
+        self.mod = WasmModule(path=path, size=len(data), raw=data)
 
     def parse(self) -> WasmModule:
         cur = Cursor(self.data)

@@ -36,7 +36,7 @@ from ...linker.scope import Symbol
 from ...linker.wasmtypes import functype
 from ...wasm.reader import WasmModule, read_module_file
 from ...wasm.types import WASM_PAGE_SIZE, FuncType
-from ..programs import ProgramOptions
+from ..programs import ProgramOptions, emscripten_main_style
 from . import exceptions
 from .dynlink import loader_error_text
 from .fs import SandboxFS
@@ -52,10 +52,10 @@ class EmscriptenHost(Runtime):
 
     @classmethod
     def recognizes(cls, wasm: WasmModule, path: str) -> bool:
-        """An emscripten main: it imports from `env` and exports emscripten's stack helpers
-        (`stackSave`/`stackRestore`, which only the main module carries, for its JS glue)."""
-        exports = {e.name for e in wasm.exports}
-        return {"stackSave", "stackRestore"} <= exports and any(imp.module == "env" for imp in wasm.imports)
+        """An emscripten 3.1.6-style main: it imports from `env` and exports emscripten's stack
+        helpers `stackSave`/`stackRestore` (`emscripten_main_style`; mains of later emscriptens
+        get `unrunnable_reason` instead)."""
+        return emscripten_main_style(wasm) == "3"
 
     def __init__(self, options: ProgramOptions | None = None, *, stdout=None, stderr=None):
         self.options = options or ProgramOptions()

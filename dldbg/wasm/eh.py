@@ -1,0 +1,216 @@
+"""Which exception-handling encoding a module's code uses: none, legacy or exnref.
+
+Sources: the exception-handling proposal (WebAssembly/exception-handling): the legacy encoding
+(`legacy/Exceptions.md`: `try` 0x06, `catch` 0x07, `rethrow` 0x09, `delegate` 0x18,
+`catch_all` 0x19) and the standard one (`Exceptions.md`: `try_table` 0x1f, `throw_ref` 0x0a);
+core specification 5.4 "Instructions" for every other opcode's immediates.
+
+Only a module that defines or imports a tag can catch or throw, so a module without one is
+"none" without looking at its code.  Otherwise every function body is walked instruction by
+instruction, so that a 0x06 inside an immediate is never taken for a `try`: runs of ordinary
+instructions are matched by one compiled regular expression (in C), and only the rest (block
+types, `br_table`, `select t*`, the EH instructions, unusual encodings) is decoded here.  The
+walk stops at the first EH instruction, which decides the encoding (a toolchain emits one
+encoding per module; wasmtime rejects a module that mixes them anyway).  `throw` (0x08) exists
+in both encodings and decides nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import WasmParseError
+from .binary import Cursor
+
+#: opcode -> (encoding, instruction name) for the instructions that decide the encoding
+EH_OPCODES = {
+    0x06: ("legacy", "try"),
+    0x07: ("legacy", "catch"),
+    0x09: ("legacy", "rethrow"),
+    0x18: ("legacy", "delegate"),
+    0x19: ("legacy", "catch_all"),
+    0x1F: ("exnref", "try_table"),
+    0x0A: ("exnref", "throw_ref"),
+}
+
+
+@dataclass(frozen=True)
+class EhUse:
+    """The exception-handling encoding of a module's code.
+
+    :ivar encoding: "none" (no try/catch/throw_ref at all), "legacy", "exnref", or "unknown"
+        (the walk met an opcode this reader does not decode, e.g. the GC proposal's 0xfb).
+    :ivar offset: byte offset in the file of the instruction that decided it (for "unknown":
+        of the opcode that stopped the walk); None for "none".
+    :ivar instruction: its name (`try`, `try_table`, ...), or for "unknown" a description.
+    """
+
+    encoding: str
+    offset: int | None = None
+    instruction: str | None = None
+
+    def describe(self) -> str:
+        if self.encoding == "none":
+            return "none"
+        if self.encoding == "unknown":
+            return f"unknown ({self.instruction} at byte offset {self.offset:#x})"
+        what = "legacy (try/catch/delegate/rethrow)" if self.encoding == "legacy" else "exnref (try_table/throw_ref)"
+        return f"{what}, first {self.instruction} at byte offset {self.offset:#x}"
+
+    def to_json(self) -> dict:
+        return {"encoding": self.encoding, "offset": self.offset, "instruction": self.instruction}
+
+
+NONE = EhUse("none")
+
+_LEB = rb"[\x80-\xff]*[\x00-\x7f]"
+_MEMARG = rb"(?:[\x00-\x3f]" + _LEB + rb"|[\x40-\x7f]" + _LEB + _LEB + rb")"  # align (+ memidx), offset
+_ANY = rb"[\x00-\xff]"
+# One ordinary instruction: never an EH opcode, br_table, select t*, or a prefix whose
+# sub-opcode is not in its shortest encoding; those are decoded by `_decode_one`.
+_SIMPLE = b"|".join((
+    rb"[\x00\x01\x05\x0b\x0f\x1a\x1b\x45-\xc4\xd1\xd3\xd4]",            # no immediate
+    rb"[\x02-\x04](?:[\x63\x64]" + _LEB + b"|" + _LEB + b")",            # block, loop, if + blocktype
+    rb"[\x08\x0c\x0d\x10\x12\x14\x15\x20-\x26\x3f-\x42\xd0\xd2\xd5\xd6]" + _LEB,  # one index / const
+    rb"[\x11\x13]" + _LEB + _LEB,                                        # call_indirect: type, table
+    rb"[\x28-\x3e]" + _MEMARG,                                           # loads and stores
+    rb"\x43" + _ANY + b"{4}",
+    rb"\x44" + _ANY + b"{8}",
+    rb"\xfc(?:[\x00-\x07]|[\x09\x0b\x0d\x0f-\x11]" + _LEB + rb"|[\x08\x0a\x0c\x0e]" + _LEB + _LEB + b")",
+    rb"\xfd(?:[\x00-\x0b\x5c\x5d]" + _MEMARG + rb"|[\x0c\x0d]" + _ANY + rb"{16}|[\x15-\x22]" + _ANY
+    + rb"|[\x54-\x5b]" + _MEMARG + _ANY + rb"|[\x0e-\x14\x23-\x53\x5e-\x7f]|[\x80-\xff][\x01-\x7f])",
+    rb"\xfe(?:\x03\x00|[\x00-\x02\x10-\x4e]" + _MEMARG + b")",
+))
+_RUN = re.compile(b"(?:" + _SIMPLE + b")*")
+_NO_IMMEDIATE = frozenset((0x00, 0x01, 0x05, 0x0B, 0x0F, 0x1A, 0x1B, 0xD1, 0xD3, 0xD4, *range(0x45, 0xC5)))
+_ONE_INDEX = frozenset((0x08, 0x0C, 0x0D, 0x10, 0x12, 0x14, 0x15, *range(0x20, 0x27), 0x3F, 0x40, 0x41, 0x42,
+                        0xD0, 0xD2, 0xD5, 0xD6))
+
+
+def scan(data: bytes, bodies, has_tags: bool) -> EhUse:
+    """The encoding used by the function `bodies` (FunctionBody offsets into `data`): that of
+    the first EH instruction, else "none".
+
+    `has_tags`: whether the module defines or imports a tag; without one the answer is "none"
+    and nothing is read.  Raises WasmParseError for a body that ends inside an instruction.
+    """
+    if not has_tags:
+        return NONE
+    return next(eh_instructions(data, bodies), NONE)
+
+
+def eh_instructions(data: bytes, bodies):
+    """Yield an EhUse for every EH instruction of the function `bodies`, in file order; an
+    "unknown" one (an opcode not decoded here) ends the walk."""
+    match = _RUN.match
+    for body in bodies:
+        end = body.offset + body.size
+        cur = Cursor(data, body.offset, end)
+        for _ in range(cur.uleb()):  # locals: count, value type
+            cur.uleb()
+            _val_type(cur)
+        pos = cur.pos
+        while pos < end:
+            pos = match(data, pos, end).end()
+            if pos >= end:
+                break
+            found, pos = _decode_one(data, pos, end)
+            if found is not None:
+                yield found
+                if found.encoding == "unknown":
+                    return
+
+
+def _val_type(cur: Cursor) -> None:
+    if cur.u8() in (0x63, 0x64):  # (ref null? heaptype)
+        cur.sleb(33)
+
+
+def _decode_one(data: bytes, pos: int, end: int) -> tuple[EhUse | None, int]:
+    """Decode the instruction at `pos` that the fast path left: (an EhUse if it decides the
+    encoding, the position after it)."""
+    cur = Cursor(data, pos, end)
+    op = cur.u8()
+    if op in EH_OPCODES:
+        encoding, name = EH_OPCODES[op]
+        if op in (0x06, 0x1F):
+            _block_type(cur)
+        if op == 0x1F:  # catch clauses: kind (catch, catch_ref, catch_all, catch_all_ref), [tag], label
+            for _ in range(cur.uleb()):
+                if cur.u8() < 2:
+                    cur.uleb()
+                cur.uleb()
+        elif op in (0x07, 0x09, 0x18):
+            cur.uleb()
+        return EhUse(encoding, pos, name), cur.pos
+    if op in (0x02, 0x03, 0x04):
+        _block_type(cur)
+    elif op == 0x0E:  # br_table: labels, default
+        for _ in range(cur.uleb() + 1):
+            cur.uleb()
+    elif op == 0x1C:  # select t*
+        for _ in range(cur.uleb()):
+            _val_type(cur)
+    elif op in _NO_IMMEDIATE:
+        pass
+    elif op in _ONE_INDEX:
+        cur.sleb(64) if op in (0x41, 0x42, 0xD0) else cur.uleb()
+    elif op in (0x11, 0x13):
+        cur.uleb(), cur.uleb()
+    elif 0x28 <= op <= 0x3E:
+        _memarg(cur)
+    elif op in (0x43, 0x44):
+        cur.bytes(4 if op == 0x43 else 8)
+    elif op == 0xFC:
+        sub = cur.uleb()
+        if sub in (8, 10, 12, 14):
+            cur.uleb(), cur.uleb()
+        elif sub in (9, 11, 13, 15, 16, 17):
+            cur.uleb()
+        elif sub > 17:
+            return EhUse("unknown", pos, f"opcode 0xfc {sub}"), cur.pos
+    elif op == 0xFD:
+        sub = cur.uleb()
+        if sub <= 11 or sub in (92, 93):
+            _memarg(cur)
+        elif sub in (12, 13):
+            cur.bytes(16)
+        elif 21 <= sub <= 34:
+            cur.u8()
+        elif 84 <= sub <= 91:
+            _memarg(cur)
+            cur.u8()
+    elif op == 0xFE:
+        sub = cur.uleb()
+        if sub == 3:
+            cur.u8()
+        elif sub <= 2 or 0x10 <= sub <= 0x4E:
+            _memarg(cur)
+        else:
+            return EhUse("unknown", pos, f"opcode 0xfe {sub:#x}"), cur.pos
+    else:
+        return EhUse("unknown", pos, f"opcode {op:#x}"), cur.pos
+    return None, cur.pos
+
+
+def _block_type(cur: Cursor) -> None:
+    first = cur.data[cur.pos] if cur.pos < cur.end else None
+    if first in (0x63, 0x64):
+        cur.u8()
+    cur.sleb(33)
+
+
+def _memarg(cur: Cursor) -> None:
+    if cur.uleb() & 0x40:
+        cur.uleb()  # memory index (multi-memory)
+    cur.uleb(64)
+
+
+def scan_module(wasm, data: bytes) -> EhUse:
+    """`scan` for a parsed module (WasmModule) and its bytes; errors name the file."""
+    has_tags = bool(wasm.tags) or any(imp.kind == "tag" for imp in wasm.imports)
+    try:
+        return scan(data, wasm.bodies, has_tags)
+    except WasmParseError as exc:
+        raise exc.with_path(wasm.path) if wasm.path and not exc.path else exc
