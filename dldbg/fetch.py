@@ -55,8 +55,16 @@ def package_folder(spec: str) -> Path:
     return npm_dir() / spec.lstrip("@").replace("/", "-").replace("@", "-")
 
 
-def is_fetched(spec: str) -> bool:
-    return (package_folder(spec) / _STAMP).exists()
+def is_fetched(spec: str, members: tuple[str, ...] | None = None) -> bool:
+    """Whether `npm_package(spec, members=members)` would find everything unpacked already."""
+    folder = package_folder(spec)
+    try:
+        stamp = (folder / _STAMP).read_text()
+    except OSError:
+        return False
+    if "members: all" in stamp:
+        return True
+    return members is not None and all((folder / m).is_file() for m in members)
 
 
 def npm_package(spec: str, *, sha256: str | None = None, members: tuple[str, ...] | None = None,
@@ -64,13 +72,14 @@ def npm_package(spec: str, *, sha256: str | None = None, members: tuple[str, ...
     """The unpacked `package/` folder of npm package `spec` (`name@version`, exact version).
 
     `sha256` defaults to `KNOWN_SHA256[spec]` (no check for other packages); `members` limits
-    unpacking to these tarball paths (e.g. `package/pyodide.asm.wasm`); `log(message)` is told
-    before a download.  The tarball is deleted after unpacking.  Raises FetchError.
+    unpacking to these tarball paths (e.g. `package/pyodide.asm.wasm`; a later call that asks
+    for more fetches again); `log(message)` is told before a download.  The tarball is deleted
+    after unpacking.  Raises FetchError.
     """
     if not _SPEC.match(spec):
         raise FetchError(f"{spec}: not an exact npm package spec (name@version)")
     folder = package_folder(spec)
-    if (folder / _STAMP).exists():
+    if is_fetched(spec, members):
         return folder / "package"
     if shutil.which("npm") is None:
         raise FetchError(f"npm is needed to fetch {spec} once into {npm_dir()} (Debian: apt-get install npm)")
@@ -93,7 +102,8 @@ def npm_package(spec: str, *, sha256: str | None = None, members: tuple[str, ...
             raise FetchError(f"npm pack {spec}: SHA-256 {digest}, expected {expected}")
         unpacked = Path(tmp) / "unpacked"
         _unpack(tarballs[0], unpacked, members, spec)
-        (unpacked / _STAMP).write_text(f"{spec} sha256 {digest}\n")
+        (unpacked / _STAMP).write_text(f"{spec} sha256 {digest}\nmembers: "
+                                       + ("all" if members is None else " ".join(members)) + "\n")
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(unpacked, folder)

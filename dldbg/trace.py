@@ -66,6 +66,11 @@ _FORMATS: dict[str, Callable] = {
         f"table_size={e.dylink['table_size']} needed=[{', '.join(e.dylink['needed'])}]"
         if e.dylink else "(no dylink.0: fixed addresses)"
     ),
+    "module.translate": lambda e: (
+        f"exception handling {e.from_encoding} -> {e.to_encoding} "
+        + (f"from the cache in {e.seconds:.3f}s" if e.cached else f"in {e.seconds:.3f}s") + f" by {e.tool}"
+        + f"; {e.size} bytes sha256 {e.sha256[:16]}"
+    ),
     "module.compile": lambda e: f"code {e.source} in {e.seconds:.3f}s",
     "needed.resolved": lambda e: (
         f"NEEDED {e.name} -> " + (e.path + (" (already loaded)" if e.already_loaded else "") if e.path else "NOT FOUND")

@@ -8,6 +8,7 @@ hand-made dylink.0 / legacy dylink sections spliced in with dldbg.wasm.binary's 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +16,10 @@ from pathlib import Path
 import pytest
 
 from dldbg.wasm.binary import encode_custom_section, encode_name, encode_section, encode_uleb
+
+# npm packages the tests use (binaryen for legacy exception handling, Pyodide's and php-wasm's
+# mains) are fetched once into the repository's ignored .cache/npm and reused (dldbg.fetch).
+os.environ.setdefault("DLDBG_NPM_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "npm"))
 
 WASM_HEADER = b"\0asm\x01\x00\x00\x00"
 

@@ -87,7 +87,7 @@ def find_wasm_opt(log=None) -> WasmOpt:
     if node is None:
         problems.append(f"no node to run npm {BINARYEN_NPM}")
     else:
-        if not is_fetched(BINARYEN_NPM) and shutil.which("npm") is None:
+        if not is_fetched(BINARYEN_NPM, _NPM_MEMBERS) and shutil.which("npm") is None:
             problems.append(f"no npm to fetch {BINARYEN_NPM} (and no copy in {npm_dir()})")
         else:
             try:
@@ -101,7 +101,7 @@ def find_wasm_opt(log=None) -> WasmOpt:
                 _tools[key] = tool
                 return tool
     raise BinaryenUnavailable(
-        f"translating legacy exception handling to exnref needs binaryen {MIN_VERSION} or newer: "
+        f"no binaryen {MIN_VERSION} or newer for `wasm-opt --translate-to-exnref`: "
         + "; ".join(problems)
         + f". Install node and npm (Debian: apt-get install nodejs npm; dldbg then fetches npm {BINARYEN_NPM} once "
         f"into {npm_dir()}), or put a wasm-opt of binaryen >= {MIN_VERSION} on PATH"

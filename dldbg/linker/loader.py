@@ -257,7 +257,7 @@ class LoadRequest:
             result = translate(data, path, engine.cache_dir)
             wasm = read_module(result.data, path)
         except (BinaryenUnavailable, TranslationError, WasmParseError) as exc:
-            raise LoadError(path, "read", f"legacy exception handling ({eh.instruction} at byte offset "
+            raise LoadError(path, "read", f"legacy exception handling (first {eh.instruction} at byte offset "
                             f"{eh.offset:#x}) must be translated to exnref for wasmtime: {exc}") from exc
         data, wasm, sha = self._prepare(path, result.data, wasm, hashlib.sha256(result.data).hexdigest())
         estimate = engine.cache.expected_seconds(len(data), sha)

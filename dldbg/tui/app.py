@@ -277,7 +277,9 @@ class DldbgApp(App):
         if state is None or not state.busy or not entries:
             return None
         last = entries[-1].event
-        if last.kind == "module.read" and last.compile_estimate != 0.0:
+        if last.kind == "module.read" and last.eh_encoding == "legacy":
+            return None  # binaryen translates it first (module.translate, then the compile)
+        if last.kind in ("module.read", "module.translate") and last.compile_estimate != 0.0:
             return last.module, last.size, last.compile_estimate
         return None
 

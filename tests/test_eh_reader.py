@@ -1,0 +1,106 @@
+"""The reader tells the exception-handling encodings apart (dldbg.wasm.eh): none, legacy
+(`try`/`catch`/`catch_all`/`delegate`/`rethrow`) and exnref (`try_table`/`throw_ref`), never
+taking a byte of an immediate for an instruction; it agrees with wasm-objdump on every legacy
+instruction of a real emscripten build; `dldbg inspect` says the encoding.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+import wasmtime
+
+from catalogue import OUT
+from dldbg.wasm.eh import eh_instructions
+from dldbg.wasm.reader import read_module, read_module_file
+from test_cli import run
+
+EH_SAMPLE = OUT / "emcc" / "em_wasm_eh"
+
+# Every immediate here holds 0x06, 0x07, 0x09, 0x0a, 0x18, 0x19 or 0x1f (the EH opcodes) as a byte.
+_IMMEDIATES = r"""
+  (memory 1)
+  (table 32 funcref)
+  (type $t (func (param i32) (result i32)))
+  (global $g (mut i32) (i32.const 0))
+  (func $f (type $t) local.get 0)
+  (func (export "imm") (param i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (local i64 f64 v128 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)
+    i32.const 6 drop  i32.const 0x1f drop  i64.const 0x0a0a0a0a0a drop  f32.const 0x1.0c0e0p-120 drop
+    f64.const 0x1.06070918190a1p-200 drop  v128.const i32x4 0x06070918 0x190a1f06 0x07091819 0x0a1f0607 drop
+    local.get 6  local.set 6  local.get 0x19  local.tee 0x1f  drop  global.get $g drop
+    i32.const 0 i32.load offset=0x1f06 drop  i32.const 0 i32.const 7 i32.store8 offset=0x18
+    (block $a (block $b (block $c (br_table $a $b $c $a $b $c $a (local.get 0)))))
+    (call $f (i32.const 9)) drop  (call_indirect (type $t) (i32.const 10) (i32.const 0x19)) drop
+    (select (i32.const 6) (i32.const 7) (local.get 1))  drop
+    i32.const 0 i32.const 0 i32.const 0x18 memory.fill
+    i32.const 0x1f)
+"""
+
+
+def wat(body: str) -> bytes:
+    return bytes(wasmtime.wat2wasm(f"(module (tag $e (param i32)) {body})"))
+
+
+def test_immediates_are_not_instructions():
+    assert read_module(wat(_IMMEDIATES)).eh.encoding == "none"
+
+
+def test_each_encoding_and_its_first_instruction():
+    legacy = read_module(wat(_IMMEDIATES + "(func (result i32) try (result i32) i32.const 6 catch $e catch_all i32.const 1 end)"))
+    assert (legacy.eh.encoding, legacy.eh.instruction) == ("legacy", "try")
+    assert legacy.raw[legacy.eh.offset] == 0x06
+    exnref = read_module(wat(_IMMEDIATES + "(func (result i32) (block $h (result i32) "
+                             "(try_table (result i32) (catch $e $h) (i32.const 7))))"))
+    assert (exnref.eh.encoding, exnref.eh.instruction) == ("exnref", "try_table")
+    assert exnref.raw[exnref.eh.offset] == 0x1F
+    thrower = read_module(wat("(func (param i32) local.get 0 throw $e)"))
+    assert thrower.eh.encoding == "none"  # `throw` exists in both encodings
+
+
+def test_module_without_a_tag_is_not_scanned():
+    """No tag, no EH: the code is not walked (a body that would stop the walk does not matter)."""
+    data = bytes(wasmtime.wat2wasm("(module (func (result i32) i32.const 6))"))
+    module = read_module(data)
+    assert module.eh.encoding == "none"
+    bad = bytearray(data)
+    bad[module.bodies[0].offset + 1] = 0xFB  # an opcode the walk does not decode, in place of i32.const
+    assert read_module(bytes(bad)).eh.encoding == "none"
+    tagged = read_module(wat("(func (result i32) i32.const 6)"))
+    bad = bytearray(tagged.raw)
+    bad[tagged.bodies[0].offset + 1] = 0xFB
+    unknown = read_module(bytes(bad)).eh
+    assert (unknown.encoding, unknown.offset) == ("unknown", tagged.bodies[0].offset + 1)
+
+
+@pytest.mark.skipif(shutil.which("wasm-objdump") is None, reason="wabt's wasm-objdump is not installed")
+@pytest.mark.parametrize("name", ["main.wasm", "libeh_thrower.so"])
+def test_every_legacy_instruction_as_wasm_objdump_finds_it(name):
+    path = EH_SAMPLE / name
+    module = read_module_file(path)
+    ours = [(e.offset, e.instruction) for e in eh_instructions(module.raw, module.bodies)]
+    dump = subprocess.run(["wasm-objdump", "-d", str(path)], capture_output=True, text=True, check=True).stdout
+    theirs = [(int(m.group(1), 16), m.group(2)) for m in
+              re.finditer(r"^ *([0-9a-f]+):[ 0-9a-f]+\| *(try|catch_all|catch|rethrow|delegate)\b", dump, re.M)]
+    assert ours == theirs
+    assert {i for _, i in ours} >= {"try", "catch", "catch_all", "rethrow"}
+    assert module.eh.encoding == "legacy" and module.eh.offset == ours[0][0]
+
+
+def test_inspect_says_the_encoding():
+    path = str(EH_SAMPLE / "libeh_thrower.so")
+    status, out, _ = run(["inspect", path])
+    assert status == 0
+    offset = read_module_file(path).eh.offset
+    assert out.splitlines()[:2] == [
+        f"{path}: {read_module_file(path).size} bytes, side module",
+        f"exception handling: legacy (try/catch/delegate/rethrow), first try at byte offset {offset:#x}",
+    ]
+    status, out, _ = run(["inspect", "--json", path, str(OUT / "emcc" / "em_cxx" / "libem_thrower.so")])
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert first["exception_handling"] == {"encoding": "legacy", "offset": offset, "instruction": "try"}
+    assert second["exception_handling"]["encoding"] == "none"  # -fexceptions: JavaScript exceptions
