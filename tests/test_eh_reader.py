@@ -104,3 +104,13 @@ def test_inspect_says_the_encoding():
     first, second = (json.loads(line) for line in out.splitlines())
     assert first["exception_handling"] == {"encoding": "legacy", "offset": offset, "instruction": "try"}
     assert second["exception_handling"]["encoding"] == "none"  # -fexceptions: JavaScript exceptions
+
+
+def test_truncated_body_is_unknown_not_an_error():
+    tagged = read_module(wat("(func nop nop nop nop nop nop nop nop nop)"))
+    body = tagged.bodies[0]
+    bad = bytearray(tagged.raw)
+    bad[body.offset + body.size - 5] = 0x44  # f64.const: its 8 bytes would run past the body's end
+    eh = read_module(bytes(bad)).eh
+    assert (eh.encoding, eh.offset) == ("unknown", body.offset + body.size - 4)
+    assert eh.instruction.startswith("malformed code:")

@@ -214,10 +214,7 @@ class LoadRequest:
             engine.ensure_memory(memory.desc.limits)
         file_size, file_sha = len(data), hashlib.sha256(data).hexdigest()
         dylink = wasm.dylink.to_json() if wasm.dylink else None
-        try:
-            eh = wasm.eh
-        except WasmParseError as exc:
-            raise LoadError(path, "read", exc.message, exc.offset) from None
+        eh = wasm.eh
         legacy = eh.encoding == "legacy"
         estimate = None
         if not legacy:

@@ -40,7 +40,8 @@ class EhUse:
     """The exception-handling encoding of a module's code.
 
     :ivar encoding: "none" (no try/catch/throw_ref at all), "legacy", "exnref", or "unknown"
-        (the walk met an opcode this reader does not decode, e.g. the GC proposal's 0xfb).
+        (the walk met an opcode this reader does not decode, e.g. the GC proposal's 0xfb, or
+        a body that ends inside an instruction).
     :ivar offset: byte offset in the file of the instruction that decided it (for "unknown":
         of the opcode that stopped the walk); None for "none".
     :ivar instruction: its name (`try`, `try_table`, ...), or for "unknown" a description.
@@ -208,9 +209,12 @@ def _memarg(cur: Cursor) -> None:
 
 
 def scan_module(wasm, data: bytes) -> EhUse:
-    """`scan` for a parsed module (WasmModule) and its bytes; errors name the file."""
+    """`scan` for a parsed module (WasmModule) and its bytes.  A function body that ends inside
+    an instruction gives "unknown" (with the offset and the reason), not an error: the reader
+    checks structure, and wasmtime's validator reports malformed code when the module is
+    compiled."""
     has_tags = bool(wasm.tags) or any(imp.kind == "tag" for imp in wasm.imports)
     try:
         return scan(data, wasm.bodies, has_tags)
     except WasmParseError as exc:
-        raise exc.with_path(wasm.path) if wasm.path and not exc.path else exc
+        return EhUse("unknown", exc.offset, f"malformed code: {exc.message}")

@@ -165,8 +165,7 @@ class WasmModule:
     @cached_property
     def eh(self) -> EhUse:
         """The exception-handling encoding of the code (`dldbg.wasm.eh`): found by walking the
-        function bodies on first use, only for a module with a tag.  Raises WasmParseError for
-        a body that ends inside an instruction."""
+        function bodies on first use, only for a module with a tag."""
         return scan_module(self, self.raw)
 
 
