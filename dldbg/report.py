@@ -54,13 +54,14 @@ def emscripten_unimplemented(wasm: WasmModule) -> list[str] | None:
     """For an emscripten main module: its JS-library imports that dldbg's emscripten host does
     not implement (they trap when called); None for other modules.  Imports the glue only
     forwards to side modules (main.js's `external symbol` stubs) are not listed."""
-    if emscripten_main_style(wasm) is None:
+    style = emscripten_main_style(wasm)
+    if style is None:
         return None
     from .hosts.emscripten.layout import find_js, read_layout
     from .hosts.emscripten.registry import WASI_MODULES, implemented
 
     external: frozenset[str] = frozenset()
-    if wasm.path and find_js(wasm.path):
+    if style == "3" and wasm.path and find_js(wasm.path):  # a 3.1.6 main.js (later glues differ)
         external = read_layout(wasm.path, wasm).external_symbols
     return [f"{imp.module}.{imp.field}" for imp in wasm.imports
             if imp.kind == "func" and imp.module in ("env", *WASI_MODULES)

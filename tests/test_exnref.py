@@ -24,6 +24,7 @@ from dldbg.hosts.programs import ProgramOptions
 from dldbg.hosts.standalone import StandaloneHost
 from dldbg.linker.engine import Engine
 from dldbg.trace import describe
+from dldbg.linker import exnref
 from dldbg.linker.exnref import BINARYEN_NPM, MIN_VERSION, find_wasm_opt, translate
 from dldbg.wasm.reader import read_module, read_module_file
 
@@ -129,3 +130,19 @@ def test_no_binaryen_command_line(tmp_path):
         f"dldbg: error: {lib}: read: legacy exception handling (first try at byte offset 0x302) must be translated")
     assert f"no binaryen {MIN_VERSION} or newer for `wasm-opt --translate-to-exnref`" in lines[0]
     assert "Install node and npm" in lines[0]
+
+
+def test_a_new_enough_wasm_opt_on_path_is_used(wasm_opt, tmp_path, monkeypatch):
+    """A `wasm-opt` on PATH of binaryen >= 119 comes first (here: a script running the one found)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "wasm-opt"
+    shim.write_text("#!/bin/sh\nexec " + " ".join(f"'{part}'" for part in wasm_opt.command) + ' "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(exnref, "_memory", {})
+    tool = find_wasm_opt()
+    assert tool.command == (str(shim),) and tool.version == wasm_opt.version
+    result = translate((EH_SAMPLE / "libeh_thrower.so").read_bytes(), "libeh_thrower.so", None)
+    assert not result.cached and result.tool == f"wasm-opt version {wasm_opt.version} ({shim})"
+    assert read_module(result.data).eh.encoding == "exnref"

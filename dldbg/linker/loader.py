@@ -256,10 +256,11 @@ class LoadRequest:
         except (BinaryenUnavailable, TranslationError, WasmParseError) as exc:
             raise LoadError(path, "read", f"legacy exception handling (first {eh.instruction} at byte offset "
                             f"{eh.offset:#x}) must be translated to exnref for wasmtime: {exc}") from exc
-        data, wasm, sha = self._prepare(path, result.data, wasm, hashlib.sha256(result.data).hexdigest())
+        translated_sha = hashlib.sha256(result.data).hexdigest()
+        data, wasm, sha = self._prepare(path, result.data, wasm, translated_sha)
         estimate = engine.cache.expected_seconds(len(data), sha)
         engine.emit(ModuleTranslated(name, path, "legacy", "exnref", round(result.seconds, 3), result.cached,
-                                     result.tool, len(result.data), hashlib.sha256(result.data).hexdigest(),
+                                     result.tool, len(result.data), translated_sha,
                                      round(estimate, 3) if estimate is not None else None))
         return data, wasm, sha
 

@@ -6,7 +6,8 @@ custom-page-sizes extensions); custom sections: tool-conventions DynamicLinking.
 and the extended name section (function, global and data segment names).
 
 The reader checks structure, not validity: a module this reader accepts may still be rejected by
-wasmtime's validator, which the engine runs next.  Function bodies are located, not decoded.
+wasmtime's validator, which the engine runs next.  Function bodies are located, not decoded,
+except by the exception-handling scan (`WasmModule.eh`, dldbg/wasm/eh.py), on first use.
 """
 
 from __future__ import annotations
