@@ -30,6 +30,16 @@ SESSIONS = {
                       "-ex", "call open_and_call 21", "-ex", "where", "-ex", "info modules", "-ex", "info got",
                       "-ex", "finish", "-ex", "x/1dw target_data", "-ex", "x/1a target_data_ptr", "-ex", "continue",
                       "-ex", "table", f"{NESTED}/libdlopener.so"],
+    "gdb-habits": ["--batch", "--echo", "--no-cache", "-ex", "watch tbl", "-ex", "display/x GOT.mem.dep_data",
+                   "-ex", "break got.create symbol=dep_.*", "-ex", "condition 2 $_event.got == \"GOT.func\"",
+                   "-ex", "commands 2", "-ex", "silent", "-ex", "p $_event.symbol", "-ex", "continue", "-ex", "end",
+                   "-ex", "dlopen libreloc.so", "-ex", "p tbl", "-ex", "p tbl == &dep_data", "-ex", "continue",
+                   "-ex", "info variables dep_", "-ex", "info functions get_dep", "-ex", "p/x own_data + 1",
+                   "-ex", "set var own_data = 8", "-ex", "call get_own_data_ptr_ok",
+                   "samples/out/clang16/reloc/libreloc.so"],
+    "interposition": ["--batch", "--echo", "--no-cache", "-ex", "dlopen libfptr_b.so", "-ex", "call fa_call_through_ptr",
+                      "-ex", "p fa", "-ex", "set table fa fb", "-ex", "call fa_call_through_ptr", "-ex", "call fa 5",
+                      "-ex", "table", "-ex", "events table.set", "samples/out/clang16/fptr/libfptr_b.so"],
 }
 
 _BLOCK = re.compile(r"(<!-- session (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end session -->)", re.S)
