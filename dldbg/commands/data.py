@@ -15,7 +15,8 @@ from ..linker.got import UNDEFINED_ADDR
 from ..linker.module import is_internal
 from ..session.addresses import find_symbol, parse_int, place, slot_info
 from ..session.errors import CommandError
-from ..session.expr import Global, GotEntry, Memory, TableSlot, Value, format_value, split_assignment, to_bits
+from ..session.expr import Global, GotEntry, Memory, TableSlot, split_assignment, to_bits
+from ..session.values import show, show_display
 from ..session.output import Reply
 from . import command, parser
 from .common import columns
@@ -48,45 +49,6 @@ def split_format(words) -> tuple[str | None, list]:
             raise CommandError(f"bad print format /{fmt}: one of /x /d /u /o /t /c /a /s /f")
         return fmt, words
     return None, words
-
-
-def show(session, value: Value, fmt: str | None) -> str:
-    """`value` as print shows it: the formatted value, then what it is."""
-    engine = session.engine
-    v = value.value
-    size = value.lvalue.size if isinstance(value.lvalue, Memory) else 4
-    if fmt == "s":
-        address = v
-        if not isinstance(address, int):
-            raise CommandError("/s needs an address")
-        from ..session.memview import _c_literal
-
-        return f"{address:#x} {_c_literal(engine.read_cstring(address))}"
-    if fmt == "a" or (fmt is None and value.what == "address"):
-        where = place(engine, v).short() if isinstance(v, int) else ""
-        return f"{v:#x}" + (f" <{where}>" if where and where not in ("heap", "stack", "null-guard") else "")
-    if fmt is None and value.what == "got":
-        entry = engine.got.get(value.lvalue.symbol)
-        if v == UNDEFINED_ADDR:
-            return f"-1 (unresolved {entry.got}.{entry.symbol})"
-        if entry.got == "GOT.mem":
-            where = place(engine, v & 0xFFFFFFFF).short()
-            return f"{v & 0xFFFFFFFF:#x}" + (f" <{where}>" if where else "") + f" ({entry.got}.{entry.symbol}, provider " \
-                f"{entry.provider or '-'})"
-        return f"{v} ({slot_text(engine, v)}; {entry.got}.{entry.symbol}, provider {entry.provider or '-'})"
-    text = format_value(v, fmt, size)
-    if value.what in ("function", "slot") and fmt is None:
-        return f"{text} ({slot_text(engine, v)})"
-    if value.lvalue is not None and value.what in ("data", "global"):
-        return f"{text} ({value.name + ': ' if value.name else ''}{value.lvalue.describe(engine)})"
-    return text
-
-
-def slot_text(engine, slot: int) -> str:
-    try:
-        return slot_info(engine, slot).text()
-    except CommandError:
-        return f"slot {slot}: outside the table"
 
 
 p = parser("print", "Evaluate EXPR and show its value, as gdb's print: a symbol's value and address, a GOT entry, "
@@ -282,19 +244,6 @@ def display(session, expression):
     d = session.add_display(expression_text(words), fmt)
     row = show_display(session, d)
     return Reply(row, row["text"])
-
-
-def show_display(session, d) -> dict:
-    """One display's line: `N: EXPR = value`, or the error in place of the value."""
-    label = f"{d.number}: {'/' + d.format + ' ' if d.format else ''}{d.expression}"
-    try:
-        value = session.evaluate(d.expression)
-        return {"number": d.number, "expression": d.expression, "value": value.value,
-                "text": f"{label} = {show(session, value, d.format)}"}
-    except CommandError as exc:
-        return {"number": d.number, "expression": d.expression, "error": str(exc), "text": f"{label} = <{exc}>"}
-    except Exception as exc:  # memory out of range and the like: a display never fails a stop
-        return {"number": d.number, "expression": d.expression, "error": str(exc), "text": f"{label} = <{exc}>"}
 
 
 p = parser("undisplay", "Remove displays (all of them without numbers).", ["undisplay 1", "undisplay"])

@@ -123,9 +123,6 @@ class BreakpointTable:
         self._next += 1
         return wp
 
-    def watchpoints(self) -> list[Watchpoint]:
-        return [bp for bp in self._items.values() if isinstance(bp, Watchpoint)]
-
     def get(self, number: int) -> Breakpoint:
         """Raises CommandError for an unknown number."""
         try:

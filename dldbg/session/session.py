@@ -326,7 +326,7 @@ class Session:
 
     def show_displays(self) -> None:
         """Every display's line, as results (`display N`), at a stop."""
-        from ..commands.data import show_display
+        from .values import show_display
 
         for d in list(self.displays):
             row = show_display(self, d)
