@@ -44,6 +44,7 @@ def test_print_symbol_address_got_global_slot_and_arithmetic():
     assert c.ok("p/t 5").text.endswith("= 101") and c.ok("p/o 8").text.endswith("= 010")
     assert c.ok("p/c 65").text.endswith("= 65 'A'")
     assert c.ok("p -7 / 2").data["value"] == -3  # C division
+    assert c.ok("p own_data-1").data["value"] == 6 and c.ok("p libreloc.so!own_data*2").data["value"] == 14
     assert c.ok("p {u8} (&own_data)").data["value"] == 7
     n = len(c.session.values)
     assert c.ok(f"p ${n} + 1").data["value"] == c.session.values[n - 1] + 1

@@ -15,7 +15,7 @@ from ..linker.got import UNDEFINED_ADDR
 from ..linker.module import is_internal
 from ..session.addresses import find_symbol, parse_int, place, slot_info
 from ..session.errors import CommandError
-from ..session.expr import Global, GotEntry, Memory, TableSlot, split_assignment, to_bits
+from ..session.expr import Global, GotRef, Memory, TableSlot, split_assignment, to_bits
 from ..session.values import show, show_display
 from ..session.output import Reply
 from . import command, parser
@@ -192,7 +192,7 @@ def set_var(session, assignment):
         new = lv.read(engine)
         return Reply({"lvalue": left, "address": lv.address, "type": lv.type, "old": old.hex(), "new": data.hex(),
                       "value": new}, f"{left} = {new} ({lv.describe(engine)}; bytes {old.hex(' ')} -> {data.hex(' ')})")
-    if isinstance(lv, GotEntry):
+    if isinstance(lv, GotRef):
         if not isinstance(value, int):
             raise CommandError(f"a GOT entry holds an integer, not {value!r}")
         old = write_got(session, lv.symbol, value)

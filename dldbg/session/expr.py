@@ -39,7 +39,7 @@ _TOKEN = re.compile(r"""
   | (?P<num>0[xX][0-9a-fA-F_]+|0[bB][01_]+|\d+\.\d*(?:[eE][-+]?\d+)?|\d+(?:[eE][-+]?\d+)?)
   | (?P<str>"(?:[^"\\]|\\.)*"|'[^']*')
   | (?P<type>\{\s*[iuf](?:8|16|32|64)\s*\})
-  | (?P<name>\$\$?\d*(?:[A-Za-z_][\w.]*)?|[A-Za-z_.][\w.@-]*(?:![A-Za-z_.$][\w.$@]*)?)
+  | (?P<name>\$\$?\d*(?:[A-Za-z_][\w.]*)?|(?:[A-Za-z_.][\w.@+-]*!)?[A-Za-z_.$][\w.$@]*)
   | (?P<op><<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^~!<>()\[\]])
 """, re.VERBOSE)
 
@@ -81,7 +81,7 @@ class Memory:
 
 
 @dataclass
-class GotEntry:
+class GotRef:
     symbol: str
 
     def describe(self, engine) -> str:
@@ -261,7 +261,7 @@ class Evaluator:
                 entry = engine.got.get(symbol)
                 if entry is None or entry.got != prefix[:-1]:
                     raise CommandError(f"no {prefix[:-1]} entry {symbol!r} (`info got` lists them)")
-                return Value(engine.got.value(symbol), GotEntry(symbol), "got", text)
+                return Value(engine.got.value(symbol), GotRef(symbol), "got", text)
         from .addresses import find_symbol
 
         sym = find_symbol(engine, text)
