@@ -418,3 +418,24 @@ async def test_the_command_bar_history_is_kept_across_sessions(tmp_path):
         await app.settled(pilot)
         await press(app, pilot, "colon", "up")
         assert app.query_one(CommandBar).input.value == "p/x own_data"
+
+
+async def test_gdb_commands_in_the_command_bar_watch_display_and_set_table():
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        bar = app.query_one(CommandBar)
+        for line in ("watch own_data", "display/x GOT.mem.dep_data", "dlopen libreloc.so"):
+            if not bar.input.has_focus:
+                await press(app, pilot, "colon")
+            await type_line(app, pilot, line)
+        out = output_text(app)
+        assert "Watchpoint 1, event #" in out and "own_data: old value = 0, new value = 7" in out
+        assert "1: /x GOT.mem.dep_data = 0x" in out
+        for line in ("continue", "set table dep_square own_fn", "call apply_dep_fn 3", "info breakpoints"):
+            if not bar.input.has_focus:
+                await press(app, pilot, "colon")
+            await type_line(app, pilot, line)
+        out = output_text(app)
+        assert "apply_dep_fn(3) = 1003" in out  # dep_square's slot now holds own_fn: 3 + 1000
+        assert "1: watch own_data (i32 at 0x" in out

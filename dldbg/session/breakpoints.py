@@ -41,6 +41,10 @@ class Breakpoint:
     def what(self) -> str:
         return f"{self.origin} {self.filter}"
 
+    def selects(self, event: Event) -> bool:
+        """Whether `event` is one this breakpoint looks at (its filter)."""
+        return self.filter.matches(event)
+
     def describe(self) -> str:
         text = self._describe()
         if self.condition:
@@ -60,7 +64,7 @@ class Breakpoint:
 
     def to_json(self) -> dict:
         return {"number": self.number, "origin": self.origin, "enabled": self.enabled, "temporary": self.temporary,
-                "ignore": self.ignore, "hits": self.hits, "filter": self.filter.to_json() if self.filter else None,
+                "ignore": self.ignore, "hits": self.hits, "filter": self.filter.to_json(),
                 "condition": self.condition, "commands": list(self.commands)}
 
 
@@ -79,6 +83,9 @@ class Watchpoint(Breakpoint):
     change: tuple | None = None
 
     word = "Watchpoint"
+
+    def selects(self, event: Event) -> bool:
+        return True  # every event may be the one that changed the value
 
     def what(self) -> str:
         where = f" ({self.location})" if self.location else " (not yet in memory)"
@@ -118,7 +125,9 @@ class BreakpointTable:
         return bp
 
     def add_watch(self, expression: str, *, enabled: bool = True, ignore: int = 0) -> Watchpoint:
-        wp = Watchpoint(self._next, None, "watch", enabled, False, ignore, expression=expression)
+        # its filter selects no event kind: front ends that mark the events a breakpoint's
+        # filter matches mark none for a watchpoint
+        wp = Watchpoint(self._next, EventFilter("watch", ()), "watch", enabled, False, ignore, expression=expression)
         self._items[wp.number] = wp
         self._next += 1
         return wp
@@ -144,7 +153,7 @@ class BreakpointTable:
         cannot: a watchpoint's change, a condition (every enabled one is asked, in order)."""
         stop = None
         for bp in list(self._items.values()):
-            if not bp.enabled or (bp.filter is not None and not bp.filter.matches(event)):
+            if not bp.enabled or not bp.selects(event):
                 continue
             if test is not None and not test(bp, event):
                 continue
