@@ -8,6 +8,10 @@ own_data = 7, dep_data = 42, tbl.p_dep = &dep_data, fa(x) = x + 100, fb(x) = x *
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+
+import pytest
 
 from sessionkit import Captured, sample
 
@@ -177,3 +181,21 @@ def test_json_batch_prints_structured_values(capsys):
         "(libreloc.so!own_data: " + results["p/x own_data"]["result"]["location"] + ")"
     assert results["info variables own"]["result"][0]["name"] == "own_data"
     assert any(r["type"] == "event" and r["event"]["kind"] == "memory.set" for r in lines)
+
+
+def test_watch_stops_at_the_constructor_that_writes(tmp_path):
+    """A constructor's write is seen at its ctor.call event (a side module built with clang 16)."""
+    if shutil.which("clang-16") is None or shutil.which("wasm-ld-16") is None:
+        pytest.skip("clang-16 and wasm-ld-16 are needed to build this side module")
+    (tmp_path / "ctor.c").write_text("static volatile int seed = 42;  /* not folded into the data segment */\n"
+                                     "int ctor_value = 5;\n"
+                                     "__attribute__((constructor)) static void init(void) { ctor_value = seed; }\n")
+    for cmd in (["clang-16", "--target=wasm32-unknown-emscripten", "-fPIC", "-fvisibility=default", "-O1", "-c", "ctor.c",
+                 "-o", "ctor.o"],
+                ["wasm-ld-16", "--experimental-pic", "-shared", "ctor.o", "-o", "libctor.so"]):
+        subprocess.run(cmd, cwd=tmp_path, check=True, capture_output=True)
+    c = Captured(str(tmp_path / "libctor.so"))
+    c.run("watch ctor_value", "dlopen libctor.so", "continue")
+    out = c.out.getvalue()
+    assert "ctor_value: old value = 0, new value = 5" in out  # the data segment, at instantiate
+    assert "ctor.call (ctors) libctor.so" in out and "ctor_value: old value = 5, new value = 42" in out
