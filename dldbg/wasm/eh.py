@@ -5,8 +5,8 @@ Sources: the exception-handling proposal (WebAssembly/exception-handling): the l
 `catch_all` 0x19) and the standard one (`Exceptions.md`: `try_table` 0x1f, `throw_ref` 0x0a);
 core specification 5.4 "Instructions" for every other opcode's immediates.
 
-Only a module that defines or imports a tag can catch or throw, so a module without one is
-"none" without looking at its code.  Otherwise every function body is walked instruction by
+Every function body is walked (a module without a tag can still use `try` ... `catch_all`,
+`delegate` and `rethrow`: awkward-cpp 57's libawkward-cpu-kernels.so does) instruction by
 instruction, so that a 0x06 inside an immediate is never taken for a `try`: runs of ordinary
 instructions are matched by one compiled regular expression (in C), and only the rest (block
 types, `br_table`, `select t*`, the EH instructions, unusual encodings) is decoded here.  The
@@ -89,15 +89,11 @@ _ONE_INDEX = frozenset((0x08, 0x0C, 0x0D, 0x10, 0x12, 0x14, 0x15, *range(0x20, 0
                         0xD0, 0xD2, 0xD5, 0xD6))
 
 
-def scan(data: bytes, bodies, has_tags: bool) -> EhUse:
+def scan(data: bytes, bodies) -> EhUse:
     """The encoding used by the function `bodies` (FunctionBody offsets into `data`): that of
-    the first EH instruction, else "none".
-
-    `has_tags`: whether the module defines or imports a tag; without one the answer is "none"
-    and nothing is read.  Raises WasmParseError for a body that ends inside an instruction.
+    the first EH instruction, else "none".  Raises WasmParseError for a body that ends inside
+    an instruction.
     """
-    if not has_tags:
-        return NONE
     return next(eh_instructions(data, bodies), NONE)
 
 
@@ -213,8 +209,7 @@ def scan_module(wasm, data: bytes) -> EhUse:
     an instruction gives "unknown" (with the offset and the reason), not an error: the reader
     checks structure, and wasmtime's validator reports malformed code when the module is
     compiled."""
-    has_tags = bool(wasm.tags) or any(imp.kind == "tag" for imp in wasm.imports)
     try:
-        return scan(data, wasm.bodies, has_tags)
+        return scan(data, wasm.bodies)
     except WasmParseError as exc:
         return EhUse("unknown", exc.offset, f"malformed code: {exc.message}")
