@@ -65,17 +65,18 @@ class EhUse:
 
 NONE = EhUse("none")
 
-_LEB = rb"[\x80-\xff]*[\x00-\x7f]"
+_LEB = rb"(?:[\x80-\xff]*+[\x00-\x7f])"
 _MEMARG = rb"(?:[\x00-\x3f]" + _LEB + rb"|[\x40-\x7f]" + _LEB + _LEB + rb")"  # align (+ memidx), offset
 _ANY = rb"[\x00-\xff]"
 # One ordinary instruction: never an EH opcode, br_table, select t*, or a prefix whose
-# sub-opcode is not in its shortest encoding; those are decoded by `_decode_one`.
+# sub-opcode is not in its shortest encoding; those are decoded by `_decode_one`.  The most
+# frequent kinds come first, and the repetition is possessive (no backtracking state is kept).
 _SIMPLE = b"|".join((
-    rb"[\x00\x01\x05\x0b\x0f\x1a\x1b\x45-\xc4\xd1\xd3\xd4]",            # no immediate
-    rb"[\x02-\x04](?:[\x63\x64]" + _LEB + b"|" + _LEB + b")",            # block, loop, if + blocktype
     rb"[\x08\x0c\x0d\x10\x12\x14\x15\x20-\x26\x3f-\x42\xd0\xd2\xd5\xd6]" + _LEB,  # one index / const
-    rb"[\x11\x13]" + _LEB + _LEB,                                        # call_indirect: type, table
+    rb"[\x00\x01\x05\x0b\x0f\x1a\x1b\x45-\xc4\xd1\xd3\xd4]",            # no immediate
     rb"[\x28-\x3e]" + _MEMARG,                                           # loads and stores
+    rb"[\x02-\x04](?:[\x63\x64]" + _LEB + b"|" + _LEB + b")",            # block, loop, if + blocktype
+    rb"[\x11\x13]" + _LEB + _LEB,                                        # call_indirect: type, table
     rb"\x43" + _ANY + b"{4}",
     rb"\x44" + _ANY + b"{8}",
     rb"\xfc(?:[\x00-\x07]|[\x09\x0b\x0d\x0f-\x11]" + _LEB + rb"|[\x08\x0a\x0c\x0e]" + _LEB + _LEB + b")",
@@ -83,7 +84,7 @@ _SIMPLE = b"|".join((
     + rb"|[\x54-\x5b]" + _MEMARG + _ANY + rb"|[\x0e-\x14\x23-\x53\x5e-\x7f]|[\x80-\xff][\x01-\x7f])",
     rb"\xfe(?:\x03\x00|[\x00-\x02\x10-\x4e]" + _MEMARG + b")",
 ))
-_RUN = re.compile(b"(?:" + _SIMPLE + b")*")
+_RUN = re.compile(b"(?:" + _SIMPLE + b")*+")
 _NO_IMMEDIATE = frozenset((0x00, 0x01, 0x05, 0x0B, 0x0F, 0x1A, 0x1B, 0xD1, 0xD3, 0xD4, *range(0x45, 0xC5)))
 _ONE_INDEX = frozenset((0x08, 0x0C, 0x0D, 0x10, 0x12, 0x14, 0x15, *range(0x20, 0x27), 0x3F, 0x40, 0x41, 0x42,
                         0xD0, 0xD2, 0xD5, 0xD6))
