@@ -39,10 +39,12 @@ def wasm_opt():
         pytest.fail(f"no binaryen for the tests: {exc}")
 
 
-def test_translation_keeps_dylink_and_names_and_is_cached(wasm_opt, tmp_path):
+def test_translation_keeps_dylink_and_names_and_is_cached(wasm_opt, tmp_path, monkeypatch):
     data = (EH_SAMPLE / "libeh_thrower.so").read_bytes()
     before = read_module(data)
+    monkeypatch.setattr(exnref, "_memory", {})  # not what an earlier test translated in this process
     first = translate(data, "libeh_thrower.so", str(tmp_path))
+    assert not first.cached
     after = read_module(first.data)
     assert after.eh.encoding == "exnref" and before.eh.encoding == "legacy"
     assert after.dylink_first and after.sections[0].name == "dylink.0"
@@ -58,6 +60,12 @@ def test_translation_keeps_dylink_and_names_and_is_cached(wasm_opt, tmp_path):
     assert stored[0].read_bytes() == first.data
     again = translate(data, "libeh_thrower.so", str(tmp_path))
     assert again.cached and again.data == first.data
+    exnref._memory.clear()  # a new process: from the disk cache
+    from_disk = translate(data, "libeh_thrower.so", str(tmp_path))
+    assert from_disk.cached and from_disk.data == first.data
+    other = tmp_path / "other"  # a translation known in memory is written to a cache folder that lacks it
+    assert translate(data, "libeh_thrower.so", str(other)).cached
+    assert (other / "exnref" / stored[0].name).read_bytes() == first.data
 
 
 def test_engine_translates_main_and_side_module_and_says_so(wasm_opt):

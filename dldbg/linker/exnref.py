@@ -136,6 +136,8 @@ def translate(data: bytes, origin: str, cache_dir: str | None, log=None) -> Tran
             cached = None
     if cached is not None:
         _memory[key] = cached
+        if path is not None and not path.exists():
+            _store(path, cached)
         return Translation(cached, True, time.perf_counter() - started, tool.description)
     out = _run(tool, data, origin)
     _check(data, out, origin)
