@@ -26,9 +26,7 @@ MAINS = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(MAINS))
-def main(request):
-    spec = request.param
+def fetch_main(spec: str) -> tuple[str, dict]:
     member, members, facts = MAINS[spec]
     if not is_fetched(spec, members) and shutil.which("npm") is None:
         pytest.skip(f"npm is needed once to fetch {spec} (apt-get install npm)")
@@ -37,6 +35,11 @@ def main(request):
     except FetchError as exc:
         pytest.fail(f"fetching {spec} failed: {exc}")
     return str(package.parent / member), facts
+
+
+@pytest.fixture(scope="module", params=sorted(MAINS))
+def main(request):
+    return fetch_main(request.param)
 
 
 def test_inspect_labels_an_emscripten_main(main):
@@ -81,3 +84,12 @@ def test_inspect_labels_the_samples():
     for path, kind in cases.items():
         status, out, _ = run(["inspect", str(path)])
         assert status == 0 and out.splitlines()[0] == f"{path}: {path.stat().st_size} bytes, {kind}"
+
+
+def test_the_debugger_says_it_too():
+    """`dldbg --batch -ex run MAIN`: the same one line, at start-up and from `run` (status 1)."""
+    path, _ = fetch_main("pyodide@314.0.7")
+    status, _, err = run(["--batch", "-ex", "run", path])
+    assert status == 1
+    assert f"error: {path}: an emscripten main module of an emscripten newer than 3.1.6" in err
+    assert "side module" not in err
