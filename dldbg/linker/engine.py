@@ -358,9 +358,8 @@ class Engine:
                 f"{sym.module} defines {sym.func_type}"
             )
         stub.target, stub.provider = sym.func, sym.module
-        for binding in importer.bindings:
-            if binding.stub is stub:
-                binding.provider, binding.how = sym.module, f"lazy ({how})"
+        if stub.binding is not None:
+            stub.binding.provider, stub.binding.how = sym.module, f"lazy ({how})"
         self.emit(LazyBound(importer.name, stub.symbol, sym.module))
         return stub.target
 

@@ -72,6 +72,12 @@ class FunctionTable:
         self.key_by_slot[slot] = key
         return slot, True
 
+    def place(self, key: FuncKey, func: wasmtime.Func, slot: int) -> None:
+        """Put `func`, which has no slot yet, in the (null, unassigned) `slot`."""
+        self.table.set(self.store, slot, func)
+        self._slot_by_key[key] = slot
+        self.key_by_slot[slot] = key
+
     def reserve(self, key: FuncKey, reason: str) -> int:
         """A slot for `key` whose function is not available yet (it is placed by `fill`)."""
         slot = self._slot_by_key.get(key)

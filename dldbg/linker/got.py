@@ -31,12 +31,13 @@ class GlobalOffsetTable:
     def __init__(self, store: wasmtime.Store):
         self.store = store
         self.entries: dict[str, GotEntry] = {}
+        self._type = wasmtime.GlobalType(wasmtime.ValType.i32(), True)
 
     def get(self, symbol: str) -> GotEntry | None:
         return self.entries.get(symbol)
 
     def create(self, symbol: str, got: str, value: int = UNDEFINED_ADDR, provider: str | None = None) -> GotEntry:
-        glob = wasmtime.Global(self.store, wasmtime.GlobalType(wasmtime.ValType.i32(), True), wasmtime.Val.i32(value))
+        glob = wasmtime.Global(self.store, self._type, wasmtime.Val.i32(to_i32(value)))
         entry = GotEntry(symbol, got, glob, provider=provider)
         self.entries[symbol] = entry
         return entry
@@ -48,7 +49,7 @@ class GlobalOffsetTable:
         """Set the entry's value; returns the old value."""
         entry = self.entries[symbol]
         old = entry.glob.value(self.store)
-        entry.glob.set_value(self.store, wasmtime.Val.i32(_to_i32(value)))
+        entry.glob.set_value(self.store, wasmtime.Val.i32(to_i32(value)))
         entry.provider = provider
         return old
 
@@ -59,6 +60,6 @@ class GlobalOffsetTable:
         return [e for e in self.entries.values() if e.glob.value(self.store) == UNDEFINED_ADDR]
 
 
-def _to_i32(value: int) -> int:
+def to_i32(value: int) -> int:
     value &= 0xFFFFFFFF
     return value - (1 << 32) if value >> 31 else value

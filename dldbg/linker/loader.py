@@ -55,7 +55,7 @@ from ..wasm.reader import read_module
 from ..wasm.types import GlobalType
 from .exnref import translate
 from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
-from .got import UNDEFINED_ADDR
+from .got import UNDEFINED_ADDR, to_i32
 from .module import ImportBinding, LazyStub, LoadedModule, is_internal
 from .scope import Scope, Symbol
 from .search import find_library
@@ -358,13 +358,33 @@ class LoadRequest:
             key = mod.func_key(exp.index)
             if table.slot_of(key) is None:
                 keys[key] = None
-        if not keys:
+        if keys:
+            base = table.grow(len(keys), f"GOT.func slots for {len(keys)} functions of {mod.name}")
+            for offset, key in enumerate(keys):
+                table.reserve_at(key, base + offset)
+            self.txn.add(f"nulled table slots [{base}, {base + len(keys)}) reserved for {mod.name}",
+                         lambda: table.release(base, base + len(keys)))
+        self._place_found_functions(mod)
+
+    def _place_found_functions(self, mod: LoadedModule) -> None:
+        """One table growth for the functions of other modules that this module's new GOT.func
+        entries will point at and that have no slot yet; each then gets its slot in import
+        order, as `symbol_value` would have given it one at a time."""
+        engine, table = self.engine, self.engine.table
+        found: dict = {}  # key -> function, insertion-ordered
+        for imp in mod.wasm.imports:
+            if imp.module != "GOT.func" or engine.got.get(imp.field) is not None:
+                continue
+            sym, _how = self._got_lookup(imp.field, mod.group)
+            if sym is not None and sym.kind == "func" and sym.func is not None and table.slot_of(sym.key) is None:
+                found.setdefault(sym.key, sym.func)
+        if not found:
             return
-        base = table.grow(len(keys), f"GOT.func slots for {len(keys)} functions of {mod.name}")
-        for offset, key in enumerate(keys):
-            table.reserve_at(key, base + offset)
-        self.txn.add(f"nulled table slots [{base}, {base + len(keys)}) reserved for {mod.name}",
-                     lambda: table.release(base, base + len(keys)))
+        base = table.grow(len(found), f"GOT.func slots for {len(found)} functions {mod.name} takes the address of")
+        for offset, (key, func) in enumerate(found.items()):
+            table.place(key, func, base + offset)
+        self.txn.add(f"nulled table slots [{base}, {base + len(found)}) given to functions {mod.name} imports",
+                     lambda: table.release(base, base + len(found)))
 
     def _elem_slots(self, mod: LoadedModule) -> dict[int, int]:
         """Function index -> table slot, for the module's active element segments on table 0."""
@@ -384,7 +404,7 @@ class LoadRequest:
 
     def _emit_resolved(self, mod, imp, provider, symbol, how, target=None, stub=None):
         self.engine.emit(ImportResolved(mod.name, imp.module, imp.field, imp.kind, provider, symbol, how))
-        mod.bindings.append(ImportBinding(imp, how, provider, symbol, stub, target))
+        mod.bind(ImportBinding(imp, how, provider, symbol, stub, target))
 
     def _resolve_import(self, mod: LoadedModule, imp, weak: bool):
         engine = self.engine
@@ -447,7 +467,8 @@ class LoadRequest:
         mod.stubs[imp.field] = stub
         action = "lazy-stub (own export)" if own is not None else "lazy-stub"
         engine.emit(ImportUnresolved(mod.name, imp.module, imp.field, "func", weak, action))
-        mod.bindings.append(ImportBinding(imp, "lazy", "unbound", imp.field, stub))
+        stub.binding = ImportBinding(imp, "lazy", "unbound", imp.field, stub)
+        mod.bind(stub.binding)
         return stub.func
 
     def _got_import(self, mod: LoadedModule, imp, weak: bool):
@@ -474,7 +495,7 @@ class LoadRequest:
         self.txn.add(f"{mod.name} no longer imports GOT entry {name}", lambda: entry.importers.remove(mod.name))
         mod.got_symbols.append(name)
         if created:
-            value = got.value(name)
+            value = UNDEFINED_ADDR if value is None else to_i32(value)
             slot = value if imp.module == "GOT.func" and value != UNDEFINED_ADDR else None
             engine.emit(GotCreated(mod.name, imp.module, name, value, entry.provider, slot))
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import wasmtime
 
@@ -54,6 +55,8 @@ class LazyStub:
     func: wasmtime.Func | None = None
     target: wasmtime.Func | None = None
     provider: str | None = None
+    #: the import's binding (`LoadedModule.bindings`), updated when the stub binds
+    binding: "ImportBinding | None" = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -105,16 +108,25 @@ class LoadedModule:
     stubs: dict[str, LazyStub] = field(default_factory=dict)
     got_symbols: list[str] = field(default_factory=list)
     published: list[str] = field(default_factory=list)
+    #: function import -> its binding (by the Import object's id), filled by `bind`
+    _func_bindings: dict[int, ImportBinding] = field(default_factory=dict, repr=False)
 
-    @property
+    @cached_property
     def name(self) -> str:
+        """The file name (the path's last component)."""
         return os.path.basename(self.path)
+
+    def bind(self, binding: ImportBinding) -> None:
+        """Record how an import was satisfied (`bindings`, in import order)."""
+        self.bindings.append(binding)
+        if binding.imp.kind == "func":
+            self._func_bindings[id(binding.imp)] = binding
 
     def func_key(self, func_index: int) -> tuple:
         """Identity of function `func_index` (imports first) of this module."""
         if func_index < self.wasm.num_imported_funcs:
             imp = self.wasm.imports_of("func")[func_index]
-            binding = next((b for b in self.bindings if b.imp is imp), None)
+            binding = self._func_bindings.get(id(imp))
             if binding is not None and binding.target is not None and binding.target.key is not None:
                 return binding.target.key
             return ("stub", self.id, imp.field)

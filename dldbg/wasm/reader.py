@@ -96,7 +96,16 @@ class WasmModule:
 
     # -- index spaces -------------------------------------------------------------------
     def imports_of(self, kind: str) -> list[Import]:
-        return [imp for imp in self.imports if imp.kind == kind]
+        """The imports of one kind, in index-space order (computed once per module: callers
+        must not change the list)."""
+        return self._imports_by_kind.get(kind, [])
+
+    @cached_property
+    def _imports_by_kind(self) -> dict[str, list[Import]]:
+        by_kind: dict[str, list[Import]] = {}
+        for imp in self.imports:
+            by_kind.setdefault(imp.kind, []).append(imp)
+        return by_kind
 
     @cached_property
     def num_imported_funcs(self) -> int:
@@ -108,13 +117,15 @@ class WasmModule:
 
     def func_type(self, func_index: int) -> FuncType:
         """Type of function `func_index` (imports first).  Raises IndexError if out of range."""
-        if func_index < self.num_imported_funcs:
+        imported = self.num_imported_funcs
+        if func_index < imported:
             type_index = self.imports_of("func")[func_index].desc
         else:
-            type_index = self.functions[func_index - self.num_imported_funcs]
+            type_index = self.functions[func_index - imported]
         return self.types[type_index]
 
     def global_type(self, global_index: int) -> GlobalType:
+        """Type of global `global_index` (imports first).  Raises IndexError if out of range."""
         imported = self.imports_of("global")
         if global_index < len(imported):
             return imported[global_index].desc
@@ -128,13 +139,22 @@ class WasmModule:
         """The name section's name, else an export's name, else the import's field."""
         if func_index in self.names.functions:
             return self.names.functions[func_index]
-        for exp in self.exports:
-            if exp.kind == "func" and exp.index == func_index:
-                return exp.name
+        exported = self._func_export_names.get(func_index)
+        if exported is not None:
+            return exported
         funcs = self.imports_of("func")
         if func_index < len(funcs):
             return funcs[func_index].qualified
         return None
+
+    @cached_property
+    def _func_export_names(self) -> dict[int, str]:
+        """Function index -> the name of its first export."""
+        names: dict[int, str] = {}
+        for exp in self.exports:
+            if exp.kind == "func":
+                names.setdefault(exp.index, exp.name)
+        return names
 
     @cached_property
     def export_map(self) -> dict[str, Export]:

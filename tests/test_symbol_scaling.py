@@ -1,0 +1,67 @@
+"""A load does work linear in the module's symbols: the import list is walked a fixed number of
+times whatever the number of exports, GOT.mem and GOT.func imports (it used to be walked once
+per global export and per function identity: quadratic), and the GOT.func slots of functions
+other modules define come from one table growth, not one per function.  Work is counted, not
+timed (timings are in benchmarks/growth.py).  The modules come from benchmarks/symbolgen.py."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import symbolgen  # noqa: E402
+from dldbg.hosts.standalone import StandaloneHost  # noqa: E402
+from dldbg.linker import loader  # noqa: E402
+from dldbg.linker.engine import Engine  # noqa: E402
+from dldbg.linker.flags import RTLD_DEFAULT, RTLD_GLOBAL, RTLD_NOW  # noqa: E402
+
+
+_READ_MODULE = loader.read_module
+
+
+class CountingList(list):
+    """A list that counts the passes over it."""
+
+    passes = 0
+
+    def __iter__(self):
+        CountingList.passes += 1
+        return super().__iter__()
+
+
+def _load_all(tmp_path: Path, n: int, monkeypatch) -> dict:
+    paths = symbolgen.write(tmp_path / str(n), n)
+
+    def counting_read(data, path=None):
+        wasm = _READ_MODULE(data, path)
+        wasm.imports = CountingList(wasm.imports)
+        return wasm
+
+    monkeypatch.setattr(loader, "read_module", counting_read)
+    engine = Engine(StandaloneHost(), cache_dir=None)
+    events = []
+    engine.listeners.append(events.append)
+    passes = {}
+    for role in ("funcs", "data", "got_mem", "got_func"):
+        CountingList.passes = 0
+        start = len(events)
+        engine.dlopen(str(paths[role]), RTLD_NOW | RTLD_GLOBAL)
+        passes[role] = (CountingList.passes, sum(e.kind == "table.grow" for e in events[start:]))
+    data = next(m for m in engine.modules if m.name == paths["data"].name)
+    assert engine.call(f"{paths['got_mem'].name}!sum", []) == symbolgen.expected_mem_sum(n, data.memory_base)
+    slots = sum(engine.dlsym(RTLD_DEFAULT, f"f{i}") for i in range(n))
+    assert engine.call(f"{paths['got_func'].name}!sum", []) == slots
+    assert len(set(engine.dlsym(RTLD_DEFAULT, f"f{i}") for i in range(n))) == n  # one slot per function
+    return passes
+
+
+@pytest.mark.parametrize("role", ["funcs", "data", "got_mem", "got_func"])
+def test_import_passes_and_table_growths_do_not_grow_with_the_symbol_count(tmp_path, monkeypatch, role):
+    small = _load_all(tmp_path, 150, monkeypatch)
+    large = _load_all(tmp_path, 600, monkeypatch)
+    assert large[role] == small[role]
+    assert large[role][0] <= 8
