@@ -1,8 +1,5 @@
 """dldbg: a debugger for WebAssembly dynamic linking (the dylink.0 ABI)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("dldbg")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+#: the package version (pyproject.toml reads it from here: `tool.setuptools.dynamic`); a
+#: literal, so that start-up does not pay for importlib.metadata
+__version__ = "0.1.0"

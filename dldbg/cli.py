@@ -8,13 +8,15 @@ traceback.  wasmtime is imported only by the subcommands that run code.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import CallError, DldbgError, WasmParseError
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 EPILOG_INSPECT = """Examples:
   dldbg inspect libfoo.so
@@ -141,6 +143,8 @@ def _inspect(args, stdout: TextIO) -> int:
         except WasmParseError as exc:
             raise DldbgError(f"{path}: read: {exc.message} at byte offset {exc.offset:#x}") from None
         if args.json:
+            import json
+
             print(json.dumps(inspect_module(wasm)), file=stdout)
         else:
             if index:
@@ -170,14 +174,15 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
     )
     from .hosts.standalone import StandaloneHost
     from .linker.engine import Engine
-    from .wasm.reader import read_module_file
+    from .wasm.files import ModuleFiles
 
-    engine_options = {"library_path": args.library_path, "bind_now": args.bind_now}
+    files = ModuleFiles()  # the host and the loader take the parse made here
+    engine_options = {"library_path": args.library_path, "bind_now": args.bind_now, "files": files}
     if args.no_cache:
         engine_options["cache_dir"] = None
     if not args.invoke:
         try:
-            wasm = read_module_file(args.file)
+            wasm = files.get(args.file)[1]
         except OSError as exc:
             raise DldbgError(f"{args.file}: read: {exc.strerror or exc}") from None
         except WasmParseError as exc:

@@ -116,3 +116,15 @@ def test_second_run_is_served_from_the_cache(tmp_path):
 def test_usage_errors_exit_2():
     assert run(["run"])[0] == 2
     assert run(["frobnicate"])[0] == 2
+
+
+def test_inspect_imports_neither_wasmtime_nor_importlib_metadata():
+    """`dldbg inspect` reads the binary alone: start-up pays for no runtime and no package
+    metadata (the version is a literal).  Checked in a fresh interpreter's sys.modules."""
+    path = sample("clang16", "reloc", "libreloc.so")
+    code = ("import sys; from dldbg.cli import main; status = main(['inspect', '--json', sys.argv[1]]); "
+            "print(sorted(m for m in ('wasmtime', 'importlib.metadata') if m in sys.modules)); sys.exit(status)")
+    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+    assert json.loads(done.stdout.splitlines()[0])["dylink"] is not None

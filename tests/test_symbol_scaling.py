@@ -15,12 +15,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import symbolgen  # noqa: E402
 from dldbg.hosts.standalone import StandaloneHost  # noqa: E402
-from dldbg.linker import loader  # noqa: E402
+from dldbg.wasm import files  # noqa: E402
 from dldbg.linker.engine import Engine  # noqa: E402
 from dldbg.linker.flags import RTLD_DEFAULT, RTLD_GLOBAL, RTLD_NOW  # noqa: E402
 
 
-_READ_MODULE = loader.read_module
+_READ_MODULE = files.read_module
 
 
 class CountingList(list):
@@ -41,7 +41,7 @@ def _load_all(tmp_path: Path, n: int, monkeypatch) -> dict:
         wasm.imports = CountingList(wasm.imports)
         return wasm
 
-    monkeypatch.setattr(loader, "read_module", counting_read)
+    monkeypatch.setattr(files, "read_module", counting_read)
     engine = Engine(StandaloneHost(), cache_dir=None)
     events = []
     engine.listeners.append(events.append)

@@ -42,7 +42,7 @@ from ..linker.allocator import align_up
 from ..linker.flags import RTLD_GLOBAL, RTLD_LAZY, RTLD_NOW
 from ..linker.scope import Symbol
 from ..linker.wasmtypes import functype
-from ..wasm.reader import WasmModule, read_module_file
+from ..wasm.reader import WasmModule
 from .programs import NotAProgram, ProgramOptions, is_cowasm_kernel
 from .wasi import WASI_MODULES, GuestPaths, WasiHost
 
@@ -309,7 +309,7 @@ class CowasmHost(WasiHost):
 
     def start_kernel(self, engine, path: str, argv: list[str]):
         """Load the kernel, run its `_start`, publish its getters, set up memory and stack."""
-        wasm = read_module_file(path)
+        wasm = engine.files.get(path)[1]
         self.kernel = self.load(engine, path, argv, wasm)
         status = self.call_entry(engine, self.kernel.externs["_start"], f"{self.kernel.name}!_start")
         if status:

@@ -43,7 +43,7 @@ from ..linker.functable import FunctionTable
 from ..linker.memory import LinearMemory
 from ..linker.scope import Symbol
 from ..wasm.edit import add_memory_export
-from ..wasm.reader import WasmModule, read_module_file
+from ..wasm.reader import WasmModule
 from ..wasm.types import WASM_PAGE_SIZE
 from .dlfcn import GuestDl
 from .guestpaths import GuestPaths
@@ -198,7 +198,7 @@ class WasiHost:
     def run(self, engine, path: str, argv: list[str]) -> int:
         """Load the program (NEEDED libraries, `--preload`), then call `_start` (or
         `_initialize`); the exit status is `proc_exit`'s code, else 0."""
-        wasm = read_module_file(path)
+        wasm = engine.files.get(path)[1]
         self.load(engine, path, argv, wasm)
         entry = "_start" if "_start" in engine.main.externs else "_initialize"
         if entry not in engine.main.externs:

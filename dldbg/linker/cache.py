@@ -18,7 +18,6 @@ import json
 import os
 import tempfile
 import time
-from importlib.metadata import version
 
 import wasmtime
 
@@ -28,6 +27,21 @@ from ..fetch import default_cache_dir  # noqa: F401  (the cache folder; re-expor
 SPEED_MIN_BYTES = 32 * 1024
 #: weight of the newest compile in the running speed
 SPEED_WEIGHT = 0.5
+
+
+def wasmtime_version() -> str:
+    """The installed wasmtime package's version, from its `.dist-info` folder name (reading it
+    with importlib.metadata costs tens of milliseconds of start-up)."""
+    site = os.path.dirname(os.path.dirname(os.path.abspath(wasmtime.__file__)))
+    try:
+        infos = [n for n in os.listdir(site) if n.startswith("wasmtime-") and n.endswith(".dist-info")]
+    except OSError:
+        infos = []
+    if len(infos) == 1:
+        return infos[0][len("wasmtime-"):-len(".dist-info")]
+    from importlib.metadata import version
+
+    return version("wasmtime")
 
 
 class CompileCache:
@@ -40,7 +54,7 @@ class CompileCache:
     def __init__(self, engine: wasmtime.Engine, settings: str, folder: str | None):
         self.engine = engine
         self.folder = os.path.join(folder, "compiled") if folder else None
-        self._tag = hashlib.sha256(f"wasmtime={version('wasmtime')};{settings}".encode()).hexdigest()[:16]
+        self._tag = hashlib.sha256(f"wasmtime={wasmtime_version()};{settings}".encode()).hexdigest()[:16]
         self._memory: dict[str, wasmtime.Module] = {}
         #: bytes of module compiled per second on this machine (None until measured)
         self.speed: float | None = self._read_speed()

@@ -18,6 +18,7 @@ from ..errors import CallError, DldbgError, DlError, LoadError
 from ..events import (CallTrapped, Event, LazyBound, LoadFailed, Loaded, MemoryGrown, MemorySet, ModuleReleased, TableGrown,
                       TableSlotSet)
 from ..wasm.types import FuncType, Import, Limits
+from ..wasm.files import ModuleFiles
 from ..wasm.reader import WasmModule
 from .cache import CompileCache, default_cache_dir
 from .flags import BAD_MODE_MESSAGE, RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW
@@ -94,9 +95,13 @@ class Engine:
     :param bind_now: resolve every function import at load time (LD_BIND_NOW).
     :param cache_dir: folder of the compiled-module cache; None disables the disk cache.
     :param environ: environment for `LD_LIBRARY_PATH` (default: os.environ).
+    :param files: parsed module files to start from (see `dldbg.wasm.files`).
     """
 
-    def __init__(self, host: Host, *, library_path=(), bind_now: bool = False, cache_dir=_DEFAULT, environ=None):
+    def __init__(self, host: Host, *, library_path=(), bind_now: bool = False, cache_dir=_DEFAULT, environ=None,
+                 files: ModuleFiles | None = None):
+        #: module files read and parsed once (the command line passes the ones it has read)
+        self.files = files or ModuleFiles()
         config, settings = make_config()
         self.wasm_engine = wasmtime.Engine(config)
         self.store = wasmtime.Store(self.wasm_engine)

@@ -197,12 +197,9 @@ class LoadRequest:
         name = os.path.basename(path)
         engine.enter(name, "read")
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
+            data, wasm = engine.files.take(path)  # parsed once: the CLI or the host may have read it
         except OSError as exc:
             raise LoadError(path, "read", exc.strerror or str(exc)) from None
-        try:
-            wasm = read_module(data, path)
         except WasmParseError as exc:
             raise LoadError(path, "read", exc.message, exc.offset) from None
         if wasm.dylink is None and not program:

@@ -27,6 +27,7 @@ from typing import Callable
 
 from ..errors import CallError, DldbgError, DlError, LoadError, WasmParseError
 from ..trace import describe
+from ..wasm.files import ModuleFiles
 from .breakpoints import Breakpoint, BreakpointTable, Watchpoint
 from .errors import CommandError, NotPausedError, SessionQuit
 from .eventlog import EventLog, LoggedEvent
@@ -158,6 +159,8 @@ class Session:
         self.interrupts = InterruptGuard(self.interrupt)
         self.program_host = None
         self.program_wasm = None
+        #: module files parsed once, shared by the session, the program host and the loader
+        self.files = ModuleFiles()
         self._inspect_program()
         if plugins is None:
             from ..plugins import make_plugin_manager
@@ -176,10 +179,9 @@ class Session:
         if self.program is None:
             return
         from ..hosts.programs import find_program_host, unrunnable_reason
-        from ..wasm.reader import read_module_file
 
         try:
-            self.program_wasm = read_module_file(self.program)
+            self.program_wasm = self.files.get(self.program)[1]
         except OSError as exc:
             self.startup_errors.append(f"{self.program}: read: {exc.strerror or exc}")
             return
@@ -209,7 +211,8 @@ class Session:
     def _new_engine(self):
         from ..linker.engine import Engine
 
-        options = {"library_path": self.library_path, "bind_now": self.bind_now, "environ": self.environ}
+        options = {"library_path": self.library_path, "bind_now": self.bind_now, "environ": self.environ,
+                   "files": self.files}
         if self.cache_dir is not _DEFAULT:
             options["cache_dir"] = self.cache_dir
         engine = Engine(self._make_host(), **options)

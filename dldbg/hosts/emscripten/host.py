@@ -34,7 +34,7 @@ from ...linker.functable import FunctionTable
 from ...linker.memory import LinearMemory
 from ...linker.scope import Symbol
 from ...linker.wasmtypes import functype
-from ...wasm.reader import WasmModule, read_module_file
+from ...wasm.reader import WasmModule
 from ...wasm.types import WASM_PAGE_SIZE, FuncType
 from ..programs import ProgramOptions, emscripten_main_style
 from . import exceptions
@@ -235,7 +235,7 @@ class EmscriptenHost(Runtime):
     # -- running ------------------------------------------------------------------------
     def run(self, engine, path: str, argv: list[str]) -> int:
         """Run the program; returns node's exit status for it."""
-        wasm = read_module_file(path)
+        wasm = engine.files.get(path)[1]
         self.main_path = os.path.abspath(path)
         layout = self.layout = read_layout(path, wasm)
         self.this_program = os.path.abspath(layout.js_path) if layout.js_path else "./this.program"

@@ -172,19 +172,54 @@ def read_layout(wasm_path: str, wasm: WasmModule, js_path: str | None = None) ->
     layout.stack_cookie = "function writeStackCookie()" in text
     layout.noderawfs = "for (var _key in NODERAWFS)" in text
     layout.external_symbols = frozenset(re.findall(r"abort\(\"external symbol '([^']+)' is missing", text))
-    layout.library_functions = _library_functions(text)
-    layout.module_functions = frozenset(re.findall(r'\bModule\["_([\w$]+)"\] = _\1;', text))
-    layout.js_sigs = {name[1:]: sig for name, sig in re.findall(r"\n\s*(_\w+)\.sig = '([a-z]*)';", text)}
+    sigs = _sig_assignments(text)
+    layout.library_functions = _library_functions(text, sigs)
+    layout.module_functions = _module_functions(text)
+    layout.js_sigs = {name[1:]: sig for name, sig in sigs.items() if name.startswith("_")}
     layout.asm_consts = _asm_consts(text)
     return layout
 
 
-def _library_functions(text: str) -> dict[str, str]:
+_IDENTIFIER = re.compile(r"[\w$]+")
+_SIG = re.compile(r"[a-z]*")
+
+
+def _module_functions(text: str) -> frozenset[str]:
+    """Names NAME of the glue's `Module["_NAME"] = _NAME;` lines.  The search is anchored on
+    the literal text `Module["_` (a pattern starting with `\\b` or a backreference makes the
+    regex engine try every position of a 200 KB file: six times slower)."""
+    names = set()
+    for match in re.finditer(r'Module\["_([\w$]+)"\] = _([\w$]+);', text):
+        start = match.start()
+        if match.group(1) == match.group(2) and (start == 0 or not _IDENTIFIER.fullmatch(text[start - 1])):
+            names.add(match.group(1))
+    return frozenset(names)
+
+
+def _sig_assignments(text: str) -> dict[str, str]:
+    """`NAME.sig = 'SIG';` statements that start a line: NAME -> SIG (the last one wins).
+    Found by the literal `.sig = '`, then the name read back to the line's start."""
+    out: dict[str, str] = {}
+    marker = ".sig = '"
+    at = text.find(marker)
+    while at != -1:
+        value_start = at + len(marker)
+        end = text.find("';", value_start)
+        if end == -1:
+            break
+        name = text[text.rfind("\n", 0, at) + 1 : at].strip()
+        sig = text[value_start:end]
+        if name and re.fullmatch(r"\w+", name) and _SIG.fullmatch(sig):
+            out[name] = sig
+        at = text.find(marker, value_start)
+    return out
+
+
+def _library_functions(text: str, sigs: dict[str, str]) -> dict[str, str]:
     """`asmLibraryArg`'s functions: C name -> `.sig` of the JS function ('' if none)."""
     block = re.search(r"var asmLibraryArg = \{(.*?)\n\};", text, re.S)
     if not block:
         return {}
-    sigs = dict(re.findall(r"\n\s*(\w+)\.sig = '([a-z]*)';", text))
     out = {}
     for name, value in re.findall(r'"([^"]+)": ([\w$]+)', block.group(1)):
         if value in ("wasmTable", "wasmMemory") or value.startswith("___") and value[3:] in (

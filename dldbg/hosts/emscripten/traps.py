@@ -1,7 +1,8 @@
 """What ends a program that dldbg cannot take further, as real wasm traps with backtraces.
 
 - An import the host does not implement is bound to a function of the wasm module
-  `emscripten_unimplemented` that executes `unreachable`: the trap's innermost frame is
+  `emscripten_unimplemented` (generated as a binary and compiled through the compile cache,
+  so a warm run does not compile it again) that executes `unreachable`: the trap's innermost frame is
   `emscripten_unimplemented!env.NAME`, the next ones the program's (name section), and the
   host explains it as `emscripten import env.NAME is not implemented`.
 - `abort()` and `__assert_fail` run their JS-library code (which prints `Aborted(...)`) and
@@ -11,11 +12,13 @@
 
 from __future__ import annotations
 
-import re
+import hashlib
 
 import wasmtime
 
+from ...linker.wasmtime_compat import instance_exports
 from ...linker.wasmtypes import functype
+from ...wasm.binary import encode_custom_section, encode_name, encode_section, encode_uleb
 from ...wasm.types import FuncType
 
 STUB_MODULE = "emscripten_unimplemented"
@@ -66,31 +69,71 @@ def stub_message(qualified: str) -> str:
     return f"emscripten import {qualified} is not implemented" + (f" ({reason})" if reason else "")
 
 
-def _ident(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9!#$%&'*+\-./:<=>?@\\^_`|~]", "_", text)
+_VALTYPE_CODES = {"i32": 0x7F, "i64": 0x7E, "f32": 0x7D, "f64": 0x7C, "v128": 0x7B, "funcref": 0x70, "externref": 0x6F}
+
+
+def _functype(ftype: FuncType) -> bytes:
+    """A type-section entry.  Raises KeyError for a value type without a one-byte code."""
+    params = bytes(_VALTYPE_CODES[t] for t in ftype.params)
+    results = bytes(_VALTYPE_CODES[t] for t in ftype.results)
+    return b"\x60" + encode_uleb(len(params)) + params + encode_uleb(len(results)) + results
+
+
+def _vec(items: list[bytes]) -> bytes:
+    return encode_uleb(len(items)) + b"".join(items)
+
+
+def _names(module: str, functions: list[str]) -> bytes:
+    """A `name` section: the module's name and its functions' names (what trap frames show)."""
+    module_names = encode_name(module)
+    function_names = _vec([encode_uleb(i) + encode_name(n) for i, n in enumerate(functions)])
+    return encode_custom_section("name", b"\x00" + encode_uleb(len(module_names)) + module_names
+                                 + b"\x01" + encode_uleb(len(function_names)) + function_names)
+
+
+def stub_module(keys: list[tuple[str, str, FuncType]]) -> bytes:
+    """The wasm module of `stub_functions`: function i (export "i", named `MODULE.NAME`) has
+    the type of key i and executes `unreachable`.  Raises KeyError for an unknown value type."""
+    types = list(dict.fromkeys(ftype for _m, _n, ftype in keys))
+    type_index = {ftype: i for i, ftype in enumerate(types)}
+    return b"".join([
+        b"\0asm\x01\x00\x00\x00",
+        encode_section(1, _vec([_functype(t) for t in types])),
+        encode_section(3, _vec([encode_uleb(type_index[ftype]) for _m, _n, ftype in keys])),
+        encode_section(7, _vec([encode_name(str(i)) + b"\x00" + encode_uleb(i) for i in range(len(keys))])),
+        encode_section(10, _vec([b"\x03\x00\x00\x0b"] * len(keys))),  # no locals; unreachable; end
+        _names(STUB_MODULE, [f"{module}.{name}" for module, name, _t in keys]),
+    ])
+
+
+def _instantiate(engine, data: bytes, imports: list) -> wasmtime.Instance:
+    """Instantiate a module dldbg generated, its machine code from the compile cache."""
+    module, _source, _seconds = engine.cache.get(data, hashlib.sha256(data).hexdigest())
+    return wasmtime.Instance(engine.store, module, imports)
 
 
 def stub_functions(engine, keys: list[tuple[str, str, FuncType]]) -> list[wasmtime.Func]:
-    """Trapping functions for (import module, name, type) keys, from one new wasm module."""
+    """Trapping functions for (import module, name, type) keys, from one new wasm module.
+    Raises KeyError for a value type without a one-byte code."""
     if not keys:
         return []
-    lines = [f"(module ${STUB_MODULE}"]
-    for index, (module, name, ftype) in enumerate(keys):
-        params = f" (param {' '.join(ftype.params)})" if ftype.params else ""
-        results = f" (result {' '.join(ftype.results)})" if ftype.results else ""
-        lines.append(f'  (func ${_ident(f"{module}.{name}")} (export "{index}"){params}{results} unreachable)')
-    lines.append(")")
-    instance = wasmtime.Instance(engine.store, wasmtime.Module(engine.wasm_engine, "\n".join(lines)), [])
-    exports = instance.exports(engine.store)
-    return [exports[str(index)] for index in range(len(keys))]
+    instance = _instantiate(engine, stub_module(keys), [])
+    names = [str(index) for index in range(len(keys))]
+    exports = instance_exports(engine.store, instance, names)
+    return [exports[name] for name in names]
 
 
 def aborting_function(engine, name: str, ftype: FuncType, record) -> wasmtime.Func:
     """A function of type `ftype` that calls `record(*args)` (a host function), then traps."""
     host = wasmtime.Func(engine.store, functype(ftype), record)
-    params = f" (param {' '.join(ftype.params)})" if ftype.params else ""
-    gets = " ".join(f"local.get {i}" for i in range(len(ftype.params)))
-    text = (f'(module ${ABORT_MODULE} (import "host" "f" (func $f{params}))'
-            f' (func ${_ident("env." + name)} (export "f"){params} {gets} call $f unreachable))')
-    instance = wasmtime.Instance(engine.store, wasmtime.Module(engine.wasm_engine, text), [host])
-    return instance.exports(engine.store)["f"]
+    gets = b"".join(b"\x20" + encode_uleb(i) for i in range(len(ftype.params)))  # local.get i
+    data = b"".join([
+        b"\0asm\x01\x00\x00\x00",
+        encode_section(1, _vec([_functype(ftype)])),
+        encode_section(2, _vec([encode_name("host") + encode_name("f") + b"\x00\x00"])),
+        encode_section(3, _vec([b"\x00"])),
+        encode_section(7, _vec([encode_name("f") + b"\x00\x01"])),
+        encode_section(10, _vec([encode_uleb(len(gets) + 5) + b"\x00" + gets + b"\x10\x00\x00\x0b"])),  # call 0; unreachable
+        _names(ABORT_MODULE, ["host.f", f"env.{name}"]),
+    ])
+    return instance_exports(engine.store, _instantiate(engine, data, [host]), ["f"])["f"]
