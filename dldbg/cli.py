@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trace", metavar="CATEGORIES", nargs="?", const="all",
                    help="print an LD_DEBUG-style line per linker event to stderr (--trace=help lists categories)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the compiled-module cache")
+    p.add_argument("--tier", choices=("auto", "cranelift", "winch"), default="auto",
+                   help="the compiler: auto (default) starts a program without cached code on Winch, wasmtime's "
+                        "baseline compiler, and caches Cranelift code for the next run; cranelift or winch force one")
     return parser
 
 
@@ -180,25 +183,18 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
     engine_options = {"library_path": args.library_path, "bind_now": args.bind_now, "files": files}
     if args.no_cache:
         engine_options["cache_dir"] = None
-    if not args.invoke:
-        try:
-            wasm = files.get(args.file)[1]
-        except OSError as exc:
-            raise DldbgError(f"{args.file}: read: {exc.strerror or exc}") from None
-        except WasmParseError as exc:
-            raise DldbgError(f"{args.file}: read: {exc.message} at byte offset {exc.offset:#x}") from None
-        host_class = find_program_host(wasm, args.file)
-        if host_class is not None:
-            options = ProgramOptions(
-                dirs=[parse_dir(d) for d in args.dirs],
-                env=dict(kv.partition("=")[::2] for kv in args.env),
-                preload=args.preload,
-                library_path=args.library_path,
-            )
-            engine = Engine(host_class(options), **engine_options)
-            if categories:
-                engine.listeners.append(Tracer(stderr, categories))
-            return engine.host.run(engine, args.file, [args.file, *args.program_args])
+    if args.program_args and args.invoke:
+        print("dldbg run: error: program arguments after -- need a main program, not --invoke", file=stderr)
+        return 2
+    try:
+        data, wasm = files.get(args.file)
+    except OSError as exc:
+        raise DldbgError(f"{args.file}: read: {exc.strerror or exc}") from None
+    except WasmParseError as exc:
+        raise DldbgError(f"{args.file}: read: {exc.message} at byte offset {exc.offset:#x}") from None
+    engine_options["tier"] = _tier(args, wasm, data)
+    host_class = None if args.invoke else find_program_host(wasm, args.file)
+    if host_class is None and not args.invoke:
         reason = unrunnable_reason(wasm, args.file)
         if reason is not None:
             raise UnsupportedProgram(reason)
@@ -206,21 +202,47 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
             raise NotAProgram(f"{args.file}: not a side module and no host runs it as a program")
         if args.program_args:
             raise NotAProgram(f"{args.file}: a side module, not a program: arguments after -- have no main to go to")
-    elif args.program_args:
-        print("dldbg run: error: program arguments after -- need a main program, not --invoke", file=stderr)
-        return 2
-    engine = Engine(StandaloneHost(), **engine_options)
+    if host_class is not None:
+        options = ProgramOptions(
+            dirs=[parse_dir(d) for d in args.dirs],
+            env=dict(kv.partition("=")[::2] for kv in args.env),
+            preload=args.preload,
+            library_path=args.library_path,
+        )
+        engine = Engine(host_class(options), **engine_options)
+    else:
+        engine = Engine(StandaloneHost(), **engine_options)
     if categories:
         engine.listeners.append(Tracer(stderr, categories))
-    modules = engine.load_startup([*args.preload, args.file])
-    if not args.invoke:
+    try:
+        if host_class is not None:
+            return engine.host.run(engine, args.file, [args.file, *args.program_args])
+        modules = engine.load_startup([*args.preload, args.file])
+        if not args.invoke:
+            return 0
+        target, call_args = args.invoke[0], args.invoke[1:]
+        if target in modules[-1].exports:
+            target = f"{modules[-1].name}!{target}"
+        result = engine.call(target, call_args)
+        _print_result(result, stdout)
         return 0
-    target, call_args = args.invoke[0], args.invoke[1:]
-    if target in modules[-1].exports:
-        target = f"{modules[-1].name}!{target}"
-    result = engine.call(target, call_args)
-    _print_result(result, stdout)
-    return 0
+    finally:
+        if engine.tier == "winch":
+            from .linker.tiers import spawn_tier_up
+
+            spawn_tier_up(engine.cache.folder)
+
+
+def _tier(args, wasm, data: bytes) -> str:
+    """The compiler tier for `dldbg run` (see dldbg.linker.tiers)."""
+    if args.tier != "auto":
+        return args.tier
+    from .linker.cache import CompileCache, default_cache_dir
+    from .linker.engine import make_config
+    from .linker.tiers import choose_tier
+
+    cache = None if args.no_cache else CompileCache(None, make_config("cranelift")[1], default_cache_dir())
+    return choose_tier("auto", wasm, data, cache)
 
 
 def _print_result(result, stdout: TextIO) -> None:

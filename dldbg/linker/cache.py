@@ -22,6 +22,7 @@ import time
 import wasmtime
 
 from ..fetch import default_cache_dir  # noqa: F401  (the cache folder; re-exported)
+from .tiers import TIER_UP_FOLDER
 
 #: smaller modules say little about compile speed (fixed costs dominate)
 SPEED_MIN_BYTES = 32 * 1024
@@ -49,11 +50,14 @@ class CompileCache:
 
     :param folder: where serialised modules go; None keeps only the in-process cache.
     :param settings: a stable description of the engine configuration (part of the key).
+    :param tier_up: queue the bytes of every module compiled here for the Cranelift tier-up
+        (`dldbg.linker.tiers`): set for a Winch engine.
     """
 
-    def __init__(self, engine: wasmtime.Engine, settings: str, folder: str | None):
+    def __init__(self, engine: wasmtime.Engine, settings: str, folder: str | None, *, tier_up: bool = False):
         self.engine = engine
         self.folder = os.path.join(folder, "compiled") if folder else None
+        self.tier_up = tier_up
         self._tag = hashlib.sha256(f"wasmtime={wasmtime_version()};{settings}".encode()).hexdigest()[:16]
         self._memory: dict[str, wasmtime.Module] = {}
         #: bytes of module compiled per second on this machine (None until measured)
@@ -83,15 +87,21 @@ class CompileCache:
             self._learn_speed(len(data), time.perf_counter() - started)
             if path:
                 self._store(path, module.serialize())
+                if self.tier_up:
+                    self._store(os.path.join(self.folder, TIER_UP_FOLDER, f"{sha256}.wasm"), data)
         self._memory[sha256] = module
         return module, source, time.perf_counter() - started
+
+    def has(self, sha256: str) -> bool:
+        """The machine code of the module `sha256` is cached (in memory or on disk)."""
+        path = self.path_for(sha256)
+        return sha256 in self._memory or bool(path and os.path.exists(path))
 
     def expected_seconds(self, size: int, sha256: str) -> float | None:
         """Seconds compiling `size` bytes (sha256 `sha256`) is expected to take: 0.0 when the
         machine code is cached, else from the speed of earlier compiles on this machine; None
         before any module of `SPEED_MIN_BYTES` or more was compiled."""
-        path = self.path_for(sha256)
-        if sha256 in self._memory or (path and os.path.exists(path)):
+        if self.has(sha256):
             return 0.0
         return size / self.speed if self.speed else None
 

@@ -25,6 +25,7 @@ from .flags import BAD_MODE_MESSAGE, RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_
 from .functable import FunctionTable
 from .got import GlobalOffsetTable
 from .loader import LoadRequest, first_line
+from .tiers import apply_tier
 from .memory import LinearMemory
 from .module import LazyStub, LoadedModule, is_internal
 from .scope import Scope, Symbol
@@ -71,8 +72,9 @@ class Host(Protocol):
 _DEFAULT = object()
 
 
-def make_config() -> tuple[wasmtime.Config, str]:
-    """The wasmtime configuration and a stable description of it (part of the cache key)."""
+def make_config(tier: str = "cranelift") -> tuple[wasmtime.Config, str]:
+    """The wasmtime configuration for compiler tier `tier` (cranelift or winch, see
+    `dldbg.linker.tiers`) and a stable description of it (part of the cache key)."""
     config = wasmtime.Config()
     config.epoch_interruption = True  # Engine.interrupt(); changes the compiled code
     settings = {"epoch_interruption": True}
@@ -84,6 +86,7 @@ def make_config() -> tuple[wasmtime.Config, str]:
                 settings[feature] = True
             except (AttributeError, wasmtime.WasmtimeError):
                 settings[feature] = False
+    apply_tier(config, tier, settings)
     return config, ";".join(f"{k}={v}" for k, v in sorted(settings.items()))
 
 
@@ -96,13 +99,17 @@ class Engine:
     :param cache_dir: folder of the compiled-module cache; None disables the disk cache.
     :param environ: environment for `LD_LIBRARY_PATH` (default: os.environ).
     :param files: parsed module files to start from (see `dldbg.wasm.files`).
+    :param tier: the compiler, `cranelift` or `winch` (see `dldbg.linker.tiers`).  Raises
+        ValueError for another name.
     """
 
     def __init__(self, host: Host, *, library_path=(), bind_now: bool = False, cache_dir=_DEFAULT, environ=None,
-                 files: ModuleFiles | None = None):
+                 files: ModuleFiles | None = None, tier: str = "cranelift"):
         #: module files read and parsed once (the command line passes the ones it has read)
         self.files = files or ModuleFiles()
-        config, settings = make_config()
+        #: the compiler tier of this engine's code: cranelift or winch (`dldbg.linker.tiers`)
+        self.tier = tier
+        config, settings = make_config(tier)
         self.wasm_engine = wasmtime.Engine(config)
         self.store = wasmtime.Store(self.wasm_engine)
         self.store.set_epoch_deadline(1)
@@ -111,7 +118,7 @@ class Engine:
         folder = default_cache_dir() if cache_dir is _DEFAULT else cache_dir
         #: dldbg's cache folder (compiled code, exnref translations); None: no disk cache
         self.cache_dir = folder
-        self.cache = CompileCache(self.wasm_engine, settings, folder)
+        self.cache = CompileCache(self.wasm_engine, settings, folder, tier_up=tier == "winch")
         self.library_path = tuple(library_path)
         self.bind_now = bind_now
         self.environ = environ

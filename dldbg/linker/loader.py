@@ -224,7 +224,10 @@ class LoadRequest:
         try:
             compiled, source, seconds = engine.cache.get(data, sha)
         except wasmtime.WasmtimeError as exc:
-            raise LoadError(path, "read", f"wasmtime rejected the module: {_wasmtime_reason(exc)}") from None
+            reason = f"wasmtime rejected the module: {_wasmtime_reason(exc)}"
+            if engine.tier == "winch":
+                reason += " (compiling with the baseline tier, Winch: `--tier=cranelift` uses Cranelift)"
+            raise LoadError(path, "read", reason) from None
         engine.emit(ModuleCompiled(name, path, source, round(seconds, 6)))
         mod = engine.new_module(
             path=os.path.abspath(path),

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""A real workload: SQLite as an emscripten side module, dlopen()ed by a MAIN_MODULE program
+that works with it, run by `dldbg run` and by node with emscripten's own loader.
+
+    python benchmarks/workload.py [--repeats R] [--rows N]
+
+The first run builds into .cache/bench/sqlite/ (a few minutes): SQLite's amalgamation
+(`deps/sqlite3/sqlite3.c` of the npm package better-sqlite3 12.11.1, fetched with `npm pack`)
+compiled by emcc 3.1.6 `-O2 -sSIDE_MODULE=1` (about 1 MB of wasm), and
+benchmarks/workload/sqlite_main.c linked `-sMAIN_MODULE=1` (compiled `-O2`, linked `-O0`
+because Debian's emscripten lacks the JS optimizer's acorn).  The program inserts N rows
+(default 20000) through a prepared statement, builds an index and runs grouped aggregates, a
+join, a LIKE scan and a sort; node and dldbg must print the same lines.
+
+Variants, interleaved:
+  node          `node --no-experimental-fetch main.js libsqlite3.so N`
+  dldbg warm    `dldbg run main.wasm -- libsqlite3.so N`, machine code in the cache
+  dldbg cold    the same with an empty cache folder (tiered: Winch compiles, Cranelift is
+                written to the cache for the next run by a background process)
+  dldbg cold, Cranelift only    an empty cache, `--tier=cranelift` (the pre-tiering cold start)
+  dldbg warm, Winch code        `--tier=winch` with Winch code cached: what Winch costs the run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchutil import CACHE, ROOT, dldbg_command, interleave, measure, need, table  # noqa: E402
+
+PACKAGE = "better-sqlite3@12.11.1"
+FOLDER = CACHE / "sqlite"
+MAIN_C = ROOT / "benchmarks" / "workload" / "sqlite_main.c"
+
+
+def build() -> Path:
+    """The program folder (main.js, main.wasm, libsqlite3.so), built when missing."""
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    side = FOLDER / "libsqlite3.so"
+    if not side.exists():
+        need("npm"), need("emcc")
+        tgz = next(FOLDER.glob("better-sqlite3-*.tgz"), None)
+        if tgz is None:
+            subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=FOLDER, check=True, stdout=subprocess.DEVNULL)
+            tgz = next(FOLDER.glob("better-sqlite3-*.tgz"))
+        with tarfile.open(tgz) as tar:
+            for member in ("package/deps/sqlite3/sqlite3.c", "package/deps/sqlite3/sqlite3.h"):
+                tar.extract(member, FOLDER, filter="data")
+        print("building libsqlite3.so with emcc (a few minutes) ...", file=sys.stderr)
+        tmp = FOLDER / "libsqlite3.so.tmp"
+        subprocess.run(["emcc", "-O2", "-sSIDE_MODULE=1", "-DSQLITE_THREADSAFE=0", "-DSQLITE_OMIT_LOAD_EXTENSION",
+                        "package/deps/sqlite3/sqlite3.c", "-o", str(tmp)], cwd=FOLDER, check=True)
+        tmp.rename(side)
+    main = FOLDER / "main.wasm"
+    if not main.exists() or main.stat().st_mtime < MAIN_C.stat().st_mtime:
+        need("emcc")
+        subprocess.run(["emcc", "-O2", "-fPIC", "-c", str(MAIN_C), "-o", "main.o"], cwd=FOLDER, check=True)
+        subprocess.run(["emcc", "-O0", "-sMAIN_MODULE=1", "-sALLOW_MEMORY_GROWTH=1", "main.o", "-o", "main.js"],
+                       cwd=FOLDER, check=True)
+    return FOLDER
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=20000)
+    args = parser.parse_args()
+    folder = build()
+    need("node")
+    program = ["libsqlite3.so", str(args.rows)]
+    dldbg = dldbg_command()
+    warm_cache = CACHE / "dldbg-cache-workload"
+    winch_cache = CACHE / "dldbg-cache-workload-winch"
+    env = dict(os.environ)
+    scratch = Path(tempfile.mkdtemp(prefix="dldbg-bench-"))
+
+    def in_cache(cache: Path, *options: str):
+        return measure([*dldbg, "run", *options, "main.wasm", "--", *program], cwd=folder,
+                       env={**env, "DLDBG_CACHE_DIR": str(cache)})
+
+    def cold(*options: str):
+        cache = Path(tempfile.mkdtemp(dir=scratch))
+        sample = in_cache(cache, *options)
+        shutil.rmtree(cache, ignore_errors=True)
+        return sample
+
+    node = measure(["node", "--no-experimental-fetch", "main.js", *program], cwd=folder)
+    warm = in_cache(warm_cache, "--tier=cranelift")  # fills the caches
+    in_cache(winch_cache, "--tier=winch")
+    if warm.stdout != node.stdout:
+        print("node and dldbg print different lines:\n--- node\n" + node.stdout + "--- dldbg\n" + warm.stdout)
+        return 1
+    print(f"workload: {node.stdout.splitlines()[0]}; main.wasm {(folder / 'main.wasm').stat().st_size // 1024} KiB, "
+          f"libsqlite3.so {(folder / 'libsqlite3.so').stat().st_size // 1024} KiB; "
+          f"{args.repeats} interleaved runs, medians\n")
+    series = interleave({
+        "node (emscripten's loader)": lambda: measure(["node", "--no-experimental-fetch", "main.js", *program], cwd=folder),
+        "dldbg run, warm": lambda: in_cache(warm_cache),
+        "dldbg run, cold (tiered)": lambda: cold(),
+        "dldbg run, cold, Cranelift only": lambda: cold("--tier=cranelift"),
+        "dldbg run, warm, Winch code": lambda: in_cache(winch_cache, "--tier=winch"),
+    }, args.repeats)
+    shutil.rmtree(scratch, ignore_errors=True)
+    print(table(series, baseline="node (emscripten's loader)"))
+    node_s = series["node (emscripten's loader)"]
+    print(f"\ntargets: warm <= 0.8x node: {series['dldbg run, warm'].wall / node_s.wall:.2f}x; "
+          f"cold <= 1.5x node: {series['dldbg run, cold (tiered)'].wall / node_s.wall:.2f}x; "
+          f"peak memory <= node's: {series['dldbg run, warm'].peak_mib / node_s.peak_mib:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
