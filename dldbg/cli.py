@@ -214,6 +214,10 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
         engine = Engine(StandaloneHost(), **engine_options)
     if categories:
         engine.listeners.append(Tracer(stderr, categories))
+    from .progress import ProgressLine
+
+    if ProgressLine.wanted(stderr):
+        engine.listeners.append(ProgressLine(stderr))
     try:
         if host_class is not None:
             return engine.host.run(engine, args.file, [args.file, *args.program_args])

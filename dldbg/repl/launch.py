@@ -113,6 +113,11 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
                       program_dirs=[parse_dir(d) for d in args.dirs],
                       program_env=dict(kv.partition("=")[::2] for kv in args.env), **options)
     session.echo = args.echo
+    if not use_tui:  # the TUI shows its own compile bar
+        from ..progress import ProgressLine
+
+        if ProgressLine.wanted(stderr):
+            session.add_engine_listener(ProgressLine(stderr))
     status = 0
     try:
         for message in session.startup_errors:

@@ -161,6 +161,8 @@ class Session:
         self.program_wasm = None
         #: module files parsed once, shared by the session, the program host and the loader
         self.files = ModuleFiles()
+        #: listeners every new engine gets (`add_engine_listener`)
+        self._engine_listeners: list[Callable] = []
         self._inspect_program()
         if plugins is None:
             from ..plugins import make_plugin_manager
@@ -217,8 +219,14 @@ class Session:
             options["cache_dir"] = self.cache_dir
         engine = Engine(self._make_host(), **options)
         engine.listeners.append(self._on_event)
+        engine.listeners.extend(self._engine_listeners)
         self.stack = LoadStack()
         return engine
+
+    def add_engine_listener(self, listener: Callable) -> None:
+        """Give `listener` the events of this engine and of every engine after a restart."""
+        self._engine_listeners.append(listener)
+        self.engine.listeners.append(listener)
 
     def restart(self) -> None:
         """A fresh engine (no modules, empty memory and table); breakpoints and the log stay."""
