@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 
 import wasmtime
+from wasmtime import _bindings
 from wasmtime import _ffi as ffi
 
 
@@ -41,13 +42,25 @@ def instance_exports(store: wasmtime.Store, instance: wasmtime.Instance, names: 
         from wasmtime._extern import wrap_extern
 
         context, handle = store._context(), ctypes.byref(instance._instance)
+        # the C function itself (no Python wrapper frame), else the wrapper
+        export_get = getattr(_bindings, "_wasmtime_instance_export_get", ffi.wasmtime_instance_export_get)
+        func_kind, global_kind = ffi.WASMTIME_EXTERN_FUNC.value, ffi.WASMTIME_EXTERN_GLOBAL.value
+        func_from_raw, global_from_raw = wasmtime.Func._from_raw, wasmtime.Global._from_raw
     except (AttributeError, ImportError):
         exports = instance.exports(store)
         return {name: exports[name] for name in names}
     out = {}
+    new_extern, byref = ffi.wasmtime_extern_t, ctypes.byref
     for name in names:
         raw = name.encode("utf-8")
-        item = ffi.wasmtime_extern_t()
-        if ffi.wasmtime_instance_export_get(context, handle, ctypes.create_string_buffer(raw), len(raw), ctypes.byref(item)):
-            out[name] = wrap_extern(item)
+        item = new_extern()  # one per export: the wrapper keeps pointing into it
+        if export_get(context, handle, raw, len(raw), byref(item)):
+            kind = item.kind
+            # wrap_extern's two commonest cases inline (it imports six classes per call)
+            if kind == func_kind:
+                out[name] = func_from_raw(item.of.func)
+            elif kind == global_kind:
+                out[name] = global_from_raw(item.of.global_)
+            else:
+                out[name] = wrap_extern(item)
     return out

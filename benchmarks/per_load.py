@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Per-load cost: one dlopen by dldbg against bare wasmtime-py doing the least a loader must.
+
+    python benchmarks/per_load.py [--repeats R] [MODULE ...]
+
+Bare wasmtime-py: `Module.deserialize_file` of the machine code dldbg's cache holds for the
+module, its imports made (memory, table, an i32 global per global import, a host function per
+function import, as dldbg's standalone host gives them), `Instance`.  dldbg: `Engine.dlopen`
+in the standalone host, which also reads and parses the file, allocates memory and table
+slots, resolves every import, creates the GOT, relocates, runs the constructors and publishes
+the symbols: with no listener, with the trace listener (`--trace=all` into /dev/null), and
+through a debugger Session (`dlopen` as a command: the event log, breakpoint checks).
+Each figure is measured in a child process (so the peak memory is the variant's own), the
+variants interleaved; the time is the load's alone, not the process's start-up.
+
+Modules (each must load alone in the standalone host): by default the generated
+libfuncs10000.so (10,000 function exports) and libdata10000.so (10,000 data exports over
+40 KB of data), and a small real sample (libreloc_dep.so, clang 16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchutil import CACHE, ROOT, measure  # noqa: E402
+
+VARIANTS = ("bare wasmtime-py", "dldbg, no listener", "dldbg, trace listener", "dldbg, Session")
+
+
+def child(variant: str, path: str, cache: str) -> None:
+    """Time one load of `path`; print {"seconds": ...}."""
+    sys.path.insert(0, str(ROOT))
+    from dldbg.hosts.standalone import StandaloneHost
+    from dldbg.linker.engine import Engine
+    from dldbg.linker.flags import RTLD_GLOBAL, RTLD_LAZY
+
+    if variant == "bare wasmtime-py":
+        import hashlib
+
+        import wasmtime
+
+        from dldbg.linker.engine import make_config
+        from dldbg.linker.wasmtypes import functype
+        from dldbg.wasm.reader import read_module_file
+
+        engine = Engine(StandaloneHost(), cache_dir=cache)  # only for the cache's file name
+        compiled = engine.cache.path_for(hashlib.sha256(Path(path).read_bytes()).hexdigest())
+        wasm = read_module_file(path)  # the import list a loader knows (not timed)
+        config, _settings = make_config()
+        wengine = wasmtime.Engine(config)
+        began = time.perf_counter()
+        store = wasmtime.Store(wengine)
+        store.set_epoch_deadline(1)  # dldbg's configuration has epoch interruption on
+        module = wasmtime.Module.deserialize_file(wengine, compiled)
+        imports = []
+        i32 = wasmtime.ValType.i32()
+        for imp in wasm.imports:
+            if imp.kind == "memory":
+                imports.append(wasmtime.Memory(store, wasmtime.MemoryType(wasmtime.Limits(max(imp.desc.limits.min, 256), None))))
+            elif imp.kind == "table":
+                imports.append(wasmtime.Table(store, wasmtime.TableType(wasmtime.ValType.funcref(),
+                                                                        wasmtime.Limits(4096, None)), None))
+            elif imp.kind == "global":
+                gtype = wasmtime.GlobalType(i32, imp.desc.mutable)
+                imports.append(wasmtime.Global(store, gtype, wasmtime.Val.i32(1024)))
+            else:
+                imports.append(wasmtime.Func(store, functype(wasm.types[imp.desc]), lambda *args: 0))
+        wasmtime.Instance(store, module, imports)
+        seconds = time.perf_counter() - began
+    elif variant == "dldbg, Session":
+        import io
+
+        from dldbg.plugins import make_plugin_manager
+        from dldbg.session import Session, TextPrinter
+
+        session = Session(None, cache_dir=cache, printer=TextPrinter(io.StringIO(), io.StringIO()),
+                          plugins=make_plugin_manager(entry_points=False))
+        began = time.perf_counter()
+        session.execute(f"dlopen {path}")
+        seconds = time.perf_counter() - began
+        assert session.engine.modules, "the Session's dlopen failed"
+    else:
+        engine = Engine(StandaloneHost(), cache_dir=cache)
+        if variant == "dldbg, trace listener":
+            from dldbg.events import CATEGORIES
+            from dldbg.trace import Tracer
+
+            engine.listeners.append(Tracer(open(os.devnull, "w"), frozenset(CATEGORIES)))
+        began = time.perf_counter()
+        engine.dlopen(path, RTLD_LAZY | RTLD_GLOBAL)
+        seconds = time.perf_counter() - began
+    print(json.dumps({"seconds": seconds}))
+
+
+def modules(given: list[str]) -> list[Path]:
+    if given:
+        return [Path(p).resolve() for p in given]
+    import symbolgen
+
+    generated = symbolgen.write(CACHE / "symbols", 10000)
+    return [generated["funcs"], generated["data"], ROOT / "samples" / "out" / "clang16" / "reloc" / "libreloc_dep.so"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--child", nargs=3, metavar=("VARIANT", "PATH", "CACHE"), help=argparse.SUPPRESS)
+    parser.add_argument("modules", nargs="*")
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+    cache = str(CACHE / "dldbg-cache-per-load")
+    for path in modules(args.modules):
+        run = [sys.executable, __file__, "--child"]
+        measure(run + ["dldbg, no listener", str(path), cache])  # fills the cache
+        results: dict[str, list] = {v: [] for v in VARIANTS}
+        for _ in range(args.repeats):
+            for variant in VARIANTS:
+                sample = measure(run + [variant, str(path), cache])
+                results[variant].append((json.loads(sample.stdout.splitlines()[-1])["seconds"], sample.peak_kib))
+        base = statistics.median(s for s, _ in results[VARIANTS[0]])
+        print(f"\n{path.name} ({path.stat().st_size // 1024} KiB), {args.repeats} interleaved runs, median load time")
+        print(f"{'variant':26} {'load ms':>9} {'ratio':>7} {'peak MiB':>9}")
+        for variant, values in results.items():
+            seconds = statistics.median(s for s, _ in values)
+            print(f"{variant:26} {seconds * 1000:9.2f} {seconds / base:6.2f}x {max(p for _, p in values) / 1024:9.1f}")
+    print("\ntargets: dldbg with events recorded <= 1.3x bare wasmtime-py; through a Session <= 1.5x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
