@@ -126,7 +126,8 @@ def main() -> int:
         for _ in range(args.repeats):
             for variant in VARIANTS:
                 sample = measure(run + [variant, str(path), cache])
-                results[variant].append((json.loads(sample.stdout.splitlines()[-1])["seconds"], sample.peak_kib))
+                line = next(x for x in reversed(sample.stdout.splitlines()) if x.startswith('{"seconds"'))
+                results[variant].append((json.loads(line)["seconds"], sample.peak_kib))
         base = statistics.median(s for s, _ in results[VARIANTS[0]])
         print(f"\n{path.name} ({path.stat().st_size // 1024} KiB), {args.repeats} interleaved runs, median load time")
         print(f"{'variant':26} {'load ms':>9} {'ratio':>7} {'peak MiB':>9}")

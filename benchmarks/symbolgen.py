@@ -8,9 +8,10 @@ Every module is a dylink.0 side module importing `env.memory`,
 - `data_module(n)`: exports `d0`..`d{n-1}`, data symbols (immutable i32 globals, offsets
   4*i from `__memory_base`) over MEM_INFO memorysize 4n bytes, word i holding i.
 - `got_user_module(n, "mem" | "func")`: imports `GOT.mem.d{i}` (or `GOT.func.f{i}`) for
-  i < n and exports `sum() -> i32`, the wrapping i32 sum of every GOT value (addresses, or
-  table slots), so a run can check that every entry was filled; and n data symbols of its
-  own, `p{kind}{i}` (as `int *p_i = &d_i;` would give).
+  i < n and exports `sum() -> i32`: the wrapping i32 sum of every GOT.mem address, or of
+  what every GOT.func entry's function returns when called through its table slot (so
+  n(n-1)/2 whatever the slots are), so a run can check that every entry was filled; and n
+  data symbols of its own, `p{kind}{i}` (as `int *p_i = &d_i;` would give).
 """
 
 from __future__ import annotations
@@ -80,13 +81,22 @@ def got_user_module(n: int, kind: str) -> bytes:
                                  for i in range(n)]
     code = bytearray(b"\x00\x41\x00")
     for i in range(n):
-        code += b"\x23" + encode_uleb(2 + i) + b"\x6a"  # global.get; i32.add
+        code += b"\x23" + encode_uleb(2 + i)  # global.get: the address, or the table slot
+        if kind == "func":
+            code += b"\x11\x00\x00"  # call_indirect (type 0) through the slot: f_i returns i
+        code += b"\x6a"  # i32.add
     code += b"\x0b"
     # and a data symbol of its own per import (C: `int *p_i = &d_i;`), as compiled code has
     own = [bytes([I32, CONST, 0x41]) + encode_sleb(4 * i) + b"\x0b" for i in range(n)]
     exports = [encode_name("sum") + b"\x00\x00"]
     exports += [encode_name(f"p{kind}{i}") + b"\x03" + encode_uleb(2 + n + i) for i in range(n)]
     return _module(4 * n, imports, [bytes(code)], exports, own)
+
+
+def expected_func_sum(n: int) -> int:
+    """What `sum()` of `got_user_module(n, "func")` returns."""
+    total = (n * (n - 1) // 2) & 0xFFFFFFFF
+    return total - (1 << 32) if total >> 31 else total
 
 
 def expected_mem_sum(n: int, memory_base: int) -> int:
