@@ -51,10 +51,22 @@ class Cursor:
 
     def uleb(self, bits: int = 32) -> int:
         """An unsigned LEB128 of at most `bits` bits (at most ceil(bits / 7) bytes)."""
+        pos = self.pos
+        if pos < self.end:
+            byte = self.data[pos]
+            if byte < 0x80:  # one byte, the common case: 7 bits fit any width read here
+                self.pos = pos + 1
+                return byte
         return self._leb(bits, signed=False)
 
     def sleb(self, bits: int = 32) -> int:
         """A signed LEB128 of at most `bits` bits."""
+        pos = self.pos
+        if pos < self.end:
+            byte = self.data[pos]
+            if byte < 0x80:  # one byte: bit 6 is the sign
+                self.pos = pos + 1
+                return byte - 0x80 if byte & 0x40 else byte
         return self._leb(bits, signed=True)
 
     def _leb(self, bits: int, signed: bool) -> int:
@@ -79,7 +91,12 @@ class Cursor:
     def name(self) -> str:
         """A wasm `name`: u32 length, then that many bytes of UTF-8."""
         start = self.pos
-        raw = self.bytes(self.uleb())
+        size = self.uleb()
+        end = self.pos + size
+        if end > self.end:
+            raise self.fail(f"{size} bytes requested, {self.remaining} left")
+        raw = bytes(self.data[self.pos : end])
+        self.pos = end
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
