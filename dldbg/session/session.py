@@ -401,7 +401,12 @@ class Session:
             raise NotPausedError(f"{how}: the engine is not stopped (set a breakpoint, e.g. `catch load`, "
                                  f"then `dlopen` or `run`)")
         e = pause.entry
-        pause.resume = Resume(how, count, e.event.module, e.event.stage, e.depth)
+        module, depth = e.event.module, e.depth
+        if module not in pause.frames:
+            # stopped where a load ended (its load.done): the load to finish or step in is the
+            # enclosing one, if any (else `finish` runs to the end of the operation)
+            module, depth = (pause.frames[-1], len(pause.frames)) if pause.frames else ("", 0)
+        pause.resume = Resume(how, count, module, e.event.stage, depth)
         return pause
 
     # -- commands -----------------------------------------------------------------------
