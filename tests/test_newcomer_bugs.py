@@ -22,3 +22,17 @@ def test_a_second_finish_ends_the_enclosing_load():
         ("Finish", "load.done", "libchain_b.so"),
         ("Finish", "load.done", "libchain_a.so"),
     ]
+
+
+def test_run_after_a_manual_dlopen_starts_afresh():
+    """bug 3: `run` after `dlopen FILE` loads FILE again in a fresh engine: its events are
+    logged, breakpoints stop, and its reference count is 1."""
+    c = Captured(sample("clang16", "reloc", "libreloc.so"))
+    c.ok("dlopen libreloc.so")
+    before = len(c.session.log)
+    c.run("catch load libreloc.so", "run", "continue")
+    assert [s[0] for s in stops(c)] == ["Breakpoint"]
+    assert len(c.session.log) > before
+    mod = c.session.engine.module_named("libreloc.so")
+    assert mod.refcount == 1
+    assert "fresh engine" in c.out.getvalue() + c.err.getvalue()

@@ -249,6 +249,9 @@ class Session:
         if self.program_started:
             self.restart()
             self.printer.message("starting the program again in a fresh engine")
+        elif self.engine.modules:  # libraries typed at the prompt (`dlopen`): the program starts afresh
+            self.restart()
+            self.printer.message("starting the program in a fresh engine (the libraries loaded before are dropped)")
         if args is not None:
             self.program_args = list(args)
         self.program_started = True
