@@ -28,3 +28,14 @@ def test_every_command_help_ends_with_examples():
         tail = cmd.help.rstrip().rsplit("Examples:", 1)
         assert len(tail) == 2 and tail[1].strip(), cmd.name
         assert cmd.summary.endswith("."), cmd.name
+
+
+def test_every_help_example_parses():
+    """Every example in the commands' help (and so in docs/commands.md) is accepted by its
+    command's parser (`catch load -t missing` was refused: issue 11, bug 7)."""
+    registry = builtin_registry()
+    make_plugin_manager(entry_points=False).hook.dldbg_register_commands(registry=registry)
+    for cmd in registry.commands.values():
+        for example in cmd.parser.examples:
+            command, argv = registry.parse(example)
+            command.parse(list(argv))

@@ -134,11 +134,18 @@ class Command:
 
     def run(self, session, argv: list[str]):
         """Parse `argv` and call the function.  Raises CommandError, HelpShown, DldbgError."""
+        return self.func(session, **vars(self.parse(argv)))
+
+    def parse(self, argv: list[str]) -> argparse.Namespace:
+        """The arguments of `argv`.  Raises CommandError, HelpShown."""
+        # options may stand between positionals (`catch load -t missing`), as gdb allows; a
+        # parser with an argparse.REMAINDER argument (`call F ARGS...`) keeps them as they are
+        intermixed = not any(a.nargs in (argparse.REMAINDER, argparse.PARSER) for a in self.parser._actions)
         try:
-            args = self.parser.parse_args(argv)
+            args = self.parser.parse_intermixed_args(argv) if intermixed else self.parser.parse_args(argv)
         except argparse.ArgumentError as exc:  # exit_on_error=False raises these for some errors
             self.parser.error(str(exc))
-        return self.func(session, **vars(args))
+        return args
 
 
 @dataclass
