@@ -85,10 +85,21 @@ def _debugger_argument(first: str) -> bool:
     return first.startswith("-") or os.path.exists(first) or "/" in first or "." in first
 
 
+def _subcommand_first(argv: list[str]) -> list[str]:
+    """`dldbg --no-cache run FILE` is `dldbg run --no-cache FILE`: long options before the
+    subcommand word go after it (unless a file of that name exists: then it is the debugger's FILE)."""
+    for i, word in enumerate(argv):
+        if not word.startswith("--") or word == "--":
+            if i and word in ("inspect", "run") and not os.path.exists(word):
+                return [word, *argv[:i], *argv[i + 1:]]
+            break
+    return argv
+
+
 def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _subcommand_first(list(sys.argv[1:] if argv is None else argv))
     if argv and argv[0] not in SUBCOMMAND_WORDS and _debugger_argument(argv[0]):
         # `dldbg [--repl|--tui] [options] FILE [-- ARGS]`: the debugger (dldbg.repl.launch)
         from .repl.launch import debugger_main

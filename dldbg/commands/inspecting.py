@@ -338,7 +338,9 @@ def _lookup_symbol(engine, name: str) -> Reply:
     lines += [f"  defined by {d['module']}: {d['kind']} {d['value']} ({d['binding']})" for d in defs]
     lines.append(f"  global scope: {bound.module}" if bound is not None else "  global scope: not defined")
     if got is not None:
-        lines.append(f"  {got['got']}.{bare} = {got['value']} (provider {got['provider'] or '-'}; imported by {', '.join(got['importers'])})")
+        value = got["value"]
+        shown = hex_or_dash(value) if got["got"] == "GOT.mem" else (str(value) if value < 0 else f"slot {value}")
+        lines.append(f"  {got['got']}.{bare} = {shown} (provider {got['provider'] or '-'}; imported by {', '.join(got['importers'])})")
     return Reply({"symbol": name, "definitions": defs, "global": bound.module if bound else None, "got": got}, "\n".join(lines))
 
 

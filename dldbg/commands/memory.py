@@ -9,7 +9,7 @@ import wasmtime
 from ..linker.got import UNDEFINED_ADDR
 from ..session.addresses import evaluate, find_symbol, parse_int, place
 from ..session.errors import CommandError
-from ..session.memview import UNITS, examine, parse_format
+from ..session.memview import UNITS, ExamineFormat, examine, parse_format
 from ..session.output import Reply
 from . import command, parser
 
@@ -28,6 +28,8 @@ def x(session, spec):
     fmt = session.examine_format
     if words and words[0].startswith("/"):
         fmt = parse_format(words.pop(0), fmt)
+    elif words:  # `x ADDR`: the last format and unit, one unit (as gdb)
+        fmt = ExamineFormat(1, fmt.format, fmt.unit)
     if words:
         address = evaluate(session.engine, "".join(words))
     elif session.examine_next is not None:

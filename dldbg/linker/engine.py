@@ -446,12 +446,14 @@ class Engine:
         self.wasm_engine.increment_epoch()
 
     # -- dl API -------------------------------------------------------------------------
-    def dlopen(self, path: str, flags: int = RTLD_LAZY | RTLD_GLOBAL) -> int:
+    def dlopen(self, path: str, flags: int = RTLD_LAZY | RTLD_GLOBAL, *, bind_now: bool | None = None) -> int:
         """Load `path` (and its NEEDED libraries); return its handle.
 
         A library already loaded gives the same handle with its reference count raised.
         Raises DlError with emscripten's message (`could not load dynamic lib: ...`); `dlerror()`
-        returns the same text.
+        returns the same text.  `bind_now`: whether function imports bind at load time; None:
+        when RTLD_NOW is given or the engine binds now (a host whose loader ignores RTLD_NOW, as
+        emscripten's does, passes False and keeps the program's flags for the events).
         """
         self._error = None
         if not flags & (RTLD_LAZY | RTLD_NOW):
@@ -462,7 +464,9 @@ class Engine:
         existing = self.modules_by_path.get(os.path.realpath(found))
         if flags & RTLD_NOLOAD and (existing is None or existing.state != "ready"):
             self._fail(f"could not load dynamic lib: {path}\nRTLD_NOLOAD was given and it is not loaded")
-        req = LoadRequest(self, flags, bind_now=self.bind_now or bool(flags & RTLD_NOW))
+        if bind_now is None:
+            bind_now = self.bind_now or bool(flags & RTLD_NOW)
+        req = LoadRequest(self, flags, bind_now=bind_now)
         outer = (self.context, self.stage)
         try:
             mod = self._guarded(req, lambda: req.load(found))

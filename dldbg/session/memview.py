@@ -32,11 +32,12 @@ class ExamineFormat:
 
 
 def parse_format(spec: str, last: ExamineFormat) -> ExamineFormat:
-    """`/16xb`, `/s`, `/4` -> the format, taking what is not given from `last`.  Raises CommandError."""
+    """`/16xb`, `/s`, `/4` -> the format, taking the letters not given from `last`; the count
+    is 1 unless given (gdb: `x/3dw` then `x/s` shows one string).  Raises CommandError."""
     m = _SPEC.match(spec)
     if not m:
         raise CommandError(f"bad format {spec!r}: expected /NFU (e.g. /16xb, /4dw, /s)")
-    count = int(m.group(1)) if m.group(1) else last.count
+    count = int(m.group(1)) if m.group(1) else 1
     fmt, unit = last.format, last.unit
     for letter in m.group(2):
         if letter in UNITS:

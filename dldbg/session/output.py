@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from .paths import Shortener
+
 SCHEMA = 1
 
 
@@ -22,6 +24,16 @@ class Reply:
 
     data: Any = None
     text: str = ""
+
+
+def as_reply(value) -> Reply:
+    """What a command returned, as a Reply: a Reply as it is; a string or a number is both the
+    text and the data (a plugin command may return one); anything else is data only."""
+    if isinstance(value, Reply):
+        return value
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return Reply(value, str(value))
+    return Reply(value)
 
 
 @dataclass
@@ -63,15 +75,18 @@ def _default(value):
 
 class TextPrinter:
     """Results on `out`, errors and warnings on `err`; events are not shown (the trace plugin
-    prints them when asked)."""
+    prints them when asked).  Paths under the current folder are shown relative to it (as the
+    TUI and the docs show them); `--json` keeps them absolute."""
 
     json = False
 
-    def __init__(self, out: TextIO, err: TextIO):
+    def __init__(self, out: TextIO, err: TextIO, *, cwd: str | None = None):
         self.out = out
         self.err = err
+        self.shorten = Shortener(cwd)
 
     def _write(self, stream: TextIO, text: str) -> None:
+        text = self.shorten(text)
         stream.write(text if text.endswith("\n") else text + "\n")
         stream.flush()
 

@@ -34,7 +34,7 @@ from .eventlog import EventLog, LoggedEvent
 from .failures import Failure
 from .interrupt import InterruptGuard
 from .memview import ExamineFormat
-from .output import CommandResult, Reply, TextPrinter
+from .output import CommandResult, Reply, TextPrinter, as_reply
 from .stepping import LoadStack, Resume
 
 _DEFAULT = object()
@@ -139,6 +139,8 @@ class Session:
         self.failed_commands = 0
         self.quitting = False
         self.current_command: str | None = None
+        #: (plugin, hook, error) -> how often that plugin hook failed so
+        self._plugin_failures: dict[tuple[str, str, str], int] = {}
         #: per-plugin state, by plugin name
         self.plugin_data: dict[str, object] = {}
         self.examine_format = ExamineFormat()
@@ -466,7 +468,7 @@ class Session:
             with self.interrupts.active():
                 command, argv = self.registry.parse(line)
                 reply = command.run(self, list(argv))
-            reply = reply if isinstance(reply, Reply) else Reply(reply)
+            reply = as_reply(reply)
             result = CommandResult(line, True, reply.data, reply.text)
         except HelpShown as shown:
             result = CommandResult(line, True, {"help": shown.text}, shown.text.rstrip())
@@ -540,11 +542,24 @@ class Session:
             except (SessionQuit, KeyboardInterrupt):
                 raise
             except Exception as exc:
-                self.printer.warning(f"plugin {impl.plugin_name} failed in {name}: {type(exc).__name__}: {exc}")
+                self._plugin_failed(impl.plugin_name, name, f"{type(exc).__name__}: {exc}")
+
+    def _plugin_failed(self, plugin: str, hook: str, error: str) -> None:
+        """Warn once per plugin, hook and error: a hook that fails at every event must not
+        print one identical warning per event; the repeats are counted and reported at the end."""
+        key = (plugin, hook, error)
+        seen = self._plugin_failures.get(key, 0)
+        self._plugin_failures[key] = seen + 1
+        if not seen:
+            self.printer.warning(f"plugin {plugin} failed in {hook}: {error} (the same failure again is counted, "
+                                 f"not shown)")
 
     def close(self) -> None:
         """End the session: plugins' `dldbg_session_end`, then the interrupt watcher."""
         self._hook("dldbg_session_end", session=self)
+        for (plugin, hook, error), count in self._plugin_failures.items():
+            if count > 1:
+                self.printer.warning(f"plugin {plugin} failed {count} times in {hook}: {error}")
         self.interrupts.close()
 
     def __enter__(self) -> "Session":

@@ -5,41 +5,22 @@ incremental models over the session's event log and the state snapshots the brid
   latest load went through and how each ended (done, in progress, failed, not reached).
 * `event_row`, `event_message` and `event_fields` render one logged event for the timeline and
   the detail pane.
-* `Shortener` shows paths relative to the current folder (`samples/out/...`, not
-  `/home/me/src/dldbg/samples/out/...`).
+* `Shortener` (dldbg.session.paths) shows paths relative to the current folder.
 * `hex_line` formats 16 bytes of linear memory; `region_at` finds the region of an address.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 
 from ..events import STAGES, Event
+from ..session.paths import Shortener  # noqa: F401  (the panes' path display)
 
 #: the stages of a load, in pipeline order (the last three are not load stages)
 LOAD_STAGES = tuple(s for s in STAGES if s not in ("call", "dlclose"))
 
 _PREFIX = re.compile(r"^dldbg\[[a-z]+\]: ")
-
-
-# -- paths ----------------------------------------------------------------------------------
-class Shortener:
-    """Replaces the current folder in displayed text: `CWD/x` -> `x`, `CWD` alone -> `.`."""
-
-    def __init__(self, cwd: str | None = None):
-        cwd = os.path.abspath(cwd or os.getcwd())
-        self.cwd = cwd
-        if cwd == "/":
-            self._pattern = None
-        else:
-            self._pattern = re.compile(re.escape(cwd) + r"(/|(?=[\s,;:)\]'\"]|$))")
-
-    def __call__(self, text: str) -> str:
-        if self._pattern is None or self.cwd not in text:
-            return text
-        return self._pattern.sub(lambda m: "" if m.group(1) == "/" else ".", text)
 
 
 # -- events ---------------------------------------------------------------------------------

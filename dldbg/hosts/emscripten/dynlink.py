@@ -21,7 +21,7 @@ from __future__ import annotations
 import posixpath
 
 from ...errors import DlError, LoadError, UndefinedSymbolError
-from ...linker.flags import RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE
+from ...linker.flags import RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOW
 from .registry import js
 from .runtime import JsError
 
@@ -104,9 +104,12 @@ def load_library(rt, filename: str, flags: int) -> object:
     if host is None:
         # node's readBinary(filename) failing: the error names the file as given
         raise JsError("Error", f"ENOENT: no such file or directory, open '{filename}'")
-    engine_flags = RTLD_LAZY | (flags & (RTLD_GLOBAL | RTLD_NODELETE))
+    # emscripten's dlopen keeps only RTLD_GLOBAL and RTLD_NODELETE ("We don't care about
+    # RTLD_NOW and RTLD_LAZY"): functions bind lazily whatever the mode; the events show the
+    # mode the program gave
+    engine_flags = (flags & (RTLD_LAZY | RTLD_NOW) or RTLD_LAZY) | (flags & (RTLD_GLOBAL | RTLD_NODELETE))
     try:
-        handle = rt.engine.dlopen(host, engine_flags)
+        handle = rt.engine.dlopen(host, engine_flags, bind_now=rt.engine.bind_now)
     except DlError as exc:
         cause = exc.__cause__ or exc
         text = loader_error_text(rt, cause)
