@@ -170,10 +170,14 @@ def collect_wanted(session) -> tuple[list[Wanted], list[dict], dict]:
             wanted[key] = Wanted(symbol, importer, how, weak or info_weak, itype, event)
         return wanted[key]
 
+    failed = {session.log[i].event.module for i in failure.events if session.log[i].event.kind == "load.fail"}
     for index in failure.events:
         entry = session.log[index]
         e = entry.event
-        if e.kind == "import.unresolved" and e.action == "error":
+        # every symbol the failing module could not get: the errors, and the functions bound to
+        # lazy stubs (they fail when called)
+        if e.kind == "import.unresolved" and (e.action == "error" or (
+                e.action == "lazy-stub" and not e.weak and e.module in failed)):
             how = e.import_module if e.import_module.startswith("GOT.") else f"{e.import_kind} import"
             want(e.field, e.module, "function import" if how == "func import" else how, e.weak, index)
         elif e.kind == "needed.resolved" and e.path is None:

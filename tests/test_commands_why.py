@@ -114,3 +114,36 @@ def test_signature_mismatch(tmp_path):
     assert (wanted["symbol"], wanted["importer"], wanted["import_type"]) == ("sig_f", "libsig_user.so", "() -> (i32)")
     assert any("signature mismatch" in p and "(i32) -> (i32)" in p for p in wanted["problems"])
     assert "problem: signature mismatch" in report.text
+
+
+THREE_MISSING = r"""
+extern int nonexistent_fn(int);
+extern int nonexistent_data;
+extern int nonexistent_addr_fn(void);
+int use(int x) { return nonexistent_fn(x) + nonexistent_data; }
+void *fn_address(void) { return (void *)&nonexistent_addr_fn; }
+"""
+
+
+def _clang_side_module(folder, name: str, source: str) -> str:
+    if shutil.which("clang-16") is None or shutil.which("wasm-ld-16") is None:
+        pytest.skip("clang-16 and wasm-ld-16 are needed to build this side module")
+    (folder / "src.c").write_text(source)
+    for cmd in (["clang-16", "--target=wasm32-unknown-emscripten", "-fPIC", "-fvisibility=default", "-O1", "-c", "src.c", "-o", "src.o"],
+                ["wasm-ld-16", "--experimental-pic", "-shared", "src.o", "-o", name]):
+        subprocess.run(cmd, cwd=folder, check=True, capture_output=True)
+    return str(folder / name)
+
+
+@pytest.mark.parametrize("mode", ["now", "lazy"])
+def test_why_names_every_unresolved_symbol_of_the_module(tmp_path, mode):
+    """issue 11, bug 12: a function, a GOT.mem and a GOT.func symbol nobody defines are all
+    named, whichever the load fails at first (RTLD_NOW: the function; lazily: the data)."""
+    c = Captured(_clang_side_module(tmp_path, "libthree.so", THREE_MISSING))
+    c.fails(f"dlopen libthree.so {mode}")
+    report = why(c)
+    named = {(w["symbol"], w["how"]) for w in report.data["symbols"]}
+    assert named == {("nonexistent_fn", "function import"), ("nonexistent_data", "GOT.mem"),
+                     ("nonexistent_addr_fn", "GOT.func")}
+    for symbol in ("nonexistent_fn", "nonexistent_data", "nonexistent_addr_fn"):
+        assert f"{symbol}: wanted by libthree.so" in report.text

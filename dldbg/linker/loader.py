@@ -342,7 +342,18 @@ class LoadRequest:
         weak = mod.wasm.weak_imports
         self.engine.enter(mod.name, "imports")
         self._reserve_own_function_slots(mod)
-        return [self._resolve_import(mod, imp, imp.field in weak) for imp in mod.wasm.imports]
+        externs, undefined = [], []
+        for imp in mod.wasm.imports:
+            try:
+                externs.append(self._resolve_import(mod, imp, imp.field in weak))
+            except UndefinedSymbolError as exc:
+                # go on, so that every undefined symbol of the module has its import.unresolved
+                # event (and `why` names them all); the load fails with the first, as emscripten's
+                undefined.append(exc)
+                externs.append(None)
+        if undefined:
+            raise undefined[0]
+        return externs
 
     def _reserve_own_function_slots(self, mod: LoadedModule) -> None:
         """One table growth for every own function that a GOT.func import will need a slot for
@@ -629,6 +640,7 @@ class LoadRequest:
     def _report_undefined(self, mods: list[LoadedModule]) -> None:
         """emscripten `reportUndefinedSymbols`: resolve what is left, weak -> 0, else fail."""
         engine = self.engine
+        undefined: list[UndefinedSymbolError] = []
         for mod in mods:
             engine.enter(mod.name, "got")
             for name in mod.got_symbols:
@@ -649,7 +661,9 @@ class LoadRequest:
                     engine.emit(GotUpdated(mod.name, entry.got, name, old, 0, None, "undefined weak symbol"))
                     continue
                 engine.emit(ImportUnresolved(mod.name, entry.got, name, "global", False, "error"))
-                raise UndefinedSymbolError(mod.path, "imports", name, entry.got)
+                undefined.append(UndefinedSymbolError(mod.path, "imports", name, entry.got))
+            if undefined:  # every undefined symbol of the module has its event; fail with the first
+                raise undefined[0]
 
     def _bind_now_check(self, mod: LoadedModule) -> None:
         if not self.bind_now:
