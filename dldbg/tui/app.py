@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -149,6 +150,8 @@ class DldbgApp(App):
         #: garbage collection between keypresses, not during them
         self.collector = IdleCollector()
         self._ended = False
+        #: the unfinished last line written to sys.stdout (False) and sys.stderr (True)
+        self._printed = {False: "", True: ""}
 
     # -- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -182,6 +185,9 @@ class DldbgApp(App):
         timeline = self.query_one(EventTimeline)
         self.watch(timeline, "cursor", self._cursor_moved, init=False)
         timeline.focus()
+        # what Python code writes to sys.stdout/sys.stderr while the TUI runs (Textual replaces
+        # them; the emscripten host writes the program's output there) goes to the output log
+        self.begin_capture_print(self)
         self.collector.start()
         self.set_interval(0.5, lambda: self.collector.tick(busy=timeline.scanning))
         self.bridge.start(self._sink)
@@ -223,6 +229,13 @@ class DldbgApp(App):
 
     def on_program_output(self, message: ProgramOutput) -> None:
         self.query_one(OutputLog).add("program", message.text)
+
+    def on_print(self, event: events.Print) -> None:
+        """A write to sys.stdout or sys.stderr: whole lines go to the output log."""
+        text = self._printed[event.stderr] + event.text
+        lines, _, self._printed[event.stderr] = text.rpartition("\n")
+        if lines:
+            self.query_one(OutputLog).add("program", lines)
 
     def _take_log(self) -> None:
         timeline = self.query_one(EventTimeline)
@@ -435,7 +448,8 @@ class DldbgApp(App):
     def _filter_applied(self, message: TimelineFilter.Applied) -> None:
         timeline = self.query_one(EventTimeline)
         timeline.set_filter(filter_predicate(message.text))
-        self.query_one("#timeline-pane").border_title = f"Timeline [{message.text}]" if message.text else "Timeline"
+        # a Text, not a str: a str is markup, and a filter (`lib.*`, `[x]`) is not
+        self.query_one("#timeline-pane").border_title = Text(f"Timeline [{message.text}]" if message.text else "Timeline")
 
     @on(TimelineFilter.Done)
     def _filter_done(self) -> None:
@@ -559,7 +573,7 @@ class DldbgApp(App):
 
         def done(value, error):
             if error is not None:
-                self.notify(self._error_text(error) or "bad address", severity="error")
+                self.notify(self._error_text(error) or "bad address", severity="error", markup=False)
                 return
             self.show_tab("memory")
             memory.goto(value)
