@@ -106,9 +106,9 @@ async def test_a_failing_dlopen_typed_in_the_command_bar_then_fixed():
         await press(app, pilot, "colon")
         assert app.focused is app.query_one(CommandBar).input
         await type_line(app, pilot, "catch load libneeds")
+        await press(app, pilot, "colon")  # a finished command gave the focus back to the timeline
         await type_line(app, pilot, "dlopen libneeds_helper.so")
         assert "PAUSED" in status(app) and "load.start" in status(app)
-        await press(app, pilot, "escape")
         assert app.focused is app.query_one(EventTimeline)
 
         await step_until(app, pilot, lambda: "LOAD FAILED" in status(app))
@@ -116,11 +116,9 @@ async def test_a_failing_dlopen_typed_in_the_command_bar_then_fixed():
         assert "undefined symbol 'helper_data'" in out
         assert "hint: load libhelper.so first" in out
 
-        await press(app, pilot, "colon")
-        await type_line(app, pilot, "delete")
-        await type_line(app, pilot, "dlopen libhelper.so")
-        await type_line(app, pilot, "dlopen libneeds_helper.so")
-        await type_line(app, pilot, "call helper_value")
+        for line in ("delete", "dlopen libhelper.so", "dlopen libneeds_helper.so", "call helper_value"):
+            await press(app, pilot, "colon")
+            await type_line(app, pilot, line)
         out = output_text(app)
         assert "handle 2: libneeds_helper.so" in out
         assert "helper_value() = 42" in out

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from catalogue import ROOT
+from textual import events
+
 from tuikit import SIZE, new_app, output_text, press, relative_sample, screen_text, type_line
+from dldbg.tui.widgets import CommandBar, EventTimeline
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +45,46 @@ async def test_an_emscripten_programs_output_reaches_the_output_pane():
         text = output_text(app)
         assert "program exited with status 3" in text
         assert "hello, world (1070)" in text and "done, exiting with 3" in text
+
+
+async def test_fast_input_and_pastes_in_the_command_bar_run_each_line_once():
+    """bug 5: two lines typed faster than the app handles them (tmux send-keys, a paste
+    without bracketed paste) ran as one merged line, twice; a bracketed paste kept only its
+    first line."""
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, "colon")
+        for ch in "echo one\recho two\r":  # all queued before the app handles the first
+            key = {"\r": "enter", " ": "space"}.get(ch, ch)
+            app.post_message(events.Key(key, ch))
+        await app.settled(pilot)
+        await press(app, pilot, "colon")
+        app.query_one(CommandBar).input.post_message(events.Paste("echo three\necho four\necho fi"))
+        await app.settled(pilot)
+        assert app.query_one(CommandBar).input.value == "echo fi"
+        lines = output_text(app).splitlines()
+        assert lines == ["(dldbg) echo one", "one", "(dldbg) echo two", "two", "(dldbg) echo three", "three",
+                         "(dldbg) echo four", "four"], lines
+
+
+async def test_focus_leaves_the_command_bar_when_its_command_is_done():
+    """bug 9: after Enter the focus stayed in the command bar (n, c, q typed letters), Tab was
+    trapped there, and a second `:` became part of the command."""
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        bar, timeline = app.query_one(CommandBar), app.query_one(EventTimeline)
+        await press(app, pilot, "colon", "colon")
+        assert app.focused is bar.input and bar.input.value == ""
+        await type_line(app, pilot, "catch load libreloc_dep")
+        assert app.focused is timeline
+        await press(app, pilot, "colon")
+        await type_line(app, pilot, "dlopen libreloc.so")  # stops at the catchpoint
+        assert app.state.pause is not None and app.focused is timeline
+        await press(app, pilot, "n")  # a key, not a letter in the command bar
+        assert "(dldbg) next" in output_text(app) and bar.input.value == ""
+        await press(app, pilot, "colon", "tab")  # an empty line: Tab goes on to the next pane
+        assert app.focused is not bar.input
+        await press(app, pilot, "colon", "i", "n", "f", "o", "space", "g", "tab")  # a word: Tab completes
+        assert app.focused is bar.input and bar.input.value == "info got "

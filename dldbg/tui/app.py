@@ -150,6 +150,8 @@ class DldbgApp(App):
         #: garbage collection between keypresses, not during them
         self.collector = IdleCollector()
         self._ended = False
+        #: the last line typed in the command bar, until it finishes or stops the engine
+        self._bar_command: str | None = None
         #: the unfinished last line written to sys.stdout (False) and sys.stderr (True)
         self._printed = {False: "", True: ""}
 
@@ -222,7 +224,7 @@ class DldbgApp(App):
             finally:
                 self.bridge.delivered()
         elif isinstance(note, CommandFinished):
-            pass
+            self._bar_command_done(note.line)
         elif isinstance(note, SessionEnded):
             self._ended = True
             self.exit()
@@ -270,6 +272,8 @@ class DldbgApp(App):
         self._show_detail(timeline.current)
         if not state.busy:
             self._refresh_inspector()
+        if state.pause is not None:
+            self._bar_command_done(state.pause.command)
 
     def _auto_goto(self, state: SessionState) -> None:
         """Show the static data of the module the engine stopped in (or the newest module) in
@@ -469,7 +473,19 @@ class DldbgApp(App):
     # -- the command bar -----------------------------------------------------------------
     @on(CommandBar.Submitted)
     def _command(self, message: CommandBar.Submitted) -> None:
+        self._bar_command = message.line
         self.bridge.execute(message.line)
+
+    def _bar_command_done(self, line: str | None) -> None:
+        """`line` finished or stopped the engine: if it was the last line typed in the command
+        bar, the keys (n, c, q, ...) work again: the focus goes back to the timeline, unless
+        more was typed meanwhile."""
+        if line is None or line != self._bar_command:
+            return
+        self._bar_command = None
+        bar = self.query_one(CommandBar)
+        if self.focused is bar.input and not bar.input.value:
+            self.query_one(EventTimeline).focus()
 
     @on(CommandBar.CompletionWanted)
     def _complete(self, message: CommandBar.CompletionWanted) -> None:

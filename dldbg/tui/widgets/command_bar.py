@@ -3,9 +3,10 @@
 Tab completes as the REPL does (command words, symbols, modules, event kinds and filters,
 flags, paths: `dldbg.repl.completion.suggest`, run on the engine's thread by the app): one
 candidate is inserted, several are listed under the line and their common prefix inserted, a
-second Tab takes the next one.  Up and Down walk the history, which is kept across sessions in the
-REPL's history file when the app is given one (`dldbg.repl.history`); Escape goes back to the
-timeline.
+second Tab takes the next one; on an empty line Tab goes to the next pane.  Up and Down walk the
+history, which is kept across sessions in the REPL's history file when the app is given one
+(`dldbg.repl.history`); Escape goes back to the timeline, and so does a command once it has
+finished (unless more was typed meanwhile).  A paste of several lines runs each line.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -22,6 +24,49 @@ from textual.widgets import Input, Static
 
 def common_prefix(words: list[str]) -> str:
     return os.path.commonprefix(words) if words else ""
+
+
+class CommandInput(Input):
+    """The command line.  Its own keys (Enter, Tab, Up, Down) are handled here, in the order
+    they were typed: as bindings they would run only once the key had bubbled up to the app,
+    after the keys typed behind them were already in the line (a fast paste of two lines ran
+    them merged, twice)."""
+
+    def _on_key(self, event: events.Key) -> None:
+        bar = self.parent
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            line, self.value = self.value, ""
+            bar.submit(line)
+        elif event.key == "tab":
+            event.stop()
+            event.prevent_default()
+            if self.value.strip():
+                bar.action_complete()
+            else:  # nothing to complete: Tab moves on, as everywhere else
+                self.screen.focus_next()
+        elif event.key in ("up", "down"):
+            event.stop()
+            event.prevent_default()
+            bar.action_history(-1 if event.key == "up" else 1)
+        elif event.character == ":" and not self.value:
+            event.stop()  # `:` again while the line is empty: already in the command bar
+            event.prevent_default()
+        # anything else: Input's own handler runs next (Textual calls each class's handler)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A paste of several lines runs each whole line; the rest stays in the line."""
+        *lines, rest = event.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if not lines:
+            return  # one line: Input's own handler inserts it
+        event.stop()
+        event.prevent_default()
+        first = self.value + lines[0]
+        self.value = ""
+        for line in [first, *lines[1:]]:
+            self.parent.submit(line)
+        self.insert_text_at_cursor(rest)
 
 
 class CommandBar(Vertical):
@@ -54,12 +99,8 @@ class CommandBar(Vertical):
     }
     """
 
-    BINDINGS = [
-        Binding("tab", "complete", "Complete", show=False),
-        Binding("up", "history(-1)", "Previous", show=False),
-        Binding("down", "history(1)", "Next", show=False),
-        Binding("escape", "leave", "Back", show=False),
-    ]
+    #: Enter, Tab, Up and Down are the line's own keys (CommandInput)
+    BINDINGS = [Binding("escape", "leave", "Back", show=False)]
 
     class Submitted(Message):
         """A command line to run."""
@@ -87,8 +128,8 @@ class CommandBar(Vertical):
         self._cycle: tuple[list[str], int, str] | None = None  # (candidate lines, next index, value shown)
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=": command (Tab completes): info got, x/16xb ADDR, break got, dlopen LIB, why, help",
-                    id="command-input")
+        yield CommandInput(placeholder=": command (Tab completes): info got, x/16xb ADDR, break got, dlopen LIB, why, help",
+                           id="command-input")
         yield Static(id="completions")
 
     @property
@@ -101,10 +142,9 @@ class CommandBar(Vertical):
             self.input.cursor_position = len(text)
         self.input.focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        line = event.value.strip()
-        self.input.value = ""
+    def submit(self, line: str) -> None:
+        """Run `line` (Enter in the line, or each line of a paste)."""
+        line = line.strip()
         self._hide()
         if line:
             if not self.history or self.history[-1] != line:
