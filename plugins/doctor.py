@@ -161,7 +161,8 @@ def collect_wanted(session) -> tuple[list[Wanted], list[dict], dict]:
     paths = _module_paths(session, failure)
     wanted: dict[tuple[str, str], Wanted] = {}
     files: list[dict] = []
-    summary = {"source": failure.source, "message": failure.message, "command": failure.command}
+    summary = {"source": failure.source, "message": failure.message, "command": failure.command,
+               "handled": failure.handled}
 
     def want(symbol, importer, how, weak=False, event=None):
         key = (symbol, importer)
@@ -196,7 +197,8 @@ def collect_wanted(session) -> tuple[list[Wanted], list[dict], dict]:
                 start = next((session.log[i].event for i in failure.events if session.log[i].event.kind == "load.start"), None)
                 name = start.path if start is not None else e.path
                 tried = [name] if "/" in name else candidates(name, None, (), session.engine.library_path, session.engine.environ)
-                files.append({"name": name, "wanted_by": "dlopen", "how": "dlopen", "tried": tried, "event": index})
+                files.append({"name": name, "wanted_by": f"`{failure.command}`" if failure.command else "the program",
+                              "how": "dlopen", "tried": tried, "event": index})
     error = failure.error
     message = failure.message
     if failure.source == "call":
@@ -321,6 +323,8 @@ def render(report: dict) -> str:
     lines = []
     if f.get("stage"):
         lines.append(f"{f['module']} failed to load at the {f['stage']} stage" + (f" (`{f['command']}`)" if f.get("command") else ""))
+        if f.get("handled"):
+            lines.append("  the command went on and succeeded: the program handled the failure (its dlopen returned NULL)")
         lines.append(f"  reason: {f['reason']}")
     else:
         lines.append(f"last failure ({f['source']}): {f['message']}" + (f" (`{f['command']}`)" if f.get("command") else ""))
@@ -344,7 +348,8 @@ def render(report: dict) -> str:
         lines += [f"  problem: {p}" for p in dict.fromkeys(w["problems"])]
         lines += [f"  hint: {a}" for a in w["advice"]]
     for fl in report["files"]:
-        lines.append(f"{fl['name']}: {fl['how']} of {fl['wanted_by']}, not found; tried:")
+        how = f"dlopen in {fl['wanted_by']}" if fl["how"] == "dlopen" else f"{fl['how']} of {fl['wanted_by']}"
+        lines.append(f"{fl['name']}: {how}, not found; tried:")
         lines += [f"    {t}" for t in fl["tried"]]
         lines += [f"  hint: {a}" for a in fl["advice"]]
     if report["searched"]["folders"]:

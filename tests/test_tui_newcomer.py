@@ -88,3 +88,20 @@ async def test_focus_leaves_the_command_bar_when_its_command_is_done():
         assert app.focused is not bar.input
         await press(app, pilot, "colon", "i", "n", "f", "o", "space", "g", "tab")  # a word: Tab completes
         assert app.focused is bar.input and bar.input.value == "info got "
+
+
+async def test_a_failing_dlopen_the_program_handles_is_no_load_failure():
+    """bug 6: main_dlfcn.wasm's own dlopen("libmissing.so") fails on purpose and the program
+    goes on (it prints PASSED): the TUI showed LOAD FAILED and ran `why` by itself, whose text
+    read "dlopen of dlopen"."""
+    app = new_app(relative_sample("clang16", "wasi_dlopen", "main_dlfcn.wasm"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, "r")
+        assert "program exited with status 0" in output_text(app)
+        assert "LOAD FAILED" not in status(app) and "IDLE" in status(app)
+        assert "(dldbg) why" not in output_text(app)
+        await press(app, pilot, "w")  # asked for, `why` still explains it
+        text = output_text(app)
+        assert "libmissing.so: dlopen in `run`, not found" in text and "dlopen of dlopen" not in text
+        assert "the program handled the failure" in text

@@ -24,7 +24,10 @@ class Failure:
     command: str | None = None
     events: tuple[int, ...] = ()
     error: BaseException | None = field(default=None, repr=False)
+    #: the command went on and succeeded: the program handled it (a dlopen the wasm code made
+    #: returned NULL and the program carried on), so it is no failure of the command
+    handled: bool = False
 
     def to_json(self) -> dict:
         return {"source": self.source, "message": self.message, "command": self.command,
-                "events": [self.events[0], self.events[-1]] if self.events else None}
+                "events": [self.events[0], self.events[-1]] if self.events else None, "handled": self.handled}

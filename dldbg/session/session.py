@@ -492,6 +492,8 @@ class Session:
         finally:
             self.resume_mode = None
             self.current_command = outer
+        if result.ok and self.last_failure is not None and self.last_failure.command == line and outer is None:
+            self.last_failure.handled = True  # failed inside, yet the command went on (the program handled it)
         if not result.ok:
             self.failed_commands += 1
         elif self.interrupts.interrupted and outer is None:

@@ -401,7 +401,7 @@ class SessionBridge:
         if failure is None or failure is self._failure_seen:
             return
         self._failure_seen = failure
-        if self.auto_why and failure.source in ("load", "dl"):
+        if self.auto_why and failure.source in ("load", "dl") and not failure.handled:
             self.session.printer.echo("why    # run automatically after the failure")
             self.session.execute("why")
 
@@ -464,4 +464,4 @@ class SessionBridge:
             failure=failure.message if failure is not None else None,
             failure_events=tuple(failure.events) if failure is not None else (), log_len=len(session.log),
             startup_errors=tuple(session.startup_errors),
-            failure_fresh=failure is not None and failure is not self._failure_before)
+            failure_fresh=failure is not None and failure is not self._failure_before and not failure.handled)
