@@ -8,7 +8,7 @@ from catalogue import ROOT
 from textual import events
 
 from tuikit import SIZE, new_app, output_text, press, relative_sample, screen_text, type_line
-from dldbg.tui.widgets import CommandBar, EventTimeline
+from dldbg.tui.widgets import CommandBar, EventTimeline, OutputLog
 
 
 @pytest.fixture(autouse=True)
@@ -105,3 +105,41 @@ async def test_a_failing_dlopen_the_program_handles_is_no_load_failure():
         text = output_text(app)
         assert "libmissing.so: dlopen in `run`, not found" in text and "dlopen of dlopen" not in text
         assert "the program handled the failure" in text
+
+
+async def test_zoom_fills_the_screen_and_the_output_keeps_tables_readable():
+    """bug 8: `z` left the zoomed pane at its own size on hatching (and the output log at its
+    old width); the output log wrapped tables until they were unreadable."""
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, "r", "colon")
+        await type_line(app, pilot, "info got")
+        rows = [strip.text for strip in app.query_one(OutputLog).lines]
+        assert any(row.startswith("entry") and "points to" in row for row in rows), rows  # one row, not wrapped
+        for pane, title in (("#timeline", "Timeline"), ("#detail", "Event"), ("#output", "Output"),
+                            ("#inspector", "1 Memory")):
+            app.query_one(pane).focus()
+            await press(app, pilot, "z")
+            screen = screen_text(app)
+            assert "╱" not in screen and title in screen.splitlines()[0] + screen.splitlines()[1], screen
+            assert len(screen.splitlines()[0]) == SIZE[0]
+            if pane == "#output":  # laid out again at the zoomed width
+                assert any(strip.text.startswith("loaded libreloc.so as a program's start-up does")
+                           for strip in app.query_one(OutputLog).lines)
+            await press(app, pilot, "z")
+            assert app.screen.maximized is None
+
+
+async def test_an_80_by_24_terminal_shows_whole_hex_rows_and_every_key():
+    """bug 8: at 80x24 the memory view's rows were cut and the footer lost its last keys."""
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, "r")
+        screen = screen_text(app)
+        rows = [line for line in screen.splitlines() if "0x00100400  2a 00 00 00" in line]
+        assert rows and "*......." in rows[0], screen  # the bytes and their characters
+        footer = screen.splitlines()[-1]
+        for key in ("s Step", "n Next", "c Cont", "r Run", "w Why", "q Quit"):
+            assert key in footer, footer

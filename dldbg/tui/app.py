@@ -14,6 +14,7 @@ the output log shows them (`(dldbg) next`), so the keys teach the commands.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Callable
 
 from rich.text import Text
@@ -102,11 +103,21 @@ def filter_predicate(text: str) -> Callable | None:
     return lambda e: flt.matches(e.event)
 
 
+#: the footer's names of some keys below 100 columns
+SHORT_NAMES = {"toggle_break": "Break", "continue": "Cont", "command": "Cmd"}
+
+#: the panes `z` zooms (the widget with the focus, or the pane it is in)
+PANES = ("modules", "timeline-pane", "inspectors", "detail", "output", "command")
+
+
 class DldbgApp(App):
     """The dldbg TUI over one session (see the module docstring)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "dldbg"
+    #: below 100 columns the screen is `-narrow` (app.tcss: the modules tree gives its room to
+    #: the timeline and the memory view; the footer is compact)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     BINDINGS = [
         Binding("s,f7", "step", "Step"),
@@ -135,6 +146,8 @@ class DldbgApp(App):
                  history_file=None) -> None:
         super().__init__()
         self.history_file = history_file
+        #: the footer's names of the keys (SHORT_NAMES replaces some below 100 columns)
+        self._long_names = {b.action: b.description for b in self.BINDINGS if isinstance(b, Binding)}
         #: no animations: a debugger's panes change at once (and a repaint costs one frame)
         self.animation_level = "none"
         self.bridge = bridge
@@ -193,6 +206,18 @@ class DldbgApp(App):
         self.collector.start()
         self.set_interval(0.5, lambda: self.collector.tick(busy=timeline.scanning))
         self.bridge.start(self._sink)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below 100 columns the footer is compact, with short names, so that every key fits."""
+        narrow = event.size.width < 100
+        footer = self.query_one(Footer)
+        footer.compact = narrow
+        footer.show_command_palette = not narrow
+        bindings = self._bindings.key_to_bindings
+        for key, group in bindings.items():
+            bindings[key] = [replace(b, description=SHORT_NAMES.get(b.action, b.description) if narrow
+                                     else self._long_names.get(b.action, b.description)) for b in group]
+        self.refresh_bindings()
 
     def on_unmount(self) -> None:
         self.collector.stop()
@@ -610,10 +635,16 @@ class DldbgApp(App):
         self.show_tab(tab)
 
     def action_maximize_pane(self) -> None:
+        """Zoom the pane that has the focus (with its border, title and filter) to the whole
+        screen; again: back."""
         if self.screen.maximized is not None:
             self.screen.minimize()
-        elif self.focused is not None:
-            self.screen.maximize(self.focused)
+            return
+        widget = self.focused
+        while widget is not None and widget.id not in PANES:
+            widget = widget.parent
+        if widget is not None:
+            self.screen.maximized = widget
 
     def action_interrupt(self) -> None:
         self.bridge.interrupt()
