@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from rich.cells import cell_len  # noqa: E402
 from rich.segment import ControlType  # noqa: E402
 
+from dldbg.commands import builtin_registry  # noqa: E402
 from dldbg.plugins import make_plugin_manager  # noqa: E402
 from dldbg.session import Session, TextPrinter  # noqa: E402
 from dldbg.tui.app import make_app  # noqa: E402
@@ -49,8 +50,8 @@ PAGE = 65536
 
 
 def build_session(events: int, memory_mib: int) -> Session:
-    session = Session(str(SAMPLE), printer=TextPrinter(io.StringIO(), io.StringIO()), cache_dir=None,
-                      plugins=make_plugin_manager(entry_points=False))
+    session = Session(str(SAMPLE), registry=builtin_registry(), printer=TextPrinter(io.StringIO(), io.StringIO()),
+                      cache_dir=None, plugins=make_plugin_manager(entry_points=False))
     result = session.execute("run")
     assert result is not None and result.ok, result
     engine = session.engine

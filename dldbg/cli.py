@@ -101,8 +101,8 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     stderr = stderr or sys.stderr
     argv = _subcommand_first(list(sys.argv[1:] if argv is None else argv))
     if argv and argv[0] not in SUBCOMMAND_WORDS and _debugger_argument(argv[0]):
-        # `dldbg [--repl|--tui] [options] FILE [-- ARGS]`: the debugger (dldbg.repl.launch)
-        from .repl.launch import debugger_main
+        # `dldbg [--repl|--tui] [options] FILE [-- ARGS]`: the debugger (dldbg.launch)
+        from .launch import debugger_main
 
         return debugger_main(argv, stdout=stdout, stderr=stderr)
     parser = build_parser()

@@ -7,6 +7,7 @@ import io
 import pytest
 
 from catalogue import built
+from dldbg.commands import builtin_registry
 from dldbg.plugins import make_plugin_manager
 from dldbg.session import Session, TextPrinter
 
@@ -25,6 +26,7 @@ class Captured:
         self.out, self.err = io.StringIO(), io.StringIO()
         options.setdefault("cache_dir", None)
         options.setdefault("plugins", make_plugin_manager(entry_points=False))
+        options.setdefault("registry", builtin_registry())
         self.session = Session(program, printer=TextPrinter(self.out, self.err), **options)
 
     def run(self, *lines: str) -> list:

@@ -12,6 +12,7 @@ import io
 
 from catalogue import ROOT
 from sessionkit import sample
+from dldbg.commands import builtin_registry
 from dldbg.plugins import make_plugin_manager
 from dldbg.session import Session, TextPrinter
 from dldbg.tui.app import make_app
@@ -34,6 +35,7 @@ def make_session(path: str | None, steady_events: bool = True, **options) -> Ses
     `steady_events` is False)."""
     options.setdefault("cache_dir", None)
     options.setdefault("plugins", make_plugin_manager(entry_points=False))
+    options.setdefault("registry", builtin_registry())
     session = Session(path, printer=TextPrinter(io.StringIO(), io.StringIO()), **options)
     if steady_events:
         append = session.log.append

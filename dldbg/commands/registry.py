@@ -19,7 +19,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..session.errors import CommandError
+from ..session.errors import CommandError, HelpShown
 from ..session.tokens import Token, tokenize
 
 #: Help groups, in the order `help` lists them.
@@ -37,14 +37,6 @@ CATEGORIES = {
 #: Completion kinds a command may ask for (see dldbg.repl.completion).
 COMPLETION_KINDS = ("module", "symbol", "function", "path", "library", "filter", "command", "breakpoint", "handle",
                     "flags", "words")
-
-
-class HelpShown(Exception):
-    """`-h` was given: `text` is the command's help."""
-
-    def __init__(self, text: str):
-        super().__init__(text)
-        self.text = text
 
 
 HELP_WIDTH = 92

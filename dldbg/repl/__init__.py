@@ -1,6 +1,7 @@
 """The prompt_toolkit front end: a REPL over a Session.
 
-`launch` parses the debugger's command line and picks the front end (batch, REPL, later the
-TUI); `completion` suggests command words, symbols, modules and paths; `prompt` reads lines with
-history and completion.  Nothing here is imported by `dldbg run` or `dldbg inspect`.
+`prompt` reads lines with history and completion; `completion` suggests command words, symbols,
+modules and paths (the TUI's command bar uses it too); `history` is the history file both keep.
+The debugger's command line and the choice of front end are in dldbg.launch.  Nothing here is
+imported by `dldbg run` or `dldbg inspect`.
 """

@@ -12,6 +12,15 @@ class CommandError(DldbgError):
     """
 
 
+class HelpShown(Exception):
+    """`-h` was given to a command (or `help` asked for it): `text` is the command's help, which
+    the session prints as the command's result."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+
 class NotPausedError(CommandError):
     """A stepping command was given while nothing is paused."""
 

@@ -83,7 +83,7 @@ class TextPrinter:
     def __init__(self, out: TextIO, err: TextIO, *, cwd: str | None = None):
         self.out = out
         self.err = err
-        self.shorten = Shortener(cwd)
+        self.shorten = Shortener(cwd, bare=False)
 
     def _write(self, stream: TextIO, text: str) -> None:
         text = self.shorten(text)

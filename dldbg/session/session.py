@@ -11,7 +11,8 @@ with one that blocks on its queue.  Every inspection command works while stopped
 
 Typical use:
 
-    session = Session("libfoo.so", printer=TextPrinter(sys.stdout, sys.stderr))
+    session = Session("libfoo.so", registry=builtin_registry(), plugins=make_plugin_manager(),
+                      printer=TextPrinter(sys.stdout, sys.stderr))
     session.execute("break got symbol=missing_data")
     session.execute("dlopen libfoo.so")        # stops; `wait` serves commands until `continue`
 """
@@ -29,7 +30,7 @@ from ..errors import CallError, DldbgError, DlError, LoadError, WasmParseError
 from ..trace import describe
 from ..wasm.files import ModuleFiles
 from .breakpoints import Breakpoint, BreakpointTable, Watchpoint
-from .errors import CommandError, NotPausedError, SessionQuit
+from .errors import CommandError, HelpShown, NotPausedError, SessionQuit
 from .eventlog import EventLog, LoggedEvent
 from .failures import Failure
 from .interrupt import InterruptGuard
@@ -100,15 +101,18 @@ class Session:
         A side module is loaded by `run` as a program's start-up loads it (after `preload`); a
         main module that a program host recognizes (`dldbg.hosts.programs`) is run by it.
         FILE's folder is searched (after `library_path`) by `dlopen NAME`.
-    :param plugins: a pluggy PluginManager (see dldbg.plugins); None: the bundled plugins and
-        those installed under the `dldbg.plugins` entry point.
+    :param registry: the commands the session runs: a dldbg.commands.Registry, usually
+        `dldbg.commands.builtin_registry()` (the session is handed it: commands sit above the
+        session, which never imports them); plugins add theirs to it here.
+    :param plugins: a pluggy PluginManager (see dldbg.plugins.make_plugin_manager); None: no
+        plugins.
     :param program_dirs: (host folder, guest path) pairs a program host makes visible (`--dir`).
     :param program_env: environment variables for a program host's program (`--env K=V`).
     :param host_factory: `host_factory(session) -> Host` instead of the default host.
     :param printer: where results, stops and messages go (TextPrinter on stdout/stderr).
     """
 
-    def __init__(self, program: str | None = None, *, program_args=(), library_path=(), preload=(),
+    def __init__(self, program: str | None = None, *, registry, program_args=(), library_path=(), preload=(),
                  bind_now: bool = False, cache_dir=_DEFAULT, environ=None, plugins=None, program_dirs=(),
                  program_env=None, host_factory: Callable | None = None, printer=None):
         self.program = program
@@ -166,14 +170,8 @@ class Session:
         #: listeners every new engine gets (`add_engine_listener`)
         self._engine_listeners: list[Callable] = []
         self._inspect_program()
-        if plugins is None:
-            from ..plugins import make_plugin_manager
-
-            plugins = make_plugin_manager()
         self.plugins = plugins
-        from ..commands import builtin_registry
-
-        self.registry = builtin_registry()
+        self.registry = registry
         self._hook("dldbg_register_commands", registry=self.registry)
         self.engine = self._new_engine()
         self._hook("dldbg_session_start", session=self)
@@ -458,8 +456,6 @@ class Session:
             return None
         if self.collecting is not None:
             return self._collect(line)
-        from ..commands.registry import HelpShown
-
         outer, self.current_command = self.current_command, line
         self.resume_mode = None
         if outer is None:
@@ -535,6 +531,8 @@ class Session:
     # -- plugins ------------------------------------------------------------------------
     def _hook(self, name: str, **kwargs) -> None:
         """Call every plugin's `name` hook; a failing plugin is reported and skipped."""
+        if self.plugins is None:
+            return
         caller = getattr(self.plugins.hook, name, None)
         if caller is None:
             return

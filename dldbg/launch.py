@@ -1,4 +1,6 @@
-"""`dldbg [--repl|--tui] [options] [FILE] [-- ARGS]`: the debugger's command line.
+"""`dldbg [--repl|--tui] [options] [FILE] [-- ARGS]`: the debugger's command line, and the
+launcher that builds the session (its command registry, its plugins, its printer) and hands it
+to a front end: the TUI on a terminal, the REPL with --repl, else the batch runner.
 
 `-x FILE` (a command file) and `-ex CMD` run in command-line order, before the prompt; while the
 engine is stopped they are what it reads, so a command file can stop inside a load, inspect and
@@ -93,11 +95,12 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
     if args.tui and not interactive and not args.batch:
         print("dldbg: --tui needs a terminal (stdin and stdout); running the commands without it", file=stderr)
 
-    from ..plugins import PluginLoadError, make_plugin_manager
-    from ..session.output import JsonPrinter, TextPrinter
-    from ..session.initfile import run_init_files, stdin_reader
-    from ..session.session import Session
-    from ..session.tokens import quote
+    from .commands import builtin_registry
+    from .plugins import PluginLoadError, make_plugin_manager
+    from .session.output import JsonPrinter, TextPrinter
+    from .session.initfile import run_init_files, stdin_reader
+    from .session.session import Session
+    from .session.tokens import quote
 
     printer = (JsonPrinter if args.json else TextPrinter)(stdout, stderr)
     try:
@@ -105,10 +108,11 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
     except PluginLoadError as exc:
         print(f"dldbg: error: plugin {exc}", file=stderr)
         return 1
-    from ..hosts.programs import parse_dir
+    from .hosts.programs import parse_dir
 
     options = {"cache_dir": None} if args.no_cache else {}
-    session = Session(args.file, program_args=program_args, library_path=args.library_path, preload=args.preload,
+    session = Session(args.file, registry=builtin_registry(), program_args=program_args,
+                      library_path=args.library_path, preload=args.preload,
                       bind_now=args.bind_now, plugins=plugins, printer=printer,
                       program_dirs=[parse_dir(d) for d in args.dirs],
                       program_env=dict(kv.partition("=")[::2] for kv in args.env), **options)
@@ -131,11 +135,11 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
             line = f"source {quote(value)}" if kind == "file" else value
             session.pending.append((line, "-x" if kind == "file" else "-ex"))
         if use_tui:
-            from ..tui import run_tui
+            from .tui import run_tui
 
             status = run_tui(session)
         elif interactive:
-            from .prompt import run_repl
+            from .repl.prompt import run_repl
 
             run_repl(session)
         else:
@@ -152,7 +156,7 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
 
 
 def _startup_failure(file, message):
-    from ..session.output import CommandResult
+    from .session.output import CommandResult
 
     return CommandResult(f"file {file}", False, error=message)
 
