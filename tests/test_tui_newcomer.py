@@ -88,6 +88,12 @@ async def test_focus_leaves_the_command_bar_when_its_command_is_done():
         assert app.focused is not bar.input
         await press(app, pilot, "colon", "i", "n", "f", "o", "space", "g", "tab")  # a word: Tab completes
         assert app.focused is bar.input and bar.input.value == "info got "
+        bar.input.value = ""
+        await type_line(app, pilot, "commands 1")  # reads its lines: the bar keeps the focus until `end`
+        await type_line(app, pilot, "echo caught")
+        assert app.focused is bar.input
+        await type_line(app, pilot, "end")
+        assert app.focused is timeline
 
 
 async def test_a_failing_dlopen_the_program_handles_is_no_load_failure():

@@ -505,8 +505,8 @@ class DldbgApp(App):
         """`line` finished or stopped the engine: if it was the last line typed in the command
         bar, the keys (n, c, q, ...) work again: the focus goes back to the timeline, unless
         more was typed meanwhile."""
-        if line is None or line != self._bar_command:
-            return
+        if line is None or line != self._bar_command or (self.state is not None and self.state.collecting):
+            return  # not the last line typed, or `commands N` reads the next lines
         self._bar_command = None
         bar = self.query_one(CommandBar)
         if self.focused is bar.input and not bar.input.value:

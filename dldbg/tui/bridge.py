@@ -105,6 +105,8 @@ class SessionState:
     startup_errors: tuple[str, ...] = ()
     #: the failure happened during the latest top-level command
     failure_fresh: bool = False
+    #: `commands N` is reading its lines (until `end`)
+    collecting: bool = False
 
     @property
     def busy(self) -> bool:
@@ -464,4 +466,5 @@ class SessionBridge:
             failure=failure.message if failure is not None else None,
             failure_events=tuple(failure.events) if failure is not None else (), log_len=len(session.log),
             startup_errors=tuple(session.startup_errors),
-            failure_fresh=failure is not None and failure is not self._failure_before and not failure.handled)
+            failure_fresh=failure is not None and failure is not self._failure_before and not failure.handled,
+            collecting=session.collecting is not None)
