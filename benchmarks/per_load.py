@@ -78,11 +78,12 @@ def child(variant: str, path: str, cache: str) -> None:
     elif variant == "dldbg, Session":
         import io
 
+        from dldbg.commands import builtin_registry
         from dldbg.plugins import make_plugin_manager
         from dldbg.session import Session, TextPrinter
 
-        session = Session(None, cache_dir=cache, printer=TextPrinter(io.StringIO(), io.StringIO()),
-                          plugins=make_plugin_manager(entry_points=False))
+        session = Session(None, registry=builtin_registry(), cache_dir=cache,
+                          printer=TextPrinter(io.StringIO(), io.StringIO()), plugins=make_plugin_manager(entry_points=False))
         began = time.perf_counter()
         session.execute(f"dlopen {path}")
         seconds = time.perf_counter() - began

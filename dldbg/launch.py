@@ -118,7 +118,7 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
                       program_env=dict(kv.partition("=")[::2] for kv in args.env), **options)
     session.echo = args.echo
     if not use_tui:  # the TUI shows its own compile bar
-        from ..progress import ProgressLine
+        from .progress import ProgressLine
 
         if ProgressLine.wanted(stderr):
             session.add_engine_listener(ProgressLine(stderr))
