@@ -1,9 +1,11 @@
 """The program's file system: a sandbox over host folders, with emscripten's fd semantics.
 
-Guest paths are POSIX paths.  `/` is the program's folder (the folder of main.wasm) unless
-`--dir HOST::/` says otherwise; every `--dir HOST[::GUEST]` mounts a host folder at a guest
-path (GUEST defaults to HOST); `/tmp` is a fresh temporary folder (emscripten's MEMFS has an
-empty, writable /tmp); `/dev/null`, `/dev/tty`, `/dev/stdin`, `/dev/stdout`, `/dev/stderr`,
+Guest paths are POSIX paths.  `/` is the program's folder (the folder of main.wasm), read-only
+with a private writable layer over it (`overlay.Overlay`: what the program writes there is
+gone at exit and the folder is never changed, as emscripten's MEMFS under node keeps writes in
+memory), unless `--dir HOST::/` says otherwise; every `--dir HOST[::GUEST]` mounts a host
+folder, writable, at a guest path (GUEST defaults to HOST); `/tmp` is a fresh temporary folder
+(emscripten's MEMFS has an empty, writable /tmp); `/dev/null`, `/dev/tty`, `/dev/stdin`, `/dev/stdout`, `/dev/stderr`,
 `/dev/random` and `/dev/urandom` are devices.  A path never leaves its mount: `..` stops at the
 guest root, and a symbolic link that leads out of the mount's host folder is refused (EACCES).
 
@@ -24,6 +26,8 @@ import shutil
 import stat as host_stat
 import tempfile
 from dataclasses import dataclass, field
+
+from .overlay import Overlay
 
 #: wasm errno values (wasi-libc / emscripten musl), by name
 WASM_ERRNO = {
@@ -93,13 +97,14 @@ class SandboxFS:
 
     def __init__(self, root: str, dirs: list[tuple[str, str]] = (), raw_stdio: bool = False):
         self.raw_stdio = raw_stdio
-        self.mounts: list[tuple[str, str]] = []
+        #: (guest path, host folder, Overlay or None for a writable host folder), longest first
+        self.mounts: list[tuple[str, str, Overlay | None]] = []
         self._tmp = None
         for host, guest in dirs:
             self.mount(host, guest if guest.startswith("/") else "/" + guest)
-        if not any(g == "/" for g, _ in self.mounts):
-            self.mount(root, "/")
-        if not any(g == "/tmp" for g, _ in self.mounts):
+        if not any(g == "/" for g, _, _ in self.mounts):
+            self.mount(root, "/", read_only=True)
+        if not any(g == "/tmp" for g, _, _ in self.mounts):
             self._tmp = tempfile.mkdtemp(prefix="dldbg-emscripten-tmp-")
             self.mount(self._tmp, "/tmp")
         self.cwd = "/"
@@ -109,9 +114,11 @@ class SandboxFS:
             2: Stream(2, "tty", "/dev/tty", 0o1101, tty_fd=2),
         }
 
-    def mount(self, host: str, guest: str) -> None:
+    def mount(self, host: str, guest: str, read_only: bool = False) -> None:
+        """Show host folder `host` at `guest`; `read_only`: with a private writable layer over it."""
         guest = posixpath.normpath(guest)
-        self.mounts.append((guest, os.path.realpath(host)))
+        real = os.path.realpath(host)
+        self.mounts.append((guest, real, Overlay(real) if read_only else None))
         self.mounts.sort(key=lambda m: len(m[0]), reverse=True)
 
     def close_all(self) -> None:
@@ -122,6 +129,9 @@ class SandboxFS:
                 except OSError:
                     pass
         self.streams.clear()
+        for _, _, overlay in self.mounts:
+            if overlay is not None:
+                overlay.close()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -141,18 +151,42 @@ class SandboxFS:
             return base
         return posixpath.normpath(posixpath.join(base, path))
 
-    def host_path(self, guest: str) -> str:
-        """The host path of an absolute, normalised guest path."""
+    def _mount_of(self, guest: str) -> tuple[str, str, Overlay | None, str]:
+        """(guest prefix, host folder, overlay, the path relative to the mount) of a guest path."""
         guest = posixpath.normpath(guest) if guest != "//" else "/"
-        for prefix, host in self.mounts:
+        for prefix, host, overlay in self.mounts:
             if guest == prefix or prefix == "/" or guest.startswith(prefix + "/"):
-                rest = guest[len(prefix):].lstrip("/") if prefix != "/" else guest.lstrip("/")
-                target = os.path.join(host, *[p for p in rest.split("/") if p])
-                real = os.path.realpath(target)
-                if real != host and not real.startswith(host.rstrip(os.sep) + os.sep):
-                    raise FsError(E.EACCES)
-                return target
+                rest = guest[len(prefix):] if prefix != "/" else guest
+                return prefix, host, overlay, "/".join(p for p in rest.split("/") if p)
         raise FsError(E.ENOENT)
+
+    @staticmethod
+    def _inside(target: str, root: str) -> str:
+        real = os.path.realpath(target)
+        if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+            raise FsError(E.EACCES)
+        return target
+
+    def host_path(self, guest: str, write: bool = False, copy: bool = True) -> str:
+        """The host path of an absolute, normalised guest path; a symbolic link that leads out
+        of its mount gives EACCES.  `write`: the path is about to be changed (in a read-only
+        mount: its copy in the private layer, the file copied up first unless `copy` is False)."""
+        _, host, overlay, rel = self._mount_of(guest)
+        if overlay is None:
+            return self._inside(os.path.join(host, *rel.split("/")) if rel else host, host)
+        if write:
+            try:
+                return self._inside(overlay.for_write(rel, copy), overlay.upper)
+            except OSError as exc:
+                raise from_oserror(exc) from None
+        path, root = overlay.find(rel)
+        return self._inside(path, root)
+
+    def exists(self, guest: str) -> bool:
+        _, host, overlay, rel = self._mount_of(guest)
+        if overlay is not None:
+            return overlay.exists(rel)
+        return os.path.lexists(os.path.join(host, *rel.split("/")) if rel else host)
 
     def is_device(self, guest: str) -> bool:
         return guest in DEVICES
@@ -187,7 +221,10 @@ class SandboxFS:
             stream = Stream(self.next_fd() if fd is None else fd, kind, guest, flags, tty_fd=tty_fd)
             self.streams[stream.fd] = stream
             return stream
-        host = self.host_path(guest)
+        writing = bool(flags & (O_CREAT | O_TRUNC | O_ACCMODE))
+        if writing and flags & O_CREAT and flags & O_EXCL and self.exists(guest):
+            raise FsError(E.EEXIST)
+        host = self.host_path(guest, write=writing, copy=not flags & O_TRUNC)
         oflags = {0: os.O_RDONLY, O_WRONLY: os.O_WRONLY, O_RDWR: os.O_RDWR}.get(flags & O_ACCMODE, os.O_RDONLY)
         for bit, hbit in ((O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_TRUNC, os.O_TRUNC), (O_APPEND, os.O_APPEND),
                           (O_DIRECTORY, getattr(os, "O_DIRECTORY", 0)), (O_NOFOLLOW, getattr(os, "O_NOFOLLOW", 0))):
@@ -249,12 +286,80 @@ class SandboxFS:
 
     def listdir(self, stream: Stream) -> list[str]:
         if stream.dir_entries is None:
+            _, _, overlay, rel = self._mount_of(stream.path)
             try:
-                names = sorted(os.listdir(stream.host_path))
+                names = overlay.listdir(rel) if overlay is not None else sorted(os.listdir(stream.host_path))
             except OSError as exc:
                 raise from_oserror(exc) from None
             stream.dir_entries = [".", ".."] + names
         return stream.dir_entries
+
+    # -- changes -------------------------------------------------------------------------
+    def _hide(self, guest: str) -> None:
+        """`guest` was removed or replaced: in a read-only mount, hide the host's entry."""
+        _, _, overlay, rel = self._mount_of(guest)
+        if overlay is not None:
+            overlay.hide(rel)
+
+    def _changed(self, guest: str, change, *, copy: bool = True) -> None:
+        try:
+            change(self.host_path(guest, write=True, copy=copy))
+        except OSError as exc:
+            raise from_oserror(exc) from None
+
+    def mkdir(self, guest: str, mode: int) -> None:
+        if self.exists(guest):
+            raise FsError(E.EEXIST)
+        self._changed(guest, lambda host: os.mkdir(host, mode & 0o777), copy=False)
+
+    def remove(self, guest: str, folder: bool) -> None:
+        """rmdir (`folder`) or unlink."""
+        if not self.exists(guest):
+            raise FsError(E.ENOENT)
+        st = self.stat(guest, follow=False)
+        is_dir = host_stat.S_ISDIR(st.st_mode)
+        if folder and not is_dir:
+            raise FsError(E.ENOTDIR)
+        if not folder and is_dir:
+            raise FsError(E.EISDIR)
+        _, _, overlay, rel = self._mount_of(guest)
+        if overlay is not None:
+            if folder and overlay.listdir(rel):
+                raise FsError(E.ENOTEMPTY)
+            up = overlay.for_write(rel, copy=False)
+            try:
+                if os.path.lexists(up):
+                    os.rmdir(up) if folder else os.unlink(up)
+            except OSError as exc:
+                raise from_oserror(exc) from None
+            overlay.hide(rel)
+            return
+        self._changed(guest, os.rmdir if folder else os.unlink, copy=False)
+
+    def rename(self, old: str, new: str) -> None:
+        if self._mount_of(old)[0] != self._mount_of(new)[0]:
+            raise FsError(E.EXDEV)
+        if not self.exists(old):
+            raise FsError(E.ENOENT)
+        _, _, overlay, rel = self._mount_of(old)
+        try:
+            source = self.host_path(old) if overlay is None else overlay.copy_tree_up(rel)
+            os.rename(source, self.host_path(new, write=True, copy=False))
+        except OSError as exc:
+            raise from_oserror(exc) from None
+        self._hide(old)
+        self._hide(new)
+
+    def symlink(self, target: str, guest: str) -> None:
+        if self.exists(guest):
+            raise FsError(E.EEXIST)
+        self._changed(guest, lambda host: os.symlink(target, host), copy=False)
+
+    def truncate(self, guest: str, size: int) -> None:
+        self._changed(guest, lambda host: os.truncate(host, size))
+
+    def utime(self, guest: str, times: tuple[float, float] | None) -> None:
+        self._changed(guest, lambda host: os.utime(host, times))
 
 
 class DeviceStat:

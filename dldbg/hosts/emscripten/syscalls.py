@@ -10,6 +10,7 @@ and as one i64 with WASM_BIGINT (both are accepted).  Structures are wasm32 musl
 from __future__ import annotations
 
 import os
+import posixpath
 import stat as host_stat
 
 from .fs import AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_APPEND, E, FsError, Stream, from_oserror
@@ -390,7 +391,7 @@ def _ftruncate64(rt, fd, *length):
 @syscall("__syscall_truncate64", "iiii")
 def _truncate64(rt, path, *length):
     size = get64(*length) if len(length) == 2 else length[0]
-    os.truncate(rt.fs.host_path(_path(rt, path)), size)
+    rt.fs.truncate(_path(rt, path), size)
     return 0
 
 
@@ -457,7 +458,7 @@ def _fchdir(rt, fd):
 
 
 def _mkdir(rt, guest: str, mode: int) -> int:
-    os.mkdir(rt.fs.host_path(guest.rstrip("/") or "/"), mode & 0o777)
+    rt.fs.mkdir(guest.rstrip("/") or "/", mode)
     return 0
 
 
@@ -473,42 +474,33 @@ def _mkdirat(rt, dirfd, path, mode):
 
 @syscall("__syscall_rmdir", "ii")
 def _rmdir(rt, path):
-    os.rmdir(rt.fs.host_path(_path(rt, path)))
+    rt.fs.remove(_path(rt, path), folder=True)
     return 0
 
 
 @syscall("__syscall_unlink", "ii")
 def _unlink(rt, path):
-    host = rt.fs.host_path(_path(rt, path))
-    if os.path.isdir(host) and not os.path.islink(host):
-        return -E.EISDIR
-    os.unlink(host)
+    rt.fs.remove(_path(rt, path), folder=False)
     return 0
 
 
 @syscall("__syscall_unlinkat", "iiii")
 def _unlinkat(rt, dirfd, path, flags):
-    host = rt.fs.host_path(_path(rt, path, dirfd))
-    if flags & AT_REMOVEDIR:
-        os.rmdir(host)
-    elif flags:
+    if flags & ~AT_REMOVEDIR:
         return -E.EINVAL
-    else:
-        if os.path.isdir(host) and not os.path.islink(host):
-            return -E.EISDIR
-        os.unlink(host)
+    rt.fs.remove(_path(rt, path, dirfd), folder=bool(flags & AT_REMOVEDIR))
     return 0
 
 
 @syscall("__syscall_rename", "iii")
 def _rename(rt, old, new):
-    os.rename(rt.fs.host_path(_path(rt, old)), rt.fs.host_path(_path(rt, new)))
+    rt.fs.rename(_path(rt, old), _path(rt, new))
     return 0
 
 
 @syscall("__syscall_renameat", "iiiii")
 def _renameat(rt, olddirfd, old, newdirfd, new):
-    os.rename(rt.fs.host_path(_path(rt, old, olddirfd)), rt.fs.host_path(_path(rt, new, newdirfd)))
+    rt.fs.rename(_path(rt, old, olddirfd), _path(rt, new, newdirfd))
     return 0
 
 
@@ -532,13 +524,13 @@ def _readlinkat(rt, dirfd, path, buf, size):
 
 @syscall("__syscall_symlink", "iii")
 def _symlink(rt, target, linkpath):
-    os.symlink(rt.cstr(target), rt.fs.host_path(_path(rt, linkpath)))
+    rt.fs.symlink(rt.cstr(target), _path(rt, linkpath))
     return 0
 
 
 @syscall("__syscall_symlinkat", "iiii")
 def _symlinkat(rt, target, newdirfd, linkpath):
-    os.symlink(rt.cstr(target), rt.fs.host_path(_path(rt, linkpath, newdirfd)))
+    rt.fs.symlink(rt.cstr(target), _path(rt, linkpath, newdirfd))
     return 0
 
 
@@ -581,12 +573,11 @@ def _getdents64(rt, fd, dirp, count):
     idx = stream.dir_pos // DIRENT_SIZE
     while idx < len(entries) and pos + DIRENT_SIZE <= count:
         name = entries[idx]
-        host = os.path.join(stream.host_path, name)
         try:
-            st = os.lstat(host)
+            st = rt.fs.stat(posixpath.join(stream.path, name), follow=False)
             ino = st.st_ino
             mode = st.st_mode
-        except OSError:
+        except (OSError, FsError):
             ino, mode = idx + 1, host_stat.S_IFREG
         if name in (".", ".."):
             kind = 4
@@ -614,13 +605,13 @@ def _getdents64(rt, fd, dirp, count):
 
 @syscall("__syscall_utimensat", "iiiii")
 def _utimensat(rt, dirfd, path, times, flags):
-    host = rt.fs.host_path(_path(rt, path, dirfd, allow_empty=True))
+    guest = _path(rt, path, dirfd, allow_empty=True)
     if times:
         atime = rt.i32(times) + rt.i32(times + 4) / 1e9
         mtime = rt.i32(times + 8) + rt.i32(times + 12) / 1e9
-        os.utime(host, (atime, mtime))
+        rt.fs.utime(guest, (atime, mtime))
     else:
-        os.utime(host)
+        rt.fs.utime(guest, None)
     return 0
 
 
