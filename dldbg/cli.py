@@ -72,7 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tier", choices=("auto", "cranelift", "winch"), default="auto",
                    help="the compiler: auto (default) starts a program without cached code on Winch, wasmtime's "
                         "baseline compiler, and caches Cranelift code for the next run; cranelift or winch force one")
+    p.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
+                   help="stop the run after SECONDS (exit status 124); Ctrl-C stops it at once (130)")
     return parser
+
+
+def positive_seconds(text: str) -> float:
+    """A `--timeout` value: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 #: first arguments that select the subcommand parser; anything else starts the debugger
@@ -168,7 +181,11 @@ def _inspect(args, stdout: TextIO) -> int:
 
 
 def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
-    from .trace import Tracer, help_text, parse_categories
+    """`dldbg run`, bounded by SIGINT and `--timeout`: either stops the running wasm (the
+    engine rolls back a load it interrupts) and ends the run with one line and status 130 or
+    124 (dldbg.session.interrupt.RunLimit)."""
+    from .session.interrupt import InterruptGuard, RunLimit
+    from .trace import help_text
 
     if args.trace == "help":
         print(help_text(), file=stdout)
@@ -176,6 +193,30 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
     if not args.file:
         print("dldbg run: error: FILE is required", file=stderr)
         return 2
+    engines: list = []
+    limit = RunLimit(lambda: engines and engines[-1].interrupt(), args.timeout).start()
+    guard = InterruptGuard(lambda: limit.fire("interrupted"))
+    try:
+        with guard.active():
+            try:
+                status = _run_engine(args, stdout, stderr, engines)
+            except DldbgError:
+                if limit.reason is None:
+                    raise
+                status = None
+    finally:
+        limit.close()
+        guard.close()
+    if limit.reason is not None:
+        print(limit.message(), file=stderr)
+        return limit.status
+    return status
+
+
+def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
+    """Load and run; each engine made is appended to `engines` (for the interrupt)."""
+    from .trace import Tracer, parse_categories
+
     categories = parse_categories(args.trace) if args.trace else None
 
     from .hosts.programs import (
@@ -223,6 +264,7 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
         engine = Engine(host_class(options), **engine_options)
     else:
         engine = Engine(StandaloneHost(), **engine_options)
+    engines.append(engine)
     if categories:
         engine.listeners.append(Tracer(stderr, categories))
     from .progress import ProgressLine

@@ -19,6 +19,8 @@ import contextlib
 import sys
 from typing import TextIO
 
+from ..cli import positive_seconds
+
 EPILOG = """Examples:
   dldbg samples/out/clang16/missing_symbol/libmissing_data.so
   dldbg -ex 'catch load' -ex 'dlopen libmissing_data.so' -ex 'info got' -ex continue -ex why --batch FILE
@@ -70,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
     p.add_argument("-nx", "--nx", "-n", dest="nx", action="store_true",
                    help="do not run ~/.dldbginit or ./.dldbginit (gdb's -nx)")
+    p.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
+                   help="batch mode: stop after SECONDS (exit status 124); Ctrl-C stops the run at once (130)")
     return p
 
 
@@ -145,14 +149,31 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
         else:
             if not args.batch and not _isatty(stdin):  # gdb reads commands from a pipe
                 session.interactive = stdin_reader(stdin)
-            session.run_commands()
-            status = 1 if session.failed_commands else 0
+            status = _run_batch(session, args.timeout, stderr)
     except KeyboardInterrupt:
         print("dldbg: interrupted", file=stderr)
         status = 130
     finally:
         session.close()
     return status
+
+
+def _run_batch(session, timeout: float | None, stderr: TextIO) -> int:
+    """The commands without a prompt.  SIGINT or `--timeout` stops the running wasm (a load
+    it interrupts is rolled back), runs no further command, and ends the run with one line
+    and status 130 or 124 (dldbg.session.interrupt.RunLimit)."""
+    from ..session.interrupt import RunLimit
+
+    session.limit = RunLimit(lambda: session.engine.interrupt(), timeout).start()
+    try:
+        with session.interrupts.active():
+            session.run_commands()
+    finally:
+        session.limit.close()
+    if session.limit.reason is not None:
+        print(session.limit.message(), file=stderr)
+        return session.limit.status
+    return 1 if session.failed_commands else 0
 
 
 def _startup_failure(file, message):

@@ -116,3 +116,66 @@ class InterruptGuard:
             self._pipe = None
             os.close(writer)
             os.close(reader)
+
+
+class RunLimit:
+    """SIGINT and `--timeout` for a whole non-interactive run (`dldbg run`, `--batch`).
+
+    `fire(reason)` ("interrupted" or "timeout") stops running wasm at its next epoch check and
+    keeps stopping it: `interrupt` (the engine's epoch bump) is called every 10 ms until
+    `close()`, so a call that starts later (the engine re-arms its deadline before each call)
+    stops too.  The epoch check is in every loop header and function entry of compiled code
+    (wasmtime `epoch_interruption`), so a looping call ends within milliseconds.
+
+    :param interrupt: the engine's `interrupt()`; safe to call from any thread.
+    :param timeout: seconds from `start()` until `fire("timeout")`, or None.
+    :ivar reason: None, or why the run was stopped.
+    """
+
+    PUMP_SECONDS = 0.01
+
+    def __init__(self, interrupt: Callable[[], None], timeout: float | None = None):
+        self._interrupt = interrupt
+        self.timeout = timeout
+        self.reason: str | None = None
+        self._closed = threading.Event()
+        self._timer: threading.Timer | None = None
+        self._pump: threading.Thread | None = None
+
+    def start(self) -> "RunLimit":
+        if self.timeout is not None:
+            self._timer = threading.Timer(self.timeout, self.fire, ("timeout",))
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def fire(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        if self._pump is None and not self._closed.is_set():
+            self._pump = threading.Thread(target=self._keep_interrupting, name="dldbg-stop", daemon=True)
+            self._pump.start()
+
+    def _keep_interrupting(self) -> None:
+        while not self._closed.is_set():
+            try:
+                self._interrupt()
+            except Exception:  # the engine is gone: nothing runs any more
+                return
+            self._closed.wait(self.PUMP_SECONDS)
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def message(self) -> str:
+        """The line to print when the run was stopped."""
+        if self.reason == "timeout":
+            return f"dldbg: error: timed out after {self.timeout:g} s (--timeout): stopped the running wasm"
+        return "dldbg: interrupted (SIGINT): stopped the running wasm"
+
+    @property
+    def status(self) -> int:
+        """130 after SIGINT (128 + 2, as shells report it), 124 after --timeout (as timeout(1))."""
+        return 124 if self.reason == "timeout" else 130

@@ -33,7 +33,7 @@ from .breakpoints import Breakpoint, BreakpointTable, Watchpoint
 from .errors import CommandError, HelpShown, NotPausedError, SessionQuit
 from .eventlog import EventLog, LoggedEvent
 from .failures import Failure
-from .interrupt import InterruptGuard
+from .interrupt import InterruptGuard, RunLimit
 from .memview import ExamineFormat
 from .output import CommandResult, Reply, TextPrinter, as_reply
 from .stepping import LoadStack, Resume
@@ -163,6 +163,8 @@ class Session:
         self.unrunnable: str | None = None
         self.started = time.perf_counter()
         self.interrupts = InterruptGuard(self.interrupt)
+        #: batch mode: SIGINT and `--timeout` end the whole run (dldbg.session.interrupt.RunLimit)
+        self.limit: RunLimit | None = None
         self.program_host = None
         self.program_wasm = None
         #: module files parsed once, shared by the session, the program host and the loader
@@ -236,8 +238,12 @@ class Session:
         self.guest_strings.clear()
 
     def interrupt(self) -> None:
-        """Stop running wasm (Ctrl-C); the running call fails with `interrupted`."""
-        self.engine.interrupt()
+        """Stop running wasm (Ctrl-C); the running call fails with `interrupted`.  In batch mode
+        (`limit` set) the whole run stops: no later command runs."""
+        if self.limit is not None:
+            self.limit.fire("interrupted")
+        else:
+            self.engine.interrupt()
 
     def run_program(self, args: list[str] | None = None) -> Reply:
         """Start the program: a main module through its program host (returns its exit
@@ -414,7 +420,10 @@ class Session:
 
     # -- commands -----------------------------------------------------------------------
     def next_line(self) -> str | None:
-        """The next command line: pending lines first, then the interactive reader; None at the end."""
+        """The next command line: pending lines first, then the interactive reader; None at the
+        end, and once the run limit (SIGINT or `--timeout` in batch mode) has stopped the run."""
+        if self.limit is not None and self.limit.reason is not None:
+            return None
         if self.pending:
             line, _origin = self.pending.popleft()
             if self.echo:
@@ -430,7 +439,7 @@ class Session:
         while pause.resume is None and not self.quitting:
             line = self.next_line()
             if line is None:
-                if not self.quitting:
+                if not self.quitting and not (self.limit and self.limit.reason):
                     self.printer.message(f"no more commands while stopped at event #{pause.entry.index}: continuing")
                 pause.resume = Resume("continue")
                 break
