@@ -19,7 +19,7 @@ import contextlib
 import sys
 from typing import TextIO
 
-from ..cli import positive_seconds
+from .cli import positive_seconds
 
 EPILOG = """Examples:
   dldbg samples/out/clang16/missing_symbol/libmissing_data.so
@@ -162,7 +162,7 @@ def _run_batch(session, timeout: float | None, stderr: TextIO) -> int:
     """The commands without a prompt.  SIGINT or `--timeout` stops the running wasm (a load
     it interrupts is rolled back), runs no further command, and ends the run with one line
     and status 130 or 124 (dldbg.session.interrupt.RunLimit)."""
-    from ..session.interrupt import RunLimit
+    from .session.interrupt import RunLimit
 
     session.limit = RunLimit(lambda: session.engine.interrupt(), timeout).start()
     try:
