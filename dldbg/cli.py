@@ -310,6 +310,13 @@ def _print_result(result, stdout: TextIO) -> None:
 
 
 def entry() -> None:
+    """The `dldbg` executable.  A closed pipe (`dldbg inspect --json F | head -c 300`) ends dldbg
+    as it ends cat or grep: SIGPIPE's default action, no message, status 141 in the shell
+    (Python ignores SIGPIPE and raises BrokenPipeError instead)."""
+    import signal
+
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     raise SystemExit(main())
 
 
