@@ -1,11 +1,13 @@
 """The unresolved-symbol doctor: `why` explains the session's last failure.
 
-For each symbol that was wanted and not found it says which module wanted it and how (a
-GOT.mem / GOT.func entry, a function import, dlsym), whether it was weak, which loaded modules
+For each symbol that was wanted and not found (every one of the failing module: function
+imports left to lazy stubs, GOT.mem and GOT.func entries) it says which module wanted it and how
+(a GOT.mem / GOT.func entry, a function import, dlsym), whether it was weak, which loaded modules
 define it (and why their definition was not visible: an RTLD_LOCAL group, a different kind or
-signature), which libraries in the searched folders define it without being loaded, and which
-near names exist.  For a NEEDED library or a dlopen'd file that was not found it lists the
-paths that were tried and where a file of that name does exist.
+signature), which libraries in the searched folders define it without being loaded (with their
+type where it differs from the import's), which near names exist, and the folders searched.
+For a NEEDED library or a dlopen'd file that was not found it lists the paths that were tried
+and where a file of that name does exist.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Wanted:
     definitions: list[dict] = field(default_factory=list)
     searchable: list[dict] = field(default_factory=list)
     near: list[str] = field(default_factory=list)
+    #: the folders whose libraries were read for definitions (the importer's search order)
+    searched: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
 
@@ -238,13 +242,21 @@ def analyse(session) -> dict:
             lib_exports[path] = exports
             pool.update(n for n in exports if not is_internal(n))
     for w in wanted:
+        w.searched = list(folders)
         _loaded_definitions(session, w)
         for path, exports in lib_exports.items():
             if w.symbol in exports and os.path.realpath(path) not in loaded_real:
                 kind, ftype = exports[w.symbol]
                 w.searchable.append({"path": path, "kind": kind, "type": ftype})
                 if w.import_type and ftype and ftype != w.import_type:
-                    w.problems.append(f"{os.path.basename(path)} defines {w.symbol} as {ftype}, but {w.importer} imports {w.import_type}")
+                    w.problems.append(f"signature mismatch: {os.path.basename(path)} defines {w.symbol} as {ftype}, but "
+                                      f"{w.importer} imports {w.import_type}")
+                if w.how in ("GOT.func", "function import") and kind != "func":
+                    w.problems.append(f"{os.path.basename(path)} defines {w.symbol} as {kind}, but {w.importer} wants a "
+                                      f"function ({w.how})")
+                if w.how == "GOT.mem" and kind == "func":
+                    w.problems.append(f"{os.path.basename(path)} defines {w.symbol} as a function, but {w.importer} wants "
+                                      f"data (GOT.mem)")
         w.near = [n for n in difflib.get_close_matches(w.symbol, sorted(pool), n=5, cutoff=0.8) if n != w.symbol]
         _advise(w)
     for f in files:
@@ -345,6 +357,8 @@ def render(report: dict) -> str:
         else:
             lines.append(f"  no library in the searched folders defines it ({report['searched']['libraries']} libraries read)")
         lines.append(f"  near names: {', '.join(w['near'])}" if w["near"] else "  near names: none")
+        if w.get("searched"):
+            lines.append(f"  searched: {', '.join(w['searched'])}")
         lines += [f"  problem: {p}" for p in dict.fromkeys(w["problems"])]
         lines += [f"  hint: {a}" for a in w["advice"]]
     for fl in report["files"]:
@@ -352,7 +366,7 @@ def render(report: dict) -> str:
         lines.append(f"{fl['name']}: {how}, not found; tried:")
         lines += [f"    {t}" for t in fl["tried"]]
         lines += [f"  hint: {a}" for a in fl["advice"]]
-    if report["searched"]["folders"]:
+    if report["searched"]["folders"] and (report["files"] or not report["symbols"]):
         lines.append("searched folders: " + ", ".join(report["searched"]["folders"]))
     return "\n".join(lines)
 

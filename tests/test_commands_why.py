@@ -147,3 +147,37 @@ def test_why_names_every_unresolved_symbol_of_the_module(tmp_path, mode):
                      ("nonexistent_addr_fn", "GOT.func")}
     for symbol in ("nonexistent_fn", "nonexistent_data", "nonexistent_addr_fn"):
         assert f"{symbol}: wanted by libthree.so" in report.text
+
+
+def test_why_gives_each_unresolved_symbol_its_candidates_near_names_folders_and_signature(tmp_path):
+    """issue 11, deliverable 4: a library in a -L folder defines the function with another
+    type, the GOT.func function, and a near name of the data; each symbol says so, with the
+    folders searched."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "deps").mkdir()
+    importer = _clang_side_module(tmp_path / "app", "libuser.so", THREE_MISSING)
+    _clang_side_module(tmp_path / "deps", "libprovider.so", r"""
+int nonexistent_fn(void) { return 1; }
+int nonexistent_addr_fn(void) { return 2; }
+int nonexistent_dat = 3;
+""")
+    c = Captured(importer, library_path=[str(tmp_path / "deps")])
+    c.fails("dlopen libuser.so now")
+    report = why(c)
+    symbols = {w["symbol"]: w for w in report.data["symbols"]}
+    assert set(symbols) == {"nonexistent_fn", "nonexistent_data", "nonexistent_addr_fn"}
+    provider = str(tmp_path / "deps" / "libprovider.so")
+    fn = symbols["nonexistent_fn"]
+    assert fn["import_type"] == "(i32) -> (i32)"
+    assert fn["searchable"] == [{"path": provider, "kind": "func", "type": "() -> (i32)"}]
+    assert any("signature mismatch" in p and "() -> (i32)" in p and "(i32) -> (i32)" in p for p in fn["problems"])
+    assert symbols["nonexistent_addr_fn"]["how"] == "GOT.func"
+    assert [s["path"] for s in symbols["nonexistent_addr_fn"]["searchable"]] == [provider]
+    data = symbols["nonexistent_data"]
+    assert data["how"] == "GOT.mem" and data["searchable"] == [] and "nonexistent_dat" in data["near"]
+    for w in symbols.values():
+        assert str(tmp_path / "deps") in w["searched"] and str(tmp_path / "app") in w["searched"]
+    text = report.text
+    for name in symbols:
+        assert f"{name}: wanted by libuser.so" in text
+    assert text.count("  searched: ") == 3 and "near names: nonexistent_dat" in text
