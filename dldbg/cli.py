@@ -13,6 +13,7 @@ import sys
 
 from . import __version__
 from .errors import CallError, DldbgError, WasmParseError
+from .textsafe import printable
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -141,12 +142,12 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
         parser.print_help(stdout)
         return 2
     except CallError as exc:
-        print(f"dldbg: error: {exc.one_line()}", file=stderr)
+        print(f"dldbg: error: {printable(exc.one_line())}", file=stderr)
         for frame in exc.backtrace:
-            print(f"    at {frame}", file=stderr)
+            print(f"    at {printable(frame)}", file=stderr)
         return 1
     except DldbgError as exc:
-        print(f"dldbg: error: {exc.one_line()}", file=stderr)
+        print(f"dldbg: error: {printable(exc.one_line())}", file=stderr)
         return 1
     except KeyboardInterrupt:
         print("dldbg: interrupted", file=stderr)
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     except Exception as exc:  # a bug in dldbg: say so in one line; DLDBG_DEBUG=1 shows the traceback
         if os.environ.get("DLDBG_DEBUG"):
             raise
-        print(f"dldbg: internal error: {type(exc).__name__}: {exc} (set DLDBG_DEBUG=1 for the traceback)", file=stderr)
+        print(f"dldbg: internal error: {type(exc).__name__}: {printable(str(exc))} (set DLDBG_DEBUG=1 for the traceback)", file=stderr)
         return 1
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .hosts.programs import emscripten_main_style, program_kind
 from .wasm.dylink import describe_symbol_flags
+from .textsafe import printable
 from .wasm.reader import WasmModule
 
 IMPORT_GROUPS = ("env", "GOT.mem", "GOT.func", "WASI", "other")
@@ -142,4 +143,4 @@ def render_text(wasm: WasmModule) -> str:
     if missing is not None:
         out.append("emscripten imports not implemented: " + (", ".join(missing) if missing else "none"))
     out.append("start function: " + ("none" if start is None else f"func[{start['index']}] {start['name'] or ''}".rstrip()))
-    return "\n".join(out)
+    return printable("\n".join(out), keep="\n")

@@ -10,6 +10,7 @@ from typing import Callable, TextIO
 
 from .errors import DldbgError
 from .events import CATEGORIES, Event
+from .textsafe import printable
 
 CATEGORY_HELP = {
     "libs": "library search, reading, compiling, instantiation, load results, dlclose",
@@ -113,10 +114,11 @@ _FORMATS: dict[str, Callable] = {
 
 
 def describe(event: Event) -> str:
-    """`dldbg[CATEGORY]: MODULE: message`."""
+    """`dldbg[CATEGORY]: MODULE: message`, one line: control characters in names escaped
+    (dldbg.textsafe)."""
     render = _FORMATS.get(event.kind)
     message = render(event) if render else str(event.to_json())
-    return f"dldbg[{event.category}]: {event.module}: {message}"
+    return printable(f"dldbg[{event.category}]: {event.module}: {message}")
 
 
 class Tracer:

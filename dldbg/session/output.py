@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ..textsafe import printable
 from .paths import Shortener
 
 SCHEMA = 1
@@ -86,7 +87,7 @@ class TextPrinter:
         self.shorten = Shortener(cwd, bare=False)
 
     def _write(self, stream: TextIO, text: str) -> None:
-        text = self.shorten(text)
+        text = printable(self.shorten(text), keep="\n")
         stream.write(text if text.endswith("\n") else text + "\n")
         stream.flush()
 

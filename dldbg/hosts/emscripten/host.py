@@ -34,6 +34,7 @@ from ...linker.functable import FunctionTable
 from ...linker.memory import LinearMemory
 from ...linker.scope import Symbol
 from ...linker.wasmtypes import functype
+from ...textsafe import printable
 from ...wasm.reader import WasmModule
 from ...wasm.types import WASM_PAGE_SIZE, FuncType
 from ..programs import ProgramOptions, emscripten_main_style
@@ -354,4 +355,4 @@ class EmscriptenHost(Runtime):
         is_error = isinstance(exc, (CallError, JsError))
         if not self.crash_keepalive:  # postamble's logExceptionOnExit: `[e, e.stack]` for an Error
             text = f"exiting due to exception: {text},{text}" if is_error else f"exiting due to exception: {text}"
-        self.err(text + "".join(f"\n    at {frame}" for frame in frames))
+        self.err(printable(text, keep="\n") + "".join(f"\n    at {printable(frame)}" for frame in frames))

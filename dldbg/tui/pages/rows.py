@@ -15,6 +15,7 @@ from rich.segment import Segment
 from rich.text import Text
 from textual.strip import Strip
 
+from ...textsafe import printable
 from ..styles import style
 from .base import Page
 
@@ -45,6 +46,8 @@ class Section:
     widths: list[int] = field(default_factory=list)
 
     def fit(self) -> None:
+        # names from a module, made safe (dldbg.textsafe) before their widths are measured
+        self.rows = [tuple(printable(c) if isinstance(c, str) else c for c in row) for row in self.rows]
         widths = [len(c.title) for c in self.columns]
         for row in self.rows:
             for i, cell in enumerate(row):

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import events
 from textual.widgets import RichLog
 
+from ...textsafe import printable
 from ..model import Shortener
 
 STYLES = {"echo": "bold #87afff", "result": "", "error": "bold red", "stop": "yellow", "message": "italic",
@@ -50,7 +51,7 @@ class OutputLog(RichLog):
 
     def add(self, kind: str, text: str) -> None:
         """One item of output: `kind` is echo, result, error, stop, message, trace, warning or program."""
-        text = self.shorten(text.rstrip("\n"))
+        text = printable(self.shorten(text.rstrip("\n")), keep="\n")
         self.plain.extend(text.split("\n"))
         del self.plain[:-MAX_LINES]
         self.items.append((kind, text))
