@@ -87,7 +87,7 @@ class TextPrinter:
         self.shorten = Shortener(cwd, bare=False)
 
     def _write(self, stream: TextIO, text: str) -> None:
-        text = printable(self.shorten(text), keep="\n")
+        text = printable(self.shorten(text), keep="\n\t")  # line breaks and tabs are dldbg's own
         stream.write(text if text.endswith("\n") else text + "\n")
         stream.flush()
 

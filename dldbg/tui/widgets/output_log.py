@@ -51,7 +51,7 @@ class OutputLog(RichLog):
 
     def add(self, kind: str, text: str) -> None:
         """One item of output: `kind` is echo, result, error, stop, message, trace, warning or program."""
-        text = printable(self.shorten(text.rstrip("\n")), keep="\n")
+        text = printable(self.shorten(text.rstrip("\n")), keep="\n\t")
         self.plain.extend(text.split("\n"))
         del self.plain[:-MAX_LINES]
         self.items.append((kind, text))
