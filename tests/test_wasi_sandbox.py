@@ -40,6 +40,19 @@ def guest(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory) -> bytes:
+    """libplant.so (clang-16), whose NEEDED entry is libsecret.so (a copy of LIBRARY)."""
+    folder = tmp_path_factory.mktemp("plant")
+    shutil.copy(LIBRARY, folder / "libsecret.so")
+    (folder / "plant.c").write_text("extern int needed_add(int, int);\nint plant(void) { return needed_add(1, 2); }\n")
+    subprocess.run(["clang-16", "--target=wasm32-unknown-emscripten", "-fPIC", "-fvisibility=default", "-O1", "-c",
+                    "plant.c", "-o", "plant.o"], cwd=folder, check=True)
+    subprocess.run(["wasm-ld-16", "--experimental-pic", "-shared", "plant.o", "libsecret.so", "-o", "libplant.so"],
+                   cwd=folder, check=True)
+    return (folder / "libplant.so").read_bytes()
+
+
 @pytest.fixture
 def tree(tmp_path, guest, monkeypatch) -> Path:
     """tmp/app/{dlopen_args.wasm, data/libok.so}, tmp/outside/libsecret.so; the current folder
@@ -141,3 +154,26 @@ def test_dev_zero_without_dir_is_not_read(tree):
                            "--", name], capture_output=True, text=True, timeout=60, preexec_fn=limit)
     assert proc.stdout == f"{name}: failed: {unseen(name, 'none')}\n", proc.stderr
     assert proc.returncode == 1 and proc.stderr == ""
+
+
+def test_needed_entries_of_a_library_the_program_loads_stay_in_its_view(capfd, tree, plant):
+    """A library in a --dir folder the program can write may carry any RUNTIME_PATH: its NEEDED
+    search still never leaves the program's view (nor tells what exists outside it)."""
+    sys.path.insert(0, str(ROOT / "samples"))
+    import wasmedit
+
+    data = tree / "app" / "data"
+    outside = tree / "outside"
+    (data / "abs").mkdir()
+    (data / "abs" / "libplant.so").write_bytes(wasmedit.add_runtime_path(plant, [str(outside)]))
+    (data / "up").mkdir()
+    (data / "up" / "libplant.so").write_bytes(wasmedit.add_runtime_path(plant, ["$ORIGIN/../../../outside"]))
+    (data / "ok").mkdir()
+    (data / "ok" / "libplant.so").write_bytes(plant)
+    shutil.copy(LIBRARY, data / "ok" / "libsecret.so")
+    got = results(capfd, tree, ["/data/abs/libplant.so", "/data/up/libplant.so", "/data/ok/libplant.so"],
+                  [(str(data), "/data")])
+    for name in ("/data/abs/libplant.so", "/data/up/libplant.so"):
+        assert "NEEDED library libsecret.so not found" in got[name]
+        assert str(outside) not in got[name]
+    assert got["/data/ok/libplant.so"] == "loaded"

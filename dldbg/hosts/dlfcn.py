@@ -20,6 +20,7 @@ chose; see `dldbg.hosts.guestpaths`) or refuses it with a DlError, which `dlerro
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable
 
 import wasmtime
@@ -75,15 +76,18 @@ class GuestDl:
     :param provider: the name shown as the provider of these imports.
     :param mode_bits: the guest libc's dlopen mode bits -> the engine's; wasi-libc's by default,
         `lambda m: m` for musl/emscripten (whose values the engine uses).
+    :param confine: a context manager factory entered around each load the guest starts (the
+        WASI host confines the NEEDED search to the program's view while it is active).
     """
 
     def __init__(self, engine, locate: Callable[[str], str], allocate: Callable[[int], int], provider: str,
-                 mode_bits: Callable[[int], int] = engine_flags):
+                 mode_bits: Callable[[int], int] = engine_flags, confine=contextlib.nullcontext):
         self.engine = engine
         self.locate = locate
         self.allocate = allocate
         self.provider = provider
         self.mode_bits = mode_bits
+        self.confine = confine
         self.error: str | None = None
         self._buffer = (0, 0)  # (address, size) of the dlerror string buffer
         self._funcs: dict[tuple[str, str], wasmtime.Func] = {}
@@ -111,7 +115,9 @@ class GuestDl:
     def open(self, name: str, flags: int) -> int:
         """Load `name` (a guest path or a bare library name); the handle, or 0 with `error` set."""
         try:
-            return self.engine.dlopen(self.locate(name), flags)
+            path = self.locate(name)
+            with self.confine():
+                return self.engine.dlopen(path, flags)
         except DlError as exc:
             self.error = str(exc)
             return 0

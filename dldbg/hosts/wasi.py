@@ -33,6 +33,7 @@ finds memory through the calling instance's `memory` export).
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import wasmtime
@@ -90,7 +91,8 @@ class WasiHost:
         table = wasmtime.Table(store, wasmtime.TableType(wasmtime.ValType.funcref(), wasmtime.Limits(1, None)), None)
         engine.table = FunctionTable(store, table, engine.table_grown)
         engine.stack_pointer = wasmtime.Global(store, wasmtime.GlobalType(wasmtime.ValType.i32(), True), wasmtime.Val.i32(0))
-        self.dl = GuestDl(engine, self.locate, self.allocate, f"{self.name} host dl API")
+        self.dl = GuestDl(engine, self.locate, self.allocate, f"{self.name} host dl API", confine=self.guest_load)
+        self._guest_loads = 0
         self._wasi_funcs: dict[str, object] = {}
 
     def configure_wasi(self, argv: list[str]) -> None:
@@ -169,6 +171,30 @@ class WasiHost:
         # Not found: the engine reports the failed read of the last folder's candidate (a
         # `load.fail` event, as for any dlopen of a missing library).
         return os.path.join(os.path.abspath(folders[-1]), name)
+
+    @contextlib.contextmanager
+    def guest_load(self):
+        """While a load the program started runs, `visible` confines its NEEDED search."""
+        self._guest_loads += 1
+        try:
+            yield
+        finally:
+            self._guest_loads -= 1
+
+    def visible(self, path: str) -> bool:
+        """Whether a NEEDED candidate may be looked at (the engine's `find_library` hook).
+        During a load the program started (a library it dlopens may come from a `--dir`
+        folder it can write), only files beneath the `--dir` folders and the folders the host
+        chose (-L, LD_LIBRARY_PATH, the program's own) count, symbolic links resolved; others
+        are never touched, so a RUNTIME_PATH or NEEDED entry cannot probe the host either."""
+        if not self._guest_loads:
+            return True
+        env = os.environ if self.engine.environ is None else self.engine.environ
+        folders = [host for host, _ in self.paths.dirs]
+        folders += [os.path.realpath(f) for f in (*self.engine.library_path,
+                                                  *[p for p in env.get("LD_LIBRARY_PATH", "").split(":") if p])]
+        real = os.path.realpath(path)
+        return any(real == f or real.startswith(f.rstrip("/") + "/") for f in folders)
 
     # -- memory for the host's own data --------------------------------------------------
     def allocate(self, size: int) -> int:

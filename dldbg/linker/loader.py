@@ -299,7 +299,8 @@ class LoadRequest:
         for needed in dylink.needed:
             self.engine.enter(mod.name, "needed")
             found, tried = find_library(
-                needed, mod.path, dylink.runtime_path, self.engine.library_path, self.engine.environ
+                needed, mod.path, dylink.runtime_path, self.engine.library_path, self.engine.environ,
+                getattr(self.engine.host, "visible", None),
             )
             already = found is not None and os.path.realpath(found) in self.engine.modules_by_path
             self.engine.emit(NeededResolved(mod.name, needed, found, tuple(tried), already))

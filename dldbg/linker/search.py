@@ -42,9 +42,14 @@ def candidates(
     return out
 
 
-def find_library(name: str, requester: str | None, runtime_path=(), library_path=(), environ=None) -> tuple[str | None, list[str]]:
-    """(the first candidate that is a regular file, or None; every candidate tried)."""
+def find_library(name: str, requester: str | None, runtime_path=(), library_path=(), environ=None,
+                 visible=None) -> tuple[str | None, list[str]]:
+    """(the first candidate that is a regular file, or None; every candidate tried).
+    `visible(path) -> bool`, when given, drops the candidates a host does not let the load see
+    before anything is asked of the file system (the WASI host, for a load a program started)."""
     tried = candidates(name, requester, tuple(runtime_path), tuple(library_path), environ)
+    if visible is not None:
+        tried = [path for path in tried if visible(path)]
     for path in tried:
         if os.path.isfile(path):
             return path, tried[: tried.index(path) + 1]
