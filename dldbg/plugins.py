@@ -38,8 +38,8 @@ import pluggy
 PROJECT = "dldbg"
 ENTRY_POINT_GROUP = "dldbg.plugins"
 #: bundled plugins: (name, module)
-BUNDLED = (("ldtrace", "plugins.ldtrace"), ("export", "plugins.export"), ("doctor", "plugins.doctor"),
-           ("example_session", "plugins.example_session"))
+BUNDLED = (("ldtrace", "dldbg_plugins.ldtrace"), ("export", "dldbg_plugins.export"),
+           ("doctor", "dldbg_plugins.doctor"), ("example_session", "dldbg_plugins.example_session"))
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

@@ -1,4 +1,5 @@
-"""dldbg's bundled plugins, each registered under the `dldbg.plugins` entry-point group.
+"""dldbg's bundled plugins (the package `dldbg_plugins`, built from the folder plugins/), each
+registered under the `dldbg.plugins` entry-point group.
 
 * `ldtrace`: LD_DEBUG-style trace lines for chosen categories (`trace libs,got`).
 * `export`: the event log as JSON lines or as a Chrome trace (`export chrome load.json`, opens

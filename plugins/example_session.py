@@ -56,7 +56,7 @@ def dldbg_register_commands(registry):
         data = {"library": library, "ok": result.ok, "got_events": [e.to_json() for e in seen],
                 "unresolved": unresolved}
         if not result.ok:
-            from plugins.doctor import analyse, render
+            from dldbg_plugins.doctor import analyse, render
 
             report = analyse(session)
             data["why"] = report

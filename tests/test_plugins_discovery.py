@@ -80,7 +80,22 @@ def test_bundled_plugins_are_registered_as_entry_points():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     declared = project["project"]["entry-points"][ENTRY_POINT_GROUP]
     assert declared == dict(BUNDLED)
-    assert "plugins" in project["tool"]["setuptools"]["packages"]["find"]["include"]
+    setuptools = project["tool"]["setuptools"]
+    assert setuptools["package-dir"] == {"dldbg_plugins": "plugins"} and "plugins" not in setuptools["packages"]
+    # every folder of the source holding Python is a listed package
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "dldbg").rglob("*.py")}
+    assert folders | {"dldbg_plugins"} == set(setuptools["packages"])
+
+
+def test_the_bundled_plugins_import_as_dldbg_plugins():
+    """Installed, the bundled plugins are the package dldbg_plugins, not a top-level `plugins`
+    that any other project's folder of that name would shadow (issue 11, deliverable 7)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("dldbg_plugins.doctor")
+    assert spec is not None and Path(spec.origin).resolve() == (ROOT / "plugins" / "doctor.py").resolve()
+    for _name, module in BUNDLED:
+        assert module.startswith("dldbg_plugins.")
 
 
 FILE_PLUGIN = '''
