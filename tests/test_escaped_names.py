@@ -83,3 +83,20 @@ def test_batch_output_escapes_names_and_json_keeps_them(evil):
     lines = dldbg("--batch", "--json", "--no-cache", "-ex", "dlopen libevil.so", "-ex", "info symbols .", str(evil))
     result = [json.loads(line) for line in lines.stdout.splitlines()][-1]
     assert result["command"] == "info symbols ." and any(EXPORT in s for s in strings(result["result"]))
+
+
+def test_tui_rows_and_titles_escape_names():
+    """The TUI's pages (imports, exports, symbols, GOT, table) show cells as str or one-style
+    Text: both are escaped before their widths are measured (the pages escape a name before
+    making a Text of it, as rich drops BEL and CR; the rows catch an ESC left in a Text)."""
+    from rich.text import Text
+
+    from dldbg.tui.pages.rows import Column, Section
+
+    section = Section((Column("name"), Column("kind")), [(Text(IMPORT, "bold"), EXPORT)],
+                      title=Text(f"exports of {IMPORT}", "bold"))
+    section.fit()
+    (name, kind), = section.rows
+    assert (name.plain, name.style, kind) == (ESCAPED_IMPORT, "bold", ESCAPED_EXPORT)
+    assert section.title.plain == f"exports of {ESCAPED_IMPORT}"
+    assert section.widths[:2] == [len(ESCAPED_IMPORT), len(ESCAPED_EXPORT)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ...textsafe import printable
 from ..model import Shortener
 from .rows import Column, RowsPage, Section
 
@@ -42,7 +43,7 @@ class GotPage(RowsPage):
             style = "bold red" if unresolved else ("yellow" if r.get("weak") else "")
             value_text = "-1" if unresolved else (hex(value) if r["got"] == "GOT.mem" else str(value))
             flags = " ".join(r.get("flags") or []) or "ok"
-            shown.append((Text(f"{r['got']}.{r['symbol']}", style), Text(value_text, style), Text(flags, style),
+            shown.append((Text(printable(f"{r['got']}.{r['symbol']}"), style), Text(value_text, style), Text(flags, style),
                           r.get("provider") or "-", ",".join(r.get("importers") or []),
                           self.shorten(str(r.get("target") or ""))))
         self.set_sections([Section(COLUMNS, shown, empty=Text("no GOT entries", "dim"))])

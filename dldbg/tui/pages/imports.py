@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ...textsafe import printable
 from .rows import Column, RowsPage, Section
 
 IMPORTS = (Column("import", 48), Column("kind", 16), Column("how", 20), Column("provider", 32), Column("state", 40))
@@ -33,12 +34,12 @@ class ImportsPage(RowsPage):
             state = r.get("state") or ""
             style = "bold red" if state == "UNRESOLVED" or state.startswith("not resolved") else (
                 "yellow" if r.get("weak") or "unbound" in state else "")
-            rows.append((Text(r["import"], style), r["kind"] + (" weak" if r.get("weak") else ""),
+            rows.append((Text(printable(r["import"]), style), r["kind"] + (" weak" if r.get("weak") else ""),
                          r.get("how") or "-", r.get("provider") or "-", Text(state, style)))
         erows = [(r["name"], r["kind"], str(r["value"]), r["binding"]) for r in (exports or {}).get("exports", [])]
         self.set_sections([
-            Section(IMPORTS, rows, title=Text(f"imports of {module} ({len(rows)})", "bold"),
+            Section(IMPORTS, rows, title=Text(f"imports of {printable(module)} ({len(rows)})", "bold"),
                     empty=Text("no imports", "dim")),
-            Section(EXPORTS, erows, title=Text(f"exports of {module} ({len(erows)})", "bold"),
+            Section(EXPORTS, erows, title=Text(f"exports of {printable(module)} ({len(erows)})", "bold"),
                     empty=Text("no exports", "dim")),
         ])

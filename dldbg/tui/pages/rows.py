@@ -34,6 +34,18 @@ class Column:
     right: bool = False
 
 
+def safe_cell(cell):
+    """A cell with control characters escaped (dldbg.textsafe): a str, or a one-style Text (a
+    Text with spans is dldbg's own)."""
+    if isinstance(cell, str):
+        return printable(cell)
+    if isinstance(cell, Text) and not cell.spans:
+        safe = printable(cell.plain)
+        if safe != cell.plain:
+            return Text(safe, cell.style, justify=cell.justify, overflow=cell.overflow, no_wrap=cell.no_wrap)
+    return cell
+
+
 @dataclass
 class Section:
     """Rows under column titles; each cell is a str or a rich Text.  `title` is a line above
@@ -47,7 +59,9 @@ class Section:
 
     def fit(self) -> None:
         # names from a module, made safe (dldbg.textsafe) before their widths are measured
-        self.rows = [tuple(printable(c) if isinstance(c, str) else c for c in row) for row in self.rows]
+        self.rows = [tuple(safe_cell(c) for c in row) for row in self.rows]
+        if self.title is not None:
+            self.title = safe_cell(self.title)
         widths = [len(c.title) for c in self.columns]
         for row in self.rows:
             for i, cell in enumerate(row):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ...textsafe import printable
 from .rows import Column, RowsPage, Section
 
 LIMIT = 2000
@@ -44,7 +45,7 @@ class SymbolsPage(RowsPage):
         shown = []
         for r in rows[:LIMIT]:
             style = "dim" if r["binding"].startswith(("shadowed", "not")) else ""
-            shown.append((Text(r["name"], style), r["kind"], str(r["value"]), r["module"], r["binding"]))
+            shown.append((Text(printable(r["name"]), style), r["kind"], str(r["value"]), r["module"], r["binding"]))
         sections = [Section(COLUMNS, shown, title=self._title(len(rows)),
                             empty=Text(f"no symbols match {self.regex!r}", "dim"))]
         if len(rows) > LIMIT:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ...textsafe import printable
 from .rows import Column, RowsPage, Section
 
 COLUMNS = (Column("slot", 8, right=True), Column("function", 60), Column("type", 40), Column("note", 40))
@@ -32,5 +33,5 @@ class TablePage(RowsPage):
         for r in rows or ():
             name = f"{r['module']}!{r['function']}" if r.get("function") else "(empty)"
             style = "yellow" if "lazy" in (r.get("note") or "") else ""
-            shown.append((str(r["slot"]), Text(name, style), r.get("type") or "", r.get("note") or ""))
+            shown.append((str(r["slot"]), Text(printable(name), style), r.get("type") or "", r.get("note") or ""))
         self.set_sections([Section(COLUMNS, shown, empty=Text(f"no functions in the table ({size} slots)", "dim"))])

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import Tree
 
+from ...textsafe import printable
 from ..model import LoadTracker, ModuleLoad, Shortener
 
 STATUS_GLYPHS = {"done": ("✓", "green"), "current": ("▶", "bold yellow"), "failed": ("✗", "bold red"),
@@ -90,7 +91,7 @@ class ModulesTree(Tree):
         glyph, style = {"loaded": ("✓", "green"), "loading": ("▶", "bold yellow"), "failed": ("✗", "bold red"),
                         "rolled-back": ("↺", "red"), "released": ("○", "dim")}.get(status, ("?", ""))
         text.append(f"{glyph} ", style)
-        text.append(load.name, "bold")
+        text.append(printable(load.name), "bold")
         if status == "loaded" and info is not None:
             if info.handle is not None:
                 text.append(f" h{info.handle}", "dim")
@@ -104,7 +105,7 @@ class ModulesTree(Tree):
         elif status == "loading":
             text.append(" loading", "yellow")
         if load.requested_by:
-            text.append(f" ← {load.requested_by}", "dim")
+            text.append(f" ← {printable(load.requested_by)}", "dim")
         return text
 
     def _stage_label(self, stage, here: str | None) -> Text:
