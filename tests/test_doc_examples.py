@@ -13,7 +13,8 @@
 * A `python` block that names no file missing from the repository runs and must succeed.
 
 The guide's `<!-- session -->` blocks are regenerated and checked by scripts/gen-guide-sessions.py
-(tests/test_commands_docs.py); docs/commands.md by scripts/gen-command-docs.py.
+(tests/test_commands_docs.py); docs/commands.md by scripts/gen-command-docs.py; docs/tui.md's
+screen captures by scripts/gen-tui-captures.py (below).
 """
 
 from __future__ import annotations
@@ -131,3 +132,10 @@ def test_doc_example(where, kind, text, tmp_path, compile_cache):
                           text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     printed = _normalised(done.stdout)
     assert _shown_pattern(shown).fullmatch(printed), f"{where}: `{command}` printed:\n{printed}\nthe doc shows:\n{shown}"
+
+
+def test_the_tui_captures_are_the_screens_the_keys_give():
+    """docs/tui.md's text captures of the screen are the TUI's real screens after their keys."""
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen-tui-captures.py"), "--check"],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, f"docs/tui.md's captures are stale: run scripts/gen-tui-captures.py\n{done.stderr}"
