@@ -72,16 +72,19 @@ CASES = list(blocks())
 
 
 @pytest.fixture(scope="module")
-def compile_cache(tmp_path_factory) -> Path:
-    """One compile cache for all the examples (CoWasm's Python compiles once, not per example)."""
-    return tmp_path_factory.mktemp("doc-examples-cache")
+def compile_cache() -> Path:
+    """The user's compile cache, as a user running the examples has it (shared with
+    tests/test_cowasm_python.py: CoWasm's Python is compiled once, not once per example)."""
+    from dldbg.fetch import default_cache_dir
+
+    return Path(default_cache_dir())
 
 
 def _env(tmp_path, cache: Path) -> dict:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["DLDBG_CACHE_DIR"] = str(cache)
-    env["HOME"] = str(tmp_path)  # no ~/.dldbginit of the machine's user
+    env["HOME"] = str(tmp_path)  # no ~/.dldbginit of the machine's user (the cache is set above)
     env.pop("DLDBG_DEBUG", None)
     return env
 
