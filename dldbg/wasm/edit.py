@@ -45,3 +45,53 @@ def add_memory_export(data: bytes, name: str = "memory", wasm: WasmModule | None
             at = sec.offset
             break
     return data[:at] + encode_section(_EXPORT_SECTION, encode_uleb(1) + entry) + data[at:]
+
+
+_IMPORT_SECTION, _TABLE_SECTION, _MEMORY_SECTION = 2, 4, 5
+_TABLE_KIND = 1
+
+
+def import_memory_and_table(data: bytes, wasm: WasmModule | None = None, module: str = "env",
+                            memory: str = "memory", table: str = "__indirect_function_table") -> bytes:
+    """`data` with its defined memory and its table 0 turned into imports `module.memory` and
+    `module.table`, with the same limits (and element type).
+
+    An emscripten 4/5 main module defines and exports its memory and function table; its JS
+    glue takes them from the instance (`wasmMemory = wasmExports['memory']`).  Importing them
+    instead gives the loader the memory and table before the main is instantiated, which is
+    when its GOT.func entries need table slots.  Index spaces do not move: the memory and the
+    table stay index 0 (other defined tables, such as Pyodide's externref tables, keep 1, 2...),
+    exports keep pointing at them.  The import section gets two entries (one is inserted if the
+    module has none).  Raises ValueError if the module imports a memory or a table, or does not
+    define exactly one memory and at least one table.
+    """
+    wasm = wasm or read_module(data)
+    if wasm.imports_of("memory") or wasm.imports_of("table"):
+        raise ValueError("the module already imports a memory or a table")
+    if len(wasm.memories) != 1 or not wasm.tables:
+        raise ValueError(f"the module defines {len(wasm.memories)} memories and {len(wasm.tables)} tables")
+    sections = {s.id: s for s in wasm.sections if s.id in (_IMPORT_SECTION, _TABLE_SECTION, _MEMORY_SECTION)}
+    tables, memories = sections[_TABLE_SECTION], sections[_MEMORY_SECTION]
+    body = Cursor(data, tables.payload_offset, tables.end)
+    count = body.uleb()
+    first_end = wasm.tables[1].offset if len(wasm.tables) > 1 else tables.end
+    table_entry = data[body.pos : first_end]
+    if table_entry[:1] == b"\x40":  # a table with an initialiser expression cannot be an import
+        raise ValueError("table 0 has an initialiser expression")
+    rest_tables = data[first_end : tables.end]
+    body = Cursor(data, memories.payload_offset, memories.end)
+    body.uleb()
+    memory_entry = data[body.pos : memories.end]
+    entries = (encode_name(module) + encode_name(table) + bytes([_TABLE_KIND]) + table_entry
+               + encode_name(module) + encode_name(memory) + bytes([_MEMORY_KIND]) + memory_entry)
+    imports = sections.get(_IMPORT_SECTION)
+    if imports is not None:
+        body = Cursor(data, imports.payload_offset, imports.end)
+        old = body.uleb()
+        new_imports = encode_section(_IMPORT_SECTION, encode_uleb(old + 2) + data[body.pos : imports.end] + entries)
+        head, at = data[: imports.offset] + new_imports, imports.end
+    else:  # the import section goes where the table section was (after the type section)
+        head, at = data[: tables.offset] + encode_section(_IMPORT_SECTION, encode_uleb(2) + entries), tables.offset
+    new_tables = encode_section(_TABLE_SECTION, encode_uleb(count - 1) + rest_tables) if count > 1 else b""
+    return (head + data[at : tables.offset] + new_tables + data[tables.end : memories.offset]
+            + data[memories.end :])
