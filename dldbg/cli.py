@@ -24,6 +24,14 @@ EPILOG_INSPECT = """Examples:
   dldbg inspect --json samples/out/clang16/reloc/*.so
 """
 
+EPILOG_CHECK = """Examples:
+  dldbg check --pyodide 314.0.7 librt-0.16.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl
+  dldbg check --pyodide path/to/pyodide-dist --json pkg/*.so
+  dldbg check -L deps pkg.whl
+
+Exit status: 0 when every library links and nothing is wrong, 1 otherwise.
+"""
+
 EPILOG_RUN = """Examples:
   dldbg run main.wasm -- arg1 arg2
   dldbg run --dir data::/data main.wasm -- /data/input.txt
@@ -49,6 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=EPILOG_INSPECT, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
+
+    p = sub.add_parser("check", help="will these wheels' libraries load in Pyodide? link them into its main and report every problem",
+                       description="Link every extension module and shared library of the inputs (a .whl, an unpacked "
+                       "folder or .so files) into Pyodide's main module, as Pyodide's loadDynlib does, and report every "
+                       "undefined symbol, signature mismatch, missing NEEDED library (with the distribution package "
+                       "that provides it), Python or platform tag mismatch, non-wasm file and exception-handling "
+                       "encoding that differs from the main's.",
+                       epilog=EPILOG_CHECK, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="+", metavar="WHEEL_OR_SO")
+    p.add_argument("--pyodide", metavar="VERSION|FOLDER", default=None,
+                   help="the Pyodide to check against: an npm version, fetched once (default 314.0.7), or a "
+                        "distribution folder (pyodide.asm.wasm and pyodide-lock.json)")
+    p.add_argument("--json", action="store_true", help="one JSON object per library, one per line")
+    p.add_argument("-L", dest="library_path", action="append", default=[], metavar="DIR",
+                   help="search DIR for NEEDED libraries (repeatable)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the compiled-module cache")
 
     p = sub.add_parser("run", help="run a main program, or load side modules in the standalone host and call a function",
                        usage="dldbg run [OPTIONS] FILE [--invoke FUNC [ARGS...]] [-- PROGRAM_ARGS...]",
@@ -90,7 +114,7 @@ def positive_seconds(text: str) -> float:
 
 
 #: first arguments that select the subcommand parser; anything else starts the debugger
-SUBCOMMAND_WORDS = ("inspect", "run", "-h", "--help", "-V", "--version")
+SUBCOMMAND_WORDS = ("inspect", "check", "run", "-h", "--help", "-V", "--version")
 
 
 def _debugger_argument(first: str) -> bool:
@@ -139,6 +163,8 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
             return _inspect(args, stdout)
         if args.command == "run":
             return _run(args, parser, stdout, stderr)
+        if args.command == "check":
+            return _check(args, stdout)
         parser.print_help(stdout)
         return 2
     except CallError as exc:
@@ -179,6 +205,31 @@ def _inspect(args, stdout: TextIO) -> int:
                 print(file=stdout)
             print(render_text(wasm), file=stdout)
     return 0
+
+
+def _check(args, stdout: TextIO) -> int:
+    import tempfile
+    import time
+
+    from .check import Checker, render_text
+    from .hosts.programs import ProgramOptions
+    from .hosts.pyodide import PyodideHost, open_distribution, open_inputs
+    from .linker.engine import Engine
+
+    began = time.perf_counter()
+    dist = open_distribution(args.pyodide)
+    with tempfile.TemporaryDirectory(prefix="dldbg-check-") as workdir:
+        inputs = open_inputs(args.files, dist, workdir)
+        host = PyodideHost(dist, inputs, ProgramOptions(library_path=args.library_path))
+        engine = Engine(host, **({"cache_dir": None} if args.no_cache else {}))
+        host.load_main()
+        reports = Checker(host, engine).check(inputs)
+    if args.json:
+        for report in reports:
+            print(json.dumps(report.to_json(dist)), file=stdout)
+    else:
+        print(render_text(dist, reports, time.perf_counter() - began), file=stdout)
+    return 0 if reports and all(r.ok for r in reports) else 1
 
 
 def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
