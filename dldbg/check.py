@@ -87,7 +87,7 @@ class Checker:
         self.dist = host.dist
         main = engine.main
         self.main_name = main.name
-        self.main_eh = _eh(main.wasm)
+        self.main_eh = host.main_eh
         self._wasm: dict[str, WasmModule | None] = {}
 
     # -- entry --------------------------------------------------------------------------
@@ -131,7 +131,7 @@ class Checker:
         if wasm is None:
             return
         eh = _eh(wasm)
-        if eh not in (None, "none") and self.main_eh not in (None, "none") and eh != self.main_eh:
+        if eh in ("legacy", "exnref") and self.main_eh in ("legacy", "exnref") and eh != self.main_eh:
             report.problems.append(Problem("eh", "error", f"uses the {eh} exception-handling encoding, the main "
                                            f"{self.main_eh}: an engine that runs one may reject the other"))
         report.problems += self._static(lib.path, wasm)
@@ -272,9 +272,12 @@ def _python_compatible(python: str, abi: str, dist) -> bool:
 
 
 def _eh(wasm: WasmModule) -> str | None:
-    """The exception-handling encoding (`dldbg.wasm.eh`): none, legacy or exnref."""
-    use = getattr(wasm, "eh", None)
-    return getattr(use, "encoding", None)
+    """The exception-handling encoding of a file (`dldbg.wasm.eh`): none, legacy, exnref or
+    unknown (None when it cannot be read)."""
+    try:
+        return wasm.eh.encoding
+    except WasmParseError:
+        return None
 
 
 def render_text(dist, reports: list[FileReport], seconds: float | None = None) -> str:

@@ -94,6 +94,8 @@ class PyodideHost(Runtime):
         self._init_runtime(stdout, stderr)
         self.main_path = str(dist.main)
         self.heap_base = 0
+        #: the exception-handling encoding of the main's file (dldbg.wasm.eh), once it is read
+        self.main_eh: str | None = None
         self.js = dict(dist.js_functions)
         self._funcs: dict[tuple, wasmtime.Func] = {}
         self._wasi: dict[str, object] = {}
@@ -232,6 +234,12 @@ class PyodideHost(Runtime):
         if layout.get("symbols"):
             engine.define_symbols(layout["symbols"])
         self._publish_js(wasm)
+
+        def note_encoding(event) -> None:
+            if event.kind == "module.read" and os.path.realpath(event.path) == os.path.realpath(self.main_path):
+                self.main_eh = event.eh_encoding
+
+        engine.listeners.append(note_encoding)
         memory = wasm.memories[0].limits if wasm.memories else None  # the main's own, imported after `prepare`
         if memory is not None:
             engine.ensure_memory(memory)
@@ -241,6 +249,7 @@ class PyodideHost(Runtime):
                                        table_base=layout.get("table_base", 0), needed=False)
         finally:
             self.stubs.set_lenient(False)
+            engine.listeners.remove(note_encoding)
         stack = main.externs.get("__stack_pointer")
         if isinstance(stack, wasmtime.Global):
             engine.stack_pointer = stack  # the main's own: side modules import it
