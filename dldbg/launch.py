@@ -28,6 +28,7 @@ EPILOG = """Examples:
   dldbg -x session.dldbg --batch FILE
   dldbg --plugin myplugin.py FILE
   dldbg MAIN.wasm -- input.txt
+  dldbg --pyodide 314.0.7 pkg-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl
 """
 
 
@@ -74,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not run ~/.dldbginit or ./.dldbginit (gdb's -nx)")
     p.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
                    help="batch mode: stop after SECONDS (exit status 124); Ctrl-C stops the run at once (130)")
+    p.add_argument("--pyodide", metavar="VERSION|FOLDER",
+                   help="FILE is a wheel, an unpacked folder or a .so for Pyodide: `run` loads Pyodide's main "
+                        "(an npm version, fetched once, or a distribution folder), then FILE's libraries as "
+                        "Pyodide's loadDynlib does")
     return p
 
 
@@ -115,6 +120,22 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
     from .hosts.programs import parse_dir
 
     options = {"cache_dir": None} if args.no_cache else {}
+    workdir = None
+    if args.pyodide is not None:
+        import tempfile
+
+        from .errors import DldbgError
+        from .hosts.pyodide import PyodideHost, open_distribution, open_inputs
+
+        workdir = tempfile.TemporaryDirectory(prefix="dldbg-pyodide-")
+        try:
+            dist = open_distribution(args.pyodide)
+            inputs = open_inputs([args.file] if args.file else [], dist, workdir.name)
+        except DldbgError as exc:
+            workdir.cleanup()
+            print(f"dldbg: error: {exc.one_line()}", file=stderr)
+            return 1
+        options["program_host"] = lambda program_options: PyodideHost(dist, inputs, program_options)
     session = Session(args.file, registry=builtin_registry(), program_args=program_args,
                       library_path=args.library_path, preload=args.preload,
                       bind_now=args.bind_now, plugins=plugins, printer=printer,
@@ -155,6 +176,8 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
         status = 130
     finally:
         session.close()
+        if workdir is not None:
+            workdir.cleanup()
     return status
 
 

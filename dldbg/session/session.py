@@ -109,12 +109,16 @@ class Session:
     :param program_dirs: (host folder, guest path) pairs a program host makes visible (`--dir`).
     :param program_env: environment variables for a program host's program (`--env K=V`).
     :param host_factory: `host_factory(session) -> Host` instead of the default host.
+    :param program_host: `program_host(ProgramOptions) -> Host` that runs FILE (its `run`), chosen
+        by the command line rather than by FILE's contents (`--pyodide`: FILE is a wheel); FILE is
+        then not read as wasm.
     :param printer: where results, stops and messages go (TextPrinter on stdout/stderr).
     """
 
     def __init__(self, program: str | None = None, *, registry, program_args=(), library_path=(), preload=(),
                  bind_now: bool = False, cache_dir=_DEFAULT, environ=None, plugins=None, program_dirs=(),
-                 program_env=None, host_factory: Callable | None = None, printer=None):
+                 program_env=None, host_factory: Callable | None = None, program_host: Callable | None = None,
+                 printer=None):
         self.program = program
         self.program_dirs = list(program_dirs)
         self.program_env = dict(program_env or {})
@@ -165,13 +169,14 @@ class Session:
         self.interrupts = InterruptGuard(self.interrupt)
         #: batch mode: SIGINT and `--timeout` end the whole run (dldbg.session.interrupt.RunLimit)
         self.limit: RunLimit | None = None
-        self.program_host = None
+        self.program_host = program_host
         self.program_wasm = None
         #: module files parsed once, shared by the session, the program host and the loader
         self.files = ModuleFiles()
         #: listeners every new engine gets (`add_engine_listener`)
         self._engine_listeners: list[Callable] = []
-        self._inspect_program()
+        if program_host is None:
+            self._inspect_program()
         self.plugins = plugins
         self.registry = registry
         self._hook("dldbg_register_commands", registry=self.registry)
