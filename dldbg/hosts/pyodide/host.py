@@ -131,10 +131,12 @@ class PyodideHost(Runtime):
         engine.allocator.name = "emscripten getMemory (the main's calloc)"
 
     def prepare(self, wasm: WasmModule, data: bytes) -> bytes | None:
-        """The main: memory and table become imports.  A side module that calls WASI and
+        """The main: the JS functions are published, its memory and table become imports.  A side module that calls WASI and
         imports its memory gets a `memory` export (wasmtime's WASI finds memory through it)."""
         if os.path.realpath(wasm.path or "") == os.path.realpath(self.main_path):
+            self._publish_js(wasm)
             if wasm.memories and not wasm.imports_of("memory"):
+                self.engine.ensure_memory(wasm.memories[0].limits)
                 return import_memory_and_table(data, wasm)
             return None
         if "memory" not in wasm.export_map and wasm.imports_of("memory") and any(
@@ -224,25 +226,18 @@ class PyodideHost(Runtime):
         """Instantiate the main, run its relocations and constructors; returns its LoadedModule.
         Raises LoadError."""
         engine = self.engine
-        from ...wasm.reader import read_module_file
-
-        wasm = read_module_file(self.main_path)
-        layout = self._layout(wasm)
+        layout = self._layout()
         self.heap_base = layout.get("heap_base", 0)
         if "stack_pointer" in layout:
             engine.stack_pointer.set_value(engine.store, wasmtime.Val.i32(layout["stack_pointer"]))
         if layout.get("symbols"):
             engine.define_symbols(layout["symbols"])
-        self._publish_js(wasm)
 
         def note_encoding(event) -> None:
             if event.kind == "module.read" and os.path.realpath(event.path) == os.path.realpath(self.main_path):
                 self.main_eh = event.eh_encoding
 
         engine.listeners.append(note_encoding)
-        memory = wasm.memories[0].limits if wasm.memories else None  # the main's own, imported after `prepare`
-        if memory is not None:
-            engine.ensure_memory(memory)
         self.stubs.set_lenient(True)  # see jsstubs: the constructors' JavaScript calls return zero
         try:
             main = engine.load_program(self.main_path, memory_base=layout.get("memory_base", 0),
@@ -261,16 +256,17 @@ class PyodideHost(Runtime):
         self.runtime_initialized = True  # getMemory is calloc from now on
         return main
 
-    def _layout(self, wasm: WasmModule) -> dict:
-        """A relocatable main (one that imports its memory) gets the addresses its glue bakes in
-        (`___memory_base`, `___stack_pointer`, `___heap_base`, ...); a main with its own memory
-        has fixed addresses (memory base 0) and exports `__heap_base` and `__stack_pointer`."""
-        if not wasm.imports_of("memory"):
-            return {}
+    def _layout(self) -> dict:
+        """A relocatable main (0.29.x: it imports its memory) gets the addresses its glue bakes
+        in (`var ___memory_base=new WebAssembly.Global(..., 1024)`, `___stack_pointer`,
+        `___heap_base`, ...); a main with its own memory (314.x) has fixed addresses (memory
+        base 0) and exports `__heap_base` and `__stack_pointer`: nothing to do."""
         import re
 
         glue = self.dist.glue
         text = glue.read_text(encoding="utf-8", errors="replace") if glue else ""
+        if "var ___memory_base=" not in text:
+            return {}
 
         def number(name: str) -> int | None:
             match = re.search(rf"var ___{name}=(?:new WebAssembly\.Global\(\{{[^}}]*\}},)?(\d+)", text)

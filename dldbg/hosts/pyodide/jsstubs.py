@@ -10,6 +10,7 @@ the constructors, the module's global `lenient` is 0 and every call traps.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import wasmtime
@@ -66,7 +67,8 @@ class JsStubs:
                          f" global.get $lenient if i32.const {len(self._names) + index} call $note {zeros} return end"
                          " unreachable)")
         lines.append(")")
-        module_ = wasmtime.Module(self.engine.wasm_engine, "\n".join(lines))
+        binary = wasmtime.wat2wasm("\n".join(lines))
+        module_, _source, _seconds = self.engine.cache.get(bytes(binary), hashlib.sha256(binary).hexdigest())
         instance = wasmtime.Instance(self.engine.store, module_, [self.lenient, self._note])
         exports = instance.exports(self.engine.store)
         self._names += [f"{m}.{n}" for m, n, _ in keys]

@@ -1,0 +1,181 @@
+"""The Pyodide host and `dldbg check` on real Pyodide (npm pyodide@314.0.7) and real wheels.
+
+Inputs are fetched once into .cache/ by tests/pyodide/inputs.py; the expected results in
+tests/pyodide/expected.json were recorded from real Pyodide under node by tests/pyodide/record.py.
+The first run translates the main's legacy exception handling and compiles it (about two
+minutes on two cores); later runs find both in dldbg's caches (a few seconds).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from dldbg.check import Checker
+from dldbg.cli import main as cli_main
+from dldbg.hosts.pyodide import PyodideHost, open_distribution, open_inputs
+from dldbg.linker.engine import Engine
+
+HERE = Path(__file__).resolve().parent
+EXPECTED = json.loads((HERE / "pyodide" / "expected.json").read_text())
+
+
+def _load_inputs_module():
+    spec = importlib.util.spec_from_file_location("pyodide_inputs", HERE / "pyodide" / "inputs.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pyodide_inputs"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+inputs_script = _load_inputs_module()
+
+
+@pytest.fixture(scope="module")
+def fetched():
+    reason = inputs_script.can_fetch()
+    if reason:
+        pytest.skip(reason)
+    try:
+        package = inputs_script.ensure_pyodide("314.0.7")
+        wheels = {p.name: p for p in inputs_script.ensure_wheels(log=lambda *a, **k: None)}
+    except RuntimeError as exc:
+        pytest.fail(f"fetching the Pyodide inputs failed: {exc}")
+    return package, wheels
+
+
+@pytest.fixture(scope="module")
+def pyodide(fetched, tmp_path_factory):
+    """One engine with Pyodide 314's main loaded, and every wheel's libraries loaded into it as
+    loadDynlib loads them (each on its own: a failure rolls back)."""
+    package, wheels = fetched
+    dist = open_distribution(package)
+    inputs = open_inputs([str(p) for p in wheels.values()], dist, tmp_path_factory.mktemp("wheels"))
+    host = PyodideHost(dist, inputs)
+    engine = Engine(host)
+    events: list = []
+    engine.listeners.append(events.append)
+    host.load_main()
+    reports = Checker(host, engine).check(inputs)
+    return host, engine, inputs, reports, events
+
+
+def _symbol(error: str) -> str | None:
+    """The symbol a Pyodide (V8 / emscripten) error names."""
+    for pattern in (r'function="([^"]+)"', r"undefined symbol '([^']+)'", r"cannot resolve symbol (\S+)"):
+        match = re.search(pattern, error)
+        if match:
+            return match.group(1)
+    return None
+
+
+def test_every_library_links_or_fails_as_pyodide_does(pyodide):
+    _host, _engine, inputs, reports, _events = pyodide
+    recorded = EXPECTED["314.0.7"]["wheels"]
+    by_key = {(Path(r.input).name, r.member): r for r in reports}
+    assert set(by_key) == {(w, m) for w, rec in recorded.items() for m in rec["libraries"]}
+    for (wheel, member), report in by_key.items():
+        want = recorded[wheel]["libraries"][member]
+        assert report.linked == want["linked"], (wheel, member, report.error, want)
+        if not want["linked"]:
+            symbol = _symbol(want["error"])
+            assert symbol and symbol in report.error, (report.error, want["error"])
+            assert any(p.symbol == symbol for p in report.problems)
+
+
+def test_installer_order_and_skipped_libraries_match_pyodide(pyodide):
+    _host, _engine, inputs, _reports, _events = pyodide
+    recorded = EXPECTED["314.0.7"]["wheels"]
+    for item in inputs.items:
+        loads = [lib.member for lib in item.libraries if lib.pyodide_loads]
+        assert loads == recorded[Path(item.source).name]["installer_loads"]
+
+
+def test_cp314_wheels_check_clean_and_cp313_librt_explains_its_abi(pyodide):
+    _host, _engine, _inputs, reports, _events = pyodide
+    for report in reports:
+        if "cp314" in report.input:
+            assert report.ok, (report.member, report.error, [p.message for p in report.problems])
+            assert not report.problems
+        else:
+            assert not report.ok
+            kinds = {p.kind for p in report.input_problems}
+            assert kinds == {"abi"}
+            assert any("cp313" in p.message and "cp314" in p.message for p in report.input_problems)
+            assert any(p.kind == "abi" and "does not load it" in p.message for p in report.problems)
+    signature = [p for r in reports for p in r.problems if p.kind == "signature"]
+    assert {p.symbol for p in signature} == {"_PyLong_NumBits"}
+    assert {(p.details["imported"], p.details["exported"]) for p in signature} == {("(i32) -> (i32)", "(i32) -> (i64)")}
+
+
+def test_cpp_wheels_translated_and_their_libraries_stay_local(pyodide):
+    host, engine, _inputs, _reports, events = pyodide
+    translated = {Path(e.path).name for e in events if e.kind == "module.translate"}
+    assert {"pyodide.asm.wasm", "_core.cpython-314-wasm32-emscripten.so", "libawkward.so"} <= translated
+    ext = engine.module_named("_ext.cpython-314-wasm32-emscripten.so")
+    lib = engine.module_named("libawkward.so")
+    assert ext.deps == [lib] and not lib.is_global and not ext.is_global
+    assert engine.global_scope.lookup("PyInit__ext") is None  # RTLD_LOCAL: not visible to others
+    needed = [e for e in events if e.kind == "needed.resolved" and e.name == "libawkward.so"]
+    assert needed and needed[0].path.endswith("awkward_cpp/lib/libawkward.so")  # RUNTIME_PATH $ORIGIN
+
+
+def test_js_function_stub_names_the_function(pyodide):
+    _host, engine, *_ = pyodide
+    from dldbg.errors import CallError
+
+    assert engine.global_scope.lookup("emscripten_asm_const_int").module == "Pyodide JS glue"
+    with pytest.raises(CallError) as info:
+        engine.call("emscripten_asm_const_int", [0, 0, 0])
+    assert "JavaScript function env.emscripten_asm_const_int is not available" in str(info.value)
+
+
+def test_check_cli_json_exit_status(fetched, capsys):
+    package, wheels = fetched
+    good = str(wheels["msgpack-1.2.4-cp314-cp314-pyemscripten_2026_0_wasm32.whl"])
+    assert cli_main(["check", "--pyodide", str(package), "--json", good]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["file"], r["ok"], r["linked"]) for r in rows] == [("msgpack/_cmsgpack.cpython-314-wasm32-emscripten.so", True, True)]
+
+
+def test_check_reports_elf_and_missing_needed_with_provider(fetched, tmp_path, capsys):
+    package, wheels = fetched
+    folder = tmp_path / "pkg"
+    (folder / "pkg").mkdir(parents=True)
+    elf = Path(sys.executable).resolve()
+    shutil.copy(elf, folder / "pkg" / "_native.cpython-314-wasm32-emscripten.so")
+    # a real side module whose dylink.0 gets a NEEDED entry for a library the distribution has
+    time_so = tmp_path / "time.so"
+    import zipfile
+
+    with zipfile.ZipFile(wheels["librt-0.16.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"]) as zf:
+        time_so.write_bytes(zf.read("librt/time.cpython-314-wasm32-emscripten.so"))
+    (folder / "pkg" / "_geo.cpython-314-wasm32-emscripten.so").write_bytes(_with_needed(time_so.read_bytes(), "libgeos_c.so"))
+    status = cli_main(["check", "--pyodide", str(package), str(folder)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "_native.cpython-314-wasm32-emscripten.so: FAILS to load" in out
+    assert "an ELF shared object" in out
+    assert "NEEDED library libgeos_c.so (of _geo.cpython-314-wasm32-emscripten.so) not found; the distribution " \
+           "package libgeos (libgeos-3.12.1.zip) provides it" in out
+
+
+def _with_needed(data: bytes, needed: str) -> bytes:
+    """`data` (a side module with dylink.0 first) with a WASM_DYLINK_NEEDED subsection added."""
+    from dldbg.wasm.binary import Cursor, encode_custom_section, encode_name, encode_uleb
+
+    cur = Cursor(data, 8, len(data))
+    assert cur.u8() == 0
+    size = cur.uleb()
+    end = cur.pos + size
+    name_len = cur.uleb()
+    payload_start = cur.pos + name_len
+    body = data[payload_start:end]
+    needed_sub = bytes([2]) + encode_uleb(len(encode_uleb(1) + encode_name(needed))) + encode_uleb(1) + encode_name(needed)
+    return data[:8] + encode_custom_section("dylink.0", body + needed_sub) + data[end:]
