@@ -309,8 +309,12 @@ def _advise(w: Wanted) -> None:
         w.advice.append(f"near names: {', '.join(w.near)} (a typo, C++ mangling, or a different version?)")
     if w.how == "GOT.mem" and not w.weak:
         w.advice.append("a non-weak GOT.mem entry must resolve when the module loads (emscripten's reportUndefinedSymbols)")
-    if w.how == "function import":
+    visible = [d for d in w.definitions if d["visible"]]
+    if w.how == "function import" and not visible:
         w.advice.append("function imports bind lazily: the load succeeds and the first call fails (RTLD_NOW or --bind-now fails the load instead)")
+    if w.import_type and any(d["type"] and d["type"] != w.import_type for d in visible):
+        w.advice.append(f"a definition of another type fails the load (V8: LinkError, imported function does not match "
+                        f"the expected type): rebuild {w.importer} against the library or interpreter it is loaded with")
 
 
 def _find_file(name: str, folders: list[str]) -> list[str]:

@@ -35,9 +35,12 @@ MSGPACK = f"{WHEELS}/msgpack-1.2.4-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
 SESSIONS = {
     "check": ["check", "--pyodide", "314.0.7", LIBRT314, LIBRT313, MSGPACK, BOOST, AWKWARD],
     "check-json": ["check", "--pyodide", "314.0.7", "--json", f"{WHEELS}/librt-cp313/librt/internal.cpython-313-wasm32-emscripten.so"],
-    "debugger": ["--pyodide", "314.0.7", "--batch", "--echo", "-ex", "catch load", "-ex", "run", "-ex", "info modules",
-                 "-ex", "continue", "-ex", "delete", "-ex", "continue", "-ex", "info got _Py_NoneStruct",
-                 "-ex", "why", AWKWARD],
+    "debugger": ["--pyodide", "314.0.7", "--batch", "--echo", "-ex", "break needed.resolved name=libawkward.so",
+                 "-ex", "run", "-ex", "where", "-ex", "continue", "-ex", "info modules",
+                 "-ex", "info got libawkward-cpu-kernels.so", "-ex", "x/4xw _Py_NoneStruct", "-ex", 'call strlen "pyodide"',
+                 "-ex", "call emscripten_asm_const_int 0 0 0", "-ex", "table 8733-8735", AWKWARD],
+    "why": ["--pyodide", "314.0.7", "--batch", "--echo", "-ex", "run", "-ex", "why",
+            f"{WHEELS}/librt-cp313/librt/internal.cpython-313-wasm32-emscripten.so"],
 }
 
 _BLOCK = re.compile(r"(<!-- session (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end session -->)", re.S)

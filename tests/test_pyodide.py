@@ -179,3 +179,12 @@ def _with_needed(data: bytes, needed: str) -> bytes:
     body = data[payload_start:end]
     needed_sub = bytes([2]) + encode_uleb(len(encode_uleb(1) + encode_name(needed))) + encode_uleb(1) + encode_name(needed)
     return data[:8] + encode_custom_section("dylink.0", body + needed_sub) + data[end:]
+
+
+def test_docs_sessions_are_current(fetched):
+    """docs/pyodide.md's sessions and check report are real output (scripts/gen-pyodide-doc.py)."""
+    import subprocess
+
+    result = subprocess.run([sys.executable, str(HERE.parent / "scripts" / "gen-pyodide-doc.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -68,7 +68,10 @@ class PyodideLoadError(DldbgError):
     def __init__(self, library: str, cause: LoadError):
         self.library = library
         self.cause = cause
-        super().__init__(f"Failed to load dynamic library {library}: {cause.one_line()}")
+        same = os.path.realpath(cause.path) == os.path.realpath(library)
+        at = f" at byte offset {cause.offset:#x}" if cause.offset is not None else ""
+        where = "" if same else f"{cause.path}: "
+        super().__init__(f"Failed to load dynamic library {library}: {where}{cause.stage}: {cause.reason}{at}")
 
 
 class PyodideHost(Runtime):
