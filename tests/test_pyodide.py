@@ -181,6 +181,25 @@ def _with_needed(data: bytes, needed: str) -> bytes:
     return data[:8] + encode_custom_section("dylink.0", body + needed_sub) + data[end:]
 
 
+def test_pyodide_0_29_relocatable_main_links_as_recorded(fetched, tmp_path):
+    """Pyodide 0.29.3 (Python 3.13, emscripten 4.0.9): a relocatable main that imports its memory
+    and table, its layout from the glue; the cp313 librt links, the cp314 one fails as there."""
+    _package, wheels = fetched
+    dist = open_distribution(inputs_script.ensure_pyodide("0.29.3"))
+    recorded = EXPECTED["0.29.3"]["wheels"]
+    inputs = open_inputs([str(wheels[name]) for name in recorded], dist, tmp_path)
+    host = PyodideHost(dist, inputs)
+    engine = Engine(host)
+    main = host.load_main()
+    assert (main.memory_base, main.table_base) == (1024, 1)
+    for report in Checker(host, engine).check(inputs):
+        want = recorded[Path(report.input).name]["libraries"][report.member]
+        assert report.linked == want["linked"], (report.member, report.error)
+        assert report.ok == ("cp313" in report.input)
+        if not want["linked"]:
+            assert _symbol(want["error"]) in report.error
+
+
 def test_docs_sessions_are_current(fetched):
     """docs/pyodide.md's sessions and check report are real output (scripts/gen-pyodide-doc.py)."""
     import subprocess

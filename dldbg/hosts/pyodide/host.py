@@ -134,14 +134,14 @@ class PyodideHost(Runtime):
         engine.allocator.name = "emscripten getMemory (the main's calloc)"
 
     def prepare(self, wasm: WasmModule, data: bytes) -> bytes | None:
-        """The main: the JS functions are published, its memory and table become imports.  A side module that calls WASI and
-        imports its memory gets a `memory` export (wasmtime's WASI finds memory through it)."""
+        """The main: the JS functions are published, its memory and table become imports.  A
+        module that calls WASI and imports its memory gets a `memory` export (wasmtime's WASI
+        finds memory through it)."""
         if os.path.realpath(wasm.path or "") == os.path.realpath(self.main_path):
             self._publish_js(wasm)
             if wasm.memories and not wasm.imports_of("memory"):
                 self.engine.ensure_memory(wasm.memories[0].limits)
                 return import_memory_and_table(data, wasm)
-            return None
         if "memory" not in wasm.export_map and wasm.imports_of("memory") and any(
                 imp.kind == "func" and imp.module in WASI_MODULES for imp in wasm.imports):
             return add_memory_export(data, wasm=wasm)
