@@ -125,7 +125,7 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
         import tempfile
 
         from .errors import DldbgError
-        from .hosts.pyodide import PyodideHost, open_distribution, open_inputs
+        from .hosts.pyodide import open_distribution, open_inputs, program_host
 
         workdir = tempfile.TemporaryDirectory(prefix="dldbg-pyodide-")
         try:
@@ -135,7 +135,7 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
             workdir.cleanup()
             print(f"dldbg: error: {exc.one_line()}", file=stderr)
             return 1
-        options["program_host"] = lambda program_options: PyodideHost(dist, inputs, program_options)
+        options["program_host"] = program_host(dist, inputs)
     session = Session(args.file, registry=builtin_registry(), program_args=program_args,
                       library_path=args.library_path, preload=args.preload,
                       bind_now=args.bind_now, plugins=plugins, printer=printer,

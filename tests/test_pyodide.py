@@ -200,6 +200,53 @@ def test_pyodide_0_29_relocatable_main_links_as_recorded(fetched, tmp_path):
             assert _symbol(want["error"]) in report.error
 
 
+async def test_tui_steps_a_failing_load_into_pyodides_main_to_its_why(fetched, tmp_path, monkeypatch):
+    """The TUI on Pyodide: `n` steps stage by stage through the main's load into the cp313
+    module's, which fails at its imports; `why` names the symbol and both types."""
+    import zipfile
+
+    from catalogue import ROOT
+    from tuikit import SIZE, make_session, screen_text
+    from dldbg.hosts.pyodide import program_host
+    from dldbg.linker.cache import default_cache_dir
+    from dldbg.tui.app import make_app
+
+    package, wheels = fetched
+    monkeypatch.chdir(ROOT)
+    with zipfile.ZipFile(wheels["librt-0.16.0-cp313-cp313-pyemscripten_2025_0_wasm32.whl"]) as zf:
+        zf.extract("librt/internal.cpython-313-wasm32-emscripten.so", tmp_path)
+    so = tmp_path / "librt" / "internal.cpython-313-wasm32-emscripten.so"
+    dist = open_distribution(package)
+    session = make_session(str(so), cache_dir=default_cache_dir(),
+                           program_host=program_host(dist, open_inputs([str(so)], dist, tmp_path / "work")))
+    app = make_app(session, cursor_blink=False, cwd=str(ROOT))
+
+    def status() -> str:
+        return str(app.query_one("#status-text").render())
+
+    async def press(app, pilot, key: str) -> None:  # the main's stages take seconds, not milliseconds
+        await pilot.press(key)
+        await app.settled(pilot, timeout=180)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        assert "Pyodide's main, then this input" in status()
+        await press(app, pilot, "n")
+        assert "event #0 load.start" in status() and "pyodide.asm.wasm" in status()
+        seen = []
+        for _ in range(40):
+            await press(app, pilot, "n")
+            seen.append(status())
+            if "LOAD FAILED" in status():
+                break
+        assert any("pyodide.asm.wasm" in s and "ctor" in s for s in seen), seen
+        assert any("internal.cpython-313-wasm32-emscripten.so" in s and "PAUSED" in s for s in seen)
+        assert "LOAD FAILED" in status() and "_PyLong_NumBits" in status()
+        text = screen_text(app)
+        assert "_PyLong_NumBits: wanted by" in text or "_PyLong_NumBits" in text
+        await press(app, pilot, "q")
+
+
 def test_docs_sessions_are_current(fetched):
     """docs/pyodide.md's sessions and check report are real output (scripts/gen-pyodide-doc.py)."""
     import subprocess

@@ -196,7 +196,7 @@ def _program_kind(session) -> str:
     if host is not None:
         name = getattr(host, "__name__", type(host).__name__)
         return {"EmscriptenHost": "emscripten program", "WasiHost": "WASI program",
-                "CowasmHost": "CoWasm program"}.get(name, f"program ({name})")
+                "CowasmHost": "CoWasm program", "PyodideHost": "Pyodide's main, then this input"}.get(name, f"program ({name})")
     wasm = getattr(session, "program_wasm", None)
     if wasm is not None and wasm.dylink is not None:
         return "side module, standalone host"

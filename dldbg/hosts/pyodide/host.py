@@ -314,3 +314,14 @@ def _functype(ftype: FuncType) -> wasmtime.FuncType:
     from ...linker.wasmtypes import functype
 
     return functype(ftype)
+
+
+def program_host(dist: Distribution, inputs: Inputs | None):
+    """A program-host factory for the debugger's Session (`program_host(ProgramOptions) -> Host`):
+    a fresh PyodideHost on `dist` and `inputs` for every engine (`run` again starts anew)."""
+
+    def make(options: ProgramOptions) -> PyodideHost:
+        return PyodideHost(dist, inputs, options)
+
+    make.__name__ = PyodideHost.__name__  # what front ends call the program's host
+    return make
