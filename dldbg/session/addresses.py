@@ -260,7 +260,7 @@ def key_name(engine, key) -> tuple[str, str, str]:
         mod = module_by_id(engine, key[1])
         if mod is None:
             return f"module#{key[1]}", f"func[{key[2]}]", "module no longer loaded"
-        name = mod.wasm.function_name(key[2]) or mod.wasm.func_export_names.get(key[2], f"func[{key[2]}]")
+        name = mod.wasm.function_name(key[2]) or f"func[{key[2]}]"
         return mod.name, name, ""
     if key[0] == "stub":
         mod = module_by_id(engine, key[1])

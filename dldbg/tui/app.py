@@ -109,6 +109,9 @@ SHORT_NAMES = {"toggle_break": "Break", "continue": "Cont", "command": "Cmd"}
 #: the panes `z` zooms (the widget with the focus, or the pane it is in)
 PANES = ("modules", "timeline-pane", "inspectors", "detail", "output", "command")
 
+#: the table inspector is reloaded while hidden only up to this many slots (each costs a lookup)
+HIDDEN_TABLE_MAX = 2048
+
 
 class DldbgApp(App):
     """The dldbg TUI over one session (see the module docstring)."""
@@ -364,12 +367,14 @@ class DldbgApp(App):
     def _refresh_inspector(self, force: bool = False) -> None:
         """Reload the inspectors from the engine when the state changed: the visible one, and
         the GOT and the table also when hidden (small, and then switching to them is one
-        repaint); a view that gets the same rows again does not repaint."""
+        repaint; a table of more than HIDDEN_TABLE_MAX slots, such as Pyodide's main's 8,700,
+        only when shown); a view that gets the same rows again does not repaint."""
         state = self.state
         if state is None:
             return
         active = self.active_tab
-        for tab in dict.fromkeys((active, "got", "table", "breakpoints")):
+        hidden = ("got", "table", "breakpoints") if state.table_size <= HIDDEN_TABLE_MAX else ("got", "breakpoints")
+        for tab in dict.fromkeys((active, *hidden)):
             if not force and self._refreshed.get(tab) == state.generation:
                 continue
             self._refreshed[tab] = state.generation

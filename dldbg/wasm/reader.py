@@ -160,16 +160,6 @@ class WasmModule:
     def export_map(self) -> dict[str, Export]:
         return {exp.name: exp for exp in self.exports}
 
-    @cached_property
-    def func_export_names(self) -> dict[int, str]:
-        """Function index -> the name of its first export (for functions the name section does
-        not name)."""
-        out: dict[int, str] = {}
-        for exp in self.exports:
-            if exp.kind == "func":
-                out.setdefault(exp.index, exp.name)
-        return out
-
     # -- dynamic-linking metadata, empty for a module without dylink.0 ------------------
     @property
     def weak_imports(self) -> frozenset[str]:
