@@ -208,6 +208,7 @@ def _inspect(args, stdout: TextIO) -> int:
 
 
 def _check(args, stdout: TextIO) -> int:
+    import json
     import tempfile
     import time
 

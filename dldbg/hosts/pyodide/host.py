@@ -97,6 +97,7 @@ class PyodideHost(Runtime):
         self._init_runtime(stdout, stderr)
         self.main_path = str(dist.main)
         self.heap_base = 0
+        self.table_base = 0
         #: the exception-handling encoding of the main's file (dldbg.wasm.eh), once it is read
         self.main_eh: str | None = None
         self.js = dict(dist.js_functions)
@@ -138,6 +139,7 @@ class PyodideHost(Runtime):
         module that calls WASI and imports its memory gets a `memory` export (wasmtime's WASI
         finds memory through it)."""
         if os.path.realpath(wasm.path or "") == os.path.realpath(self.main_path):
+            self._reserve_main_table(wasm)
             self._publish_js(wasm)
             if wasm.memories and not wasm.imports_of("memory"):
                 self.engine.ensure_memory(wasm.memories[0].limits)
@@ -146,6 +148,18 @@ class PyodideHost(Runtime):
                 imp.kind == "func" and imp.module in WASI_MODULES for imp in wasm.imports):
             return add_memory_export(data, wasm=wasm)
         return None
+
+    def _reserve_main_table(self, wasm: WasmModule) -> None:
+        """The glue's table holds the main's elements before anything else gets a slot
+        (`new WebAssembly.Table({initial: ...})`; the main's GOT.func entries for JavaScript
+        functions get theirs after instantiation, `reportUndefinedSymbols` -> `addFunction`)."""
+        table = self.engine.table
+        tables = [imp.desc for imp in wasm.imports_of("table")] + [t.type for t in wasm.tables]
+        need = tables[0].limits.min if tables else 0
+        if wasm.dylink is not None:
+            need = max(need, self.table_base + wasm.dylink.table_size)
+        if table.size < need:
+            table.grow(need - table.size, f"the main's table ({need} slots, as the glue creates it)")
 
     def resolve_import(self, module, imp):
         if imp.kind != "func":
@@ -230,6 +244,7 @@ class PyodideHost(Runtime):
         Raises LoadError."""
         engine = self.engine
         layout = self._layout()
+        self.table_base = layout.get("table_base", 0)
         self.heap_base = layout.get("heap_base", 0)
         if "stack_pointer" in layout:
             engine.stack_pointer.set_value(engine.store, wasmtime.Val.i32(layout["stack_pointer"]))
