@@ -13,16 +13,19 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from catalogue import ROOT
+from test_wasi_sandbox import LIBRARY, plant  # noqa: F401 (a fixture)
 from dldbg.hosts.emscripten import EmscriptenHost
 from dldbg.hosts.programs import ProgramOptions
 from dldbg.linker.engine import Engine
 
 GUEST = ROOT / "tests" / "guests" / "em_writes.c"
+sys.path.insert(0, str(ROOT / "samples"))  # wasmedit
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +106,33 @@ def test_a_dir_folder_is_writable_but_links_do_not_lead_out(built, tmp_path):
     assert after["existing.txt"] == b"overwritten by the guest".hex()
     assert "gone.txt" not in after and "old.txt" not in after and after["renamed.txt"] == b"old".hex()
     assert after["guestlink"] == "-> /etc/passwd" and after["newdir/inner.txt"] == b"inner".hex()
+
+
+@pytest.fixture(scope="module")
+def dlopener(tmp_path_factory) -> Path:
+    """tests/guests/em_dlopen_args.c built with emcc: it dlopens each argument."""
+    if shutil.which("emcc") is None:
+        pytest.skip("emcc not found (scripts/test installs Debian's emscripten)")
+    folder = tmp_path_factory.mktemp("em_dlopen_args")
+    subprocess.run(["emcc", "-O0", "-sMAIN_MODULE=2", "-sWASM_BIGINT=1", str(ROOT / "tests" / "guests" / "em_dlopen_args.c"),
+                    "-o", str(folder / "main.js")], check=True, capture_output=True)
+    return folder / "main.wasm"
+
+
+def test_needed_entries_of_a_library_the_program_loads_stay_in_its_view(dlopener, plant, tmp_path):
+    """A library in a writable --dir folder, whose RUNTIME_PATH names a host folder the program
+    was not given: its NEEDED library is not found there (nor probed)."""
+    import wasmedit
+
+    data, outside = tmp_path / "data", tmp_path / "outside"
+    (data / "ok").mkdir(parents=True)
+    outside.mkdir()
+    shutil.copy(LIBRARY, outside / "libsecret.so")
+    (data / "libplant.so").write_bytes(wasmedit.add_runtime_path(plant, [str(outside)]))
+    (data / "ok" / "libplant.so").write_bytes(plant)
+    shutil.copy(LIBRARY, data / "ok" / "libsecret.so")
+    lines = run(dlopener, ["/data/libplant.so", "/data/ok/libplant.so"], [(str(data), "/data")])
+    text = "\n".join(lines)  # stdout, and the loader's error on stderr
+    assert "/data/libplant.so: failed: Could not load dynamic lib: /data/libplant.so" in lines
+    assert "NEEDED library libsecret.so not found" in text and str(outside) not in text
+    assert "/data/ok/libplant.so: loaded" in lines

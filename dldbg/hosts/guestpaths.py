@@ -19,6 +19,7 @@ cannot probe for host files outside its view.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 
@@ -74,6 +75,33 @@ def resolve_beneath(root: str, parts: list[str]) -> str:
             raise NotVisible("not a folder")
         done.append(part)
     return os.path.join(root, *done)
+
+
+def beneath(path: str, folders) -> bool:
+    """Whether `path`, its symbolic links resolved, is one of `folders` or lies beneath one."""
+    real = os.path.realpath(path)
+    for folder in folders:
+        folder = os.path.realpath(folder)
+        if real == folder or real.startswith(folder.rstrip("/") + "/"):
+            return True
+    return False
+
+
+class GuestLoads:
+    """Whether a load the program started is running: `with loads():` around its dlopen.
+    While one runs, a host's `visible` hook confines the NEEDED search of the libraries it
+    brings in (a program may have written them, with any RUNTIME_PATH)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+    @contextlib.contextmanager
+    def __call__(self):
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
 
 class GuestPaths:

@@ -33,7 +33,6 @@ finds memory through the calling instance's `memory` export).
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import wasmtime
@@ -47,7 +46,7 @@ from ..wasm.edit import add_memory_export
 from ..wasm.reader import WasmModule
 from ..wasm.types import WASM_PAGE_SIZE
 from .dlfcn import GuestDl
-from .guestpaths import GuestPaths
+from .guestpaths import GuestLoads, GuestPaths, beneath
 from .programs import NotAProgram, ProgramOptions, is_wasi_main
 
 WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
@@ -91,8 +90,8 @@ class WasiHost:
         table = wasmtime.Table(store, wasmtime.TableType(wasmtime.ValType.funcref(), wasmtime.Limits(1, None)), None)
         engine.table = FunctionTable(store, table, engine.table_grown)
         engine.stack_pointer = wasmtime.Global(store, wasmtime.GlobalType(wasmtime.ValType.i32(), True), wasmtime.Val.i32(0))
-        self.dl = GuestDl(engine, self.locate, self.allocate, f"{self.name} host dl API", confine=self.guest_load)
-        self._guest_loads = 0
+        self.guest_loads = GuestLoads()
+        self.dl = GuestDl(engine, self.locate, self.allocate, f"{self.name} host dl API", confine=self.guest_loads)
         self._wasi_funcs: dict[str, object] = {}
 
     def configure_wasi(self, argv: list[str]) -> None:
@@ -172,29 +171,17 @@ class WasiHost:
         # `load.fail` event, as for any dlopen of a missing library).
         return os.path.join(os.path.abspath(folders[-1]), name)
 
-    @contextlib.contextmanager
-    def guest_load(self):
-        """While a load the program started runs, `visible` confines its NEEDED search."""
-        self._guest_loads += 1
-        try:
-            yield
-        finally:
-            self._guest_loads -= 1
-
     def visible(self, path: str) -> bool:
         """Whether a NEEDED candidate may be looked at (the engine's `find_library` hook).
         During a load the program started (a library it dlopens may come from a `--dir`
         folder it can write), only files beneath the `--dir` folders and the folders the host
         chose (-L, LD_LIBRARY_PATH, the program's own) count, symbolic links resolved; others
         are never touched, so a RUNTIME_PATH or NEEDED entry cannot probe the host either."""
-        if not self._guest_loads:
+        if not self.guest_loads.depth:
             return True
         env = os.environ if self.engine.environ is None else self.engine.environ
-        folders = [host for host, _ in self.paths.dirs]
-        folders += [os.path.realpath(f) for f in (*self.engine.library_path,
-                                                  *[p for p in env.get("LD_LIBRARY_PATH", "").split(":") if p])]
-        real = os.path.realpath(path)
-        return any(real == f or real.startswith(f.rstrip("/") + "/") for f in folders)
+        return beneath(path, [*(host for host, _ in self.paths.dirs), *self.engine.library_path,
+                              *(p for p in env.get("LD_LIBRARY_PATH", "").split(":") if p)])
 
     # -- memory for the host's own data --------------------------------------------------
     def allocate(self, size: int) -> int:

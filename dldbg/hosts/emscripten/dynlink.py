@@ -109,7 +109,8 @@ def load_library(rt, filename: str, flags: int) -> object:
     # mode the program gave
     engine_flags = (flags & (RTLD_LAZY | RTLD_NOW) or RTLD_LAZY) | (flags & (RTLD_GLOBAL | RTLD_NODELETE))
     try:
-        handle = rt.engine.dlopen(host, engine_flags, bind_now=rt.engine.bind_now)
+        with rt.guest_loads():  # its NEEDED search stays in the program's view (host.visible)
+            handle = rt.engine.dlopen(host, engine_flags, bind_now=rt.engine.bind_now)
     except DlError as exc:
         cause = exc.__cause__ or exc
         text = loader_error_text(rt, cause)

@@ -37,6 +37,7 @@ from ...linker.wasmtypes import functype
 from ...textsafe import printable
 from ...wasm.reader import WasmModule
 from ...wasm.types import WASM_PAGE_SIZE, FuncType
+from ..guestpaths import GuestLoads, beneath
 from ..programs import ProgramOptions, emscripten_main_style
 from . import exceptions
 from .dynlink import loader_error_text
@@ -67,9 +68,22 @@ class EmscriptenHost(Runtime):
         self._funcs: dict[tuple, wasmtime.Func] = {}
         self._stubs: dict[tuple, wasmtime.Func] = {}
         self._abort_message: str | None = None
+        self.guest_loads = GuestLoads()
         load_all()
 
     # -- Host protocol -----------------------------------------------------------------
+    def visible(self, path: str) -> bool:
+        """Whether a NEEDED candidate may be looked at (the engine's `find_library` hook).
+        During a dlopen the program made (`dynlink.load_library`), only files in its file
+        system's host folders (its folder, `--dir` folders, the private layers), the `-L`
+        folders and the program's folder count: a library it wrote to `/tmp` or a `--dir`
+        folder cannot reach or probe a host file through RUNTIME_PATH or NEEDED entries."""
+        if not self.guest_loads.depth or self.fs is None:
+            return True
+        folders = [host for _, host, _ in self.fs.mounts]
+        folders += [overlay.upper for _, _, overlay in self.fs.mounts if overlay is not None]
+        return beneath(path, [*folders, *self.engine.library_path, os.path.dirname(self.main_path or "/")])
+
     def attach(self, engine) -> None:
         self.engine = engine
         store = engine.store
