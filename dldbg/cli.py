@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-L", dest="library_path", action="append", default=[], metavar="DIR",
                    help="search DIR for NEEDED libraries (repeatable)")
     p.add_argument("--bind-now", action="store_true", help="resolve every function import at load time")
+    p.add_argument("--node", action="store_true",
+                   help="FILE is an emscripten program's JavaScript glue (MAIN.js): run it under node with "
+                        "emscripten's own loader, hooked (docs/node.md)")
     p.add_argument("--trace", metavar="CATEGORIES", nargs="?", const="all",
                    help="print an LD_DEBUG-style line per linker event to stderr (--trace=help lists categories)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the compiled-module cache")
@@ -284,6 +287,8 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
     from .linker.engine import Engine
     from .wasm.files import ModuleFiles
 
+    if args.node:
+        return _run_node(args, stderr, engines, categories)
     files = ModuleFiles()  # the host and the loader take the parse made here
     engine_options = {"library_path": args.library_path, "bind_now": args.bind_now, "files": files}
     if args.no_cache:
@@ -341,6 +346,23 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
             from .linker.tiers import spawn_tier_up
 
             spawn_tier_up(engine.cache.folder)
+
+
+def _run_node(args, stderr: TextIO, engines: list, categories) -> int:
+    """`dldbg run --node MAIN.js -- ARGS`: the program under node with emscripten's own loader
+    (dldbg.linker.node); its output is node's, the trace goes to stderr."""
+    from .linker.cache import default_cache_dir
+    from .linker.node.engine import NodeEngine
+    from .trace import Tracer
+
+    if args.invoke:
+        print("dldbg run: error: --invoke is not available with --node (the program's glue runs its main)", file=stderr)
+        return 2
+    engine = NodeEngine(args.file, cache_dir=None if args.no_cache else default_cache_dir())
+    engines.append(engine)
+    if categories:
+        engine.listeners.append(Tracer(stderr, categories))
+    return engine.run_program(args.file, [args.file, *args.program_args])
 
 
 def _tier(args, wasm, data: bytes) -> str:

@@ -408,6 +408,23 @@ class TableSlotSet(Event):
     command: str
 
 
+@dataclass(frozen=True)
+class GlueHooked(Event):
+    """The node backend instrumented a program's JavaScript glue (`path`, the copy it runs:
+    `instrumented`): `hooked` are the loader functions it wraps, `missing` the ones this glue
+    does not have (with the stages they would have reported), `not_exposed` the engine stages
+    that emscripten's loader performs where no hook reaches (no events of them come).  Emitted
+    once, before the program starts (docs/node.md)."""
+
+    kind: ClassVar[str] = "glue.hooks"
+    stage: ClassVar[str] = "read"
+    path: str
+    instrumented: str
+    hooked: tuple[str, ...]
+    missing: tuple[str, ...]
+    not_exposed: tuple[str, ...]
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     LoadStarted,
     ModuleRead,
@@ -434,6 +451,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CallTrapped,
     MemorySet,
     TableSlotSet,
+    GlueHooked,
 )
 
 EVENT_KINDS = {cls.kind: cls for cls in EVENT_TYPES}

@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", dest="dirs", action="append", default=[], metavar="HOST[::GUEST]",
                    help="make a host folder visible to a main program (repeatable)")
     p.add_argument("--env", action="append", default=[], metavar="K=V", help="set a main program's environment variable")
+    p.add_argument("--node", action="store_true",
+                   help="FILE is an emscripten program's JavaScript glue (MAIN.js): run it under node with "
+                        "emscripten's own loader, hooked (docs/node.md)")
     p.add_argument("--bind-now", action="store_true", help="resolve every function import at load time")
     p.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
     p.add_argument("-nx", "--nx", "-n", dest="nx", action="store_true",
@@ -120,6 +123,13 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
     from .hosts.programs import parse_dir
 
     options = {"cache_dir": None} if args.no_cache else {}
+    if args.node:
+        if not args.file:
+            print("dldbg: error: --node needs the program's glue (MAIN.js)", file=stderr)
+            return 2
+        from .linker.node import node_engine_factory
+
+        options["engine_factory"] = node_engine_factory(no_cache=args.no_cache)
     workdir = None
     if args.pyodide is not None:
         import tempfile

@@ -112,12 +112,17 @@ class Session:
     :param program_host: `program_host(ProgramOptions) -> Host` that runs FILE (its `run`), chosen
         by the command line rather than by FILE's contents (`--pyodide`: FILE is a wheel); FILE is
         then not read as wasm.
+    :param engine_factory: `engine_factory(session) -> engine` instead of dldbg's wasmtime
+        Engine: a second backend behind the same interface (dldbg.linker.node.NodeEngine, which
+        runs `program`, an emscripten glue, under node).  Such an engine runs the program with
+        its `run_program(program, argv)` (returning the exit status).
     :param printer: where results, stops and messages go (TextPrinter on stdout/stderr).
     """
 
     def __init__(self, program: str | None = None, *, registry, program_args=(), library_path=(), preload=(),
                  bind_now: bool = False, cache_dir=_DEFAULT, environ=None, plugins=None, program_dirs=(),
                  program_env=None, host_factory: Callable | None = None, program_host: Callable | None = None,
+                 engine_factory: Callable | None = None,
                  printer=None):
         self.program = program
         self.program_dirs = list(program_dirs)
@@ -129,6 +134,7 @@ class Session:
         self.cache_dir = cache_dir
         self.environ = environ
         self.host_factory = host_factory
+        self.engine_factory = engine_factory
         self.printer = printer or TextPrinter(sys.stdout, sys.stderr)
         self.breakpoints = BreakpointTable()
         self.log = EventLog()
@@ -185,7 +191,7 @@ class Session:
 
     # -- engine -------------------------------------------------------------------------
     def _inspect_program(self) -> None:
-        if self.program is None:
+        if self.program is None or self.engine_factory is not None:  # the backend reads its program
             return
         from ..hosts.programs import find_program_host, unrunnable_reason
 
@@ -218,6 +224,12 @@ class Session:
         return DebuggerHost()
 
     def _new_engine(self):
+        if self.engine_factory is not None:
+            engine = self.engine_factory(self)
+            engine.listeners.append(self._on_event)
+            engine.listeners.extend(self._engine_listeners)
+            self.stack = LoadStack()
+            return engine
         from ..linker.engine import Engine
 
         options = {"library_path": self.library_path, "bind_now": self.bind_now, "environ": self.environ,
@@ -266,6 +278,9 @@ class Session:
         if args is not None:
             self.program_args = list(args)
         self.program_started = True
+        if self.engine_factory is not None:
+            status = self.engine.run_program(self.program, [self.program, *self.program_args])
+            return Reply({"program": self.program, "exit_status": status}, f"program exited with status {status}")
         if self.program_host is not None:
             status = self.engine.host.run(self.engine, self.program, [self.program, *self.program_args])
             return Reply({"program": self.program, "exit_status": status}, f"program exited with status {status}")

@@ -1,0 +1,385 @@
+"""The node backend: emscripten's own loader, in the program's own glue under node, behind the
+engine interface the session uses (docs/node.md).
+
+`NodeEngine.run_program` instruments the glue (`instrument`), starts node on the copy with two
+extra pipes, and turns each hook line into the events dldbg's wasmtime engine emits for the same
+stage (dldbg.events: same kinds, same fields) for the listeners.  While a listener runs (a
+session stopped at a breakpoint), node is blocked in its hook, and `read_memory`, `memory`,
+`table` and `got_values` ask it through the pipes.  What this backend has of the engine
+interface: `listeners`, `modules`, `module_named`, `main`, `memory` (`pages`, `data_len`),
+`table` (`size`), `read_memory`, `read_cstring`, `interrupt`, `host.name`, `run_program`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass, field
+
+from ...errors import DldbgError, WasmParseError
+from ...events import (ConstructorCalled, Event, GlueHooked, GotCreated, GotUpdated, Instantiated, LoadFailed,
+                       LoadStarted, Loaded, MemoryAllocated, ModuleRead, NeededResolved, SymbolsPublished, TableGrown)
+from ...wasm.reader import WasmModule, read_module, read_module_file
+from ..flags import RTLD_GLOBAL, RTLD_NODELETE, RTLD_NOW, describe_flags
+from ..scope import Scope
+from .instrument import instrument
+from .protocol import Channel
+
+WASM_PAGE = 65536
+
+
+@dataclass(eq=False)
+class NodeModule:
+    """A module emscripten's loader loads, as far as the hooks show it (the fields the
+    session's `info modules`, `x` and address lookups read, as dldbg.linker.module.LoadedModule)."""
+
+    id: int
+    name: str
+    path: str
+    flags: int
+    request: int
+    state: str = "loading"
+    wasm: WasmModule | None = None
+    handle: int = 0
+    refcount: int = 1
+    memory_base: int = 0
+    memory_size: int = 0
+    table_base: int = 0
+    table_size: int = 0
+    tls_base: int | None = None
+    is_global: bool = True
+    deps: list = field(default_factory=list)
+    exports: dict = field(default_factory=dict)
+    externs: dict = field(default_factory=dict)
+    stubs: dict = field(default_factory=dict)
+    stage: str = "read"
+
+
+class NodeMemory:
+    """The program's linear memory, read through the hooks (only while node is stopped)."""
+
+    def __init__(self, channel: Channel):
+        self._channel = channel
+
+    @property
+    def data_len(self) -> int:
+        return self._channel.request("memory")["bytes"]
+
+    @property
+    def pages(self) -> int:
+        return self.data_len // WASM_PAGE
+
+    def read(self, address: int, size: int) -> bytes:
+        return self._channel.read(address, size)
+
+
+class NodeTable:
+    """The glue's `wasmTable`, through the hooks."""
+
+    def __init__(self, channel: Channel):
+        self._channel = channel
+
+    @property
+    def size(self) -> int:
+        return self._channel.request("table")["size"]
+
+
+@dataclass
+class NodeHost:
+    name: str = "node"
+
+
+class NodeEngine:
+    """The node backend.
+
+    :param glue: the program's emscripten glue (MAIN.js); its copy with hooks goes to
+        `cache_dir`/node (a temporary folder when None).
+    :param node: the node executable (default: `node` on PATH).
+    """
+
+    backend = "node"
+
+    def __init__(self, glue: str, *, cache_dir: str | None = None, node: str | None = None, environ=None):
+        self.glue = glue
+        self.cache_dir = cache_dir
+        self.node = node or shutil.which("node")
+        self.environ = dict(os.environ if environ is None else environ)
+        self.listeners: list = []
+        self.modules: list[NodeModule] = []
+        self.main = None
+        self.global_scope = Scope("global")
+        self.host = NodeHost()
+        self.allocator = None
+        self.store = None
+        self.stack_pointer = None
+        self.memory: NodeMemory | None = None
+        self.table: NodeTable | None = None
+        self.stage = "call"
+        self.process: subprocess.Popen | None = None
+        self._channel: Channel | None = None
+        self._calls: dict[int, NodeModule] = {}  # the module of each loadDynamicLibrary call in progress
+        self._by_mid: dict[int, NodeModule] = {}  # hooks.js module ids (loadWebAssemblyModule)
+        self._instantiating: NodeModule | None = None
+        self._got_kind: dict[str, str] = {}
+        self._next_id = 1
+        self._next_handle = 1
+        self._next_request = 0
+        #: the main module's file name (the glue's `wasmBinaryFile`) and its parse, for GOT kinds
+        self.main_name = "(main)"
+        self.main_wasm: WasmModule | None = None
+
+    # -- the engine interface -----------------------------------------------------------
+    def emit(self, event: Event) -> None:
+        for listener in list(self.listeners):
+            listener(event)
+
+    def module_named(self, name: str) -> NodeModule | None:
+        return next((m for m in reversed(self.modules) if m.name == name and m.state != "failed"), None)
+
+    def read_memory(self, address: int, size: int) -> bytes:
+        """`size` bytes at `address`, from the stopped program.  Raises DldbgError outside
+        memory or when the program is not stopped."""
+        if self._channel is None:
+            raise DldbgError("the program is not running under node (no memory yet)")
+        return self._channel.read(address, size) if size else b""
+
+    def read_cstring(self, address: int, limit: int = 4096) -> bytes:
+        """The bytes at `address` up to the first NUL (at most `limit`).  Raises DldbgError."""
+        size = self.memory.data_len if self.memory is not None else 0
+        if not 0 <= address < size:
+            raise DldbgError(f"string address {address:#x} is outside linear memory ({size:#x} bytes)")
+        data = self.read_memory(address, min(limit, size - address))
+        nul = data.find(b"\0")
+        return data if nul < 0 else data[:nul]
+
+    def got_values(self) -> dict[str, int]:
+        """Every entry of the glue's GOT (name -> value), while stopped."""
+        return self._channel.request("got")
+
+    def interrupt(self) -> None:
+        """Ctrl-C: SIGINT to node (it ends the program, as under plain node)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+
+    # -- running ------------------------------------------------------------------------
+    def run_program(self, path: str, argv: list[str]) -> int:
+        """Run the glue `path` under node with `argv[1:]` as the program's arguments (argv[0]
+        is the program); returns node's exit status.  Raises DldbgError (no node, a glue
+        without a dynamic loader)."""
+        if self.node is None:
+            raise DldbgError("the node backend needs node on PATH (Debian: apt-get install nodejs)")
+        glue = instrument(path, self.cache_dir)
+        main_wasm = os.path.splitext(path)[0] + ".wasm"
+        try:
+            self.main_wasm = read_module_file(main_wasm)
+            self.main_name = os.path.basename(main_wasm)
+        except (OSError, WasmParseError):
+            self.main_wasm = None
+        self.emit(GlueHooked(os.path.basename(path), glue.original, glue.path, glue.hooked,
+                             tuple(f"{name} ({what})" for name, what in _missing(glue.missing)), glue.not_exposed))
+        events_r, events_w = os.pipe()
+        replies_r, replies_w = os.pipe()
+        env = dict(self.environ, DLDBG_NODE_OUT=str(events_w), DLDBG_NODE_IN=str(replies_r))
+        try:
+            self.process = subprocess.Popen([self.node, "--no-experimental-fetch", glue.path, *argv[1:]], env=env,
+                                            pass_fds=(events_w, replies_r))
+        except OSError as exc:
+            for fd in (events_r, events_w, replies_r, replies_w):
+                os.close(fd)
+            raise DldbgError(f"{self.node}: {exc.strerror or exc}") from None
+        os.close(events_w)
+        os.close(replies_r)
+        self._channel = Channel(events_r, replies_w)
+        self.memory, self.table = NodeMemory(self._channel), NodeTable(self._channel)
+        try:
+            for msg in self._channel.hooks():
+                try:
+                    self._on_hook(msg)
+                finally:
+                    self._channel.resume()
+            return self.process.wait()
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self._channel.close()
+            self._channel = None
+            self.memory = self.table = None
+
+    # -- hooks -> events ----------------------------------------------------------------
+    def _current(self) -> NodeModule | None:
+        """The module a hook without a module id concerns: the one instantiating, else the
+        latest still loading."""
+        if self._instantiating is not None:
+            return self._instantiating
+        return next((m for m in reversed(self.modules) if m.state == "loading"), None)
+
+    def _on_hook(self, msg: dict) -> None:
+        point, fn, data = msg["hook"], msg["fn"], msg.get("data") or {}
+        if msg.get("main"):
+            self.main_name = msg["main"]
+        got = msg.get("got") or []
+        if not (point == "enter" and fn == "postInstantiation"):
+            self._got_changes(got, fn)
+        handler = getattr(self, f"_{point}_{fn}", None)
+        if handler is not None:
+            handler(msg, data, got)
+        if point in ("leave", "throw"):
+            self._calls.pop(msg.get("call"), None)
+
+    def _parent(self, lib: str) -> NodeModule | None:
+        """The module loading `lib` as a NEEDED library: the latest module read but not yet
+        instantiated whose dylink.0 lists it (emscripten loads NEEDED between the two)."""
+        for mod in reversed(self.modules):
+            if mod.state == "loading" and mod.wasm is not None and mod.wasm.dylink is not None \
+                    and lib in mod.wasm.dylink.needed:
+                return mod
+        return None
+
+    def _enter_loadDynamicLibrary(self, msg, data, got) -> None:
+        lib = data["lib"]
+        if lib == "__main__":  # dlopen(NULL): the main module's own record, no load
+            return
+        parent = self._parent(lib)
+        if parent is not None:
+            self.emit(NeededResolved(parent.name, lib, lib if os.path.exists(lib) else None, (lib,),
+                                     data["already_loaded"]))
+        if data["already_loaded"]:
+            return
+        flags = RTLD_NOW | (RTLD_GLOBAL if data["flags"]["global"] else 0) | \
+            (RTLD_NODELETE if data["flags"]["nodelete"] else 0)
+        if parent is None:
+            self._next_request += 1
+        mod = NodeModule(self._next_id, os.path.basename(lib), lib, flags,
+                         parent.request if parent else self._next_request, is_global=data["flags"]["global"])
+        self._next_id += 1
+        if parent is not None:
+            parent.deps.append(mod)
+        self.modules.append(mod)
+        self._calls[msg.get("call")] = mod
+        self.emit(LoadStarted(mod.name, lib, describe_flags(flags), parent.name if parent else None, mod.request))
+
+    def _leave_loadDynamicLibrary(self, msg, data, got) -> None:
+        mod = self._calls.get(msg.get("call"))
+        if mod is None:
+            return
+        mod.state, mod.stage = "ready", "done"
+        mod.refcount = data.get("refcount", 1)
+        mod.handle = self._next_handle
+        self._next_handle += 1
+        self.emit(Loaded(mod.name, mod.path, mod.handle, mod.refcount, mod.request))
+
+    def _throw_loadDynamicLibrary(self, msg, data, got) -> None:
+        mod = self._calls.get(msg.get("call"))
+        if mod is None:
+            return
+        mod.state = "failed"
+        self.emit(LoadFailed(mod.name, mod.path, mod.stage, data["error"], (),
+                             ("emscripten's loader does not roll back: what it changed stays",), mod.request))
+
+    def _reading(self, raw: bytes) -> NodeModule | None:
+        """The loading module these bytes are the file of (its file's content, else the
+        latest one not read yet: emscripten reads a library's bytes in a promise, no name)."""
+        unread = [m for m in self.modules if m.state == "loading" and m.wasm is None]
+        for mod in reversed(unread):
+            try:
+                with open(mod.path, "rb") as f:
+                    if f.read() == raw:
+                        return mod
+            except OSError:
+                continue
+        return unread[-1] if unread else None
+
+    def _enter_loadWebAssemblyModule(self, msg, data, got) -> None:
+        if data.get("bytes") is None:
+            return
+        import base64
+
+        raw = base64.b64decode(data["bytes"])
+        mod = self._reading(raw)
+        if mod is None:
+            return
+        self._by_mid[data["module"]] = mod
+        try:
+            mod.wasm = read_module(raw, mod.path)
+        except WasmParseError:
+            mod.wasm = None
+        dylink = mod.wasm.dylink.to_json() if mod.wasm is not None and mod.wasm.dylink else None
+        eh = mod.wasm.eh.encoding if mod.wasm is not None else "unknown"
+        self.emit(ModuleRead(mod.name, mod.path, len(raw), hashlib.sha256(raw).hexdigest(), dylink, None, eh))
+
+    def _enter_postInstantiation(self, msg, data, got) -> None:
+        mod = self._by_mid.get(data.get("module"))
+        self._instantiating = mod
+        if mod is None:
+            self._got_changes(got, "postInstantiation")
+            return
+        mod.memory_base, mod.memory_size = data["memoryBase"], data["memorySize"]
+        mod.table_base, mod.table_size = data["tableBase"], data["tableSize"]
+        if mod.memory_size:
+            mod.stage = "memory"
+            self.emit(MemoryAllocated(module=mod.name, stage="memory", memory_base=mod.memory_base,
+                                      size=mod.memory_size, alignment=2 ** data["memoryAlign"],
+                                      allocator="getMemory (emscripten glue)", purpose="static data (MEM_INFO)"))
+        if mod.table_size:
+            mod.stage = "table"
+            self.emit(TableGrown(module=mod.name, stage="table", table_base=mod.table_base, size_before=mod.table_base,
+                                 size_after=mod.table_base + mod.table_size, reason="MEM_INFO tablesize"))
+        mod.stage = "imports"
+        self._got_changes(got, "postInstantiation")
+        mod.state, mod.stage = "instantiated", "instantiate"
+        start = None
+        if mod.wasm is not None and mod.wasm.start is not None:
+            start = mod.wasm.function_name(mod.wasm.start) or f"func[{mod.wasm.start}]"
+        self.emit(Instantiated(mod.name, start, round(msg.get("since", 0.0), 3)))
+        mod.stage = "got"
+
+    def _leave_postInstantiation(self, msg, data, got) -> None:
+        self._instantiating = None
+
+    def _enter_mergeLibSymbols(self, msg, data, got) -> None:
+        lib = os.path.basename(data["lib"])
+        name = self.main_name if lib == "main" else lib
+        mod = self.module_named(name)
+        if mod is not None:
+            mod.stage = "publish"
+        self.emit(SymbolsPublished(name, "global", tuple(data["symbols"]), tuple(data["shadowed"])))
+
+    def _ctor___wasm_call_ctors(self, msg, data, got) -> None:
+        mod = self._by_mid.get(data.get("module"))
+        if mod is not None:
+            mod.stage = "ctors"
+        self.emit(ConstructorCalled(mod.name if mod is not None else self.main_name, "__wasm_call_ctors",
+                                    data["seconds"]))
+
+    def _got_changes(self, changes: list, fn: str) -> None:
+        """GOT entries created or changed since the previous hook (the glue's `GOT` object)."""
+        mod = self._current()
+        name = mod.name if mod is not None else self.main_name
+        for symbol, old, new in changes:
+            kind = self._got_kind.get(symbol) or self._classify_got(symbol)
+            if old is None:
+                self.emit(GotCreated(name, kind, symbol, new, "(glue)" if new else None,
+                                     new if kind == "GOT.func" and new else None))
+            else:
+                self.emit(GotUpdated(name, kind, symbol, old, new,
+                                     name if fn in ("relocateExports", "updateGOT") else "(glue)", fn))
+
+    def _classify_got(self, symbol: str) -> str:
+        for wasm in [m.wasm for m in reversed(self.modules)] + [self.main_wasm]:
+            if wasm is None:
+                continue
+            for imp in wasm.imports:
+                if imp.module in ("GOT.mem", "GOT.func") and imp.field == symbol:
+                    self._got_kind[symbol] = imp.module
+                    return imp.module
+        return "GOT.mem"
+
+
+def _missing(names) -> list[tuple[str, str]]:
+    from .instrument import HOOKED
+
+    return [(n, HOOKED[n]) for n in names]
