@@ -1,0 +1,143 @@
+"""The node backend (issue 14, first stage): the samples' emscripten programs run under node with
+their own glue, hooked (dldbg.linker.node).  The program's output is node's, recorded in each
+scenario.json by scripts/emscripten-conformance --record-samples (not by dldbg); the events of
+each side module come in the wasmtime engine's order for the stages both backends report
+(docs/node.md lists the differences); the debugger stops at the loader's events, and `x` and
+`info modules` read the stopped program through the pipes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from catalogue import OUT, scenario
+from dldbg.linker.node.engine import NodeEngine
+from dldbg.linker.node.instrument import GlueError, instrument_text
+from test_emscripten_samples import run_program
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="no node")
+
+PROGRAMS = [(name, i, p) for name in ("em_loadtime", "em_dlopen")
+            for i, p in enumerate(scenario(name)["emscripten_programs"])]
+#: the kinds both backends report for a side module, in the order of a load (docs/node.md)
+SHARED_KINDS = ("load.start", "module.read", "needed.resolved", "memory.alloc", "table.grow", "instantiate",
+                "load.done")
+
+
+def dldbg(*argv, cwd):
+    return subprocess.run([sys.executable, "-m", "dldbg", *argv], cwd=cwd, capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.parametrize(("name", "index", "program"), PROGRAMS, ids=[f"{n}-{i}" for n, i, _ in PROGRAMS])
+def test_output_is_nodes(name, index, program, tmp_path):
+    folder = OUT / "emcc" / name
+    glue = os.path.splitext(program["file"])[0] + ".js"
+    result = dldbg("run", "--node", "--trace=libs", glue, "--", *program.get("args", []), cwd=folder)
+    node = program["node"]
+    assert result.stdout == node["stdout"]
+    program_err = "".join(line for line in result.stderr.splitlines(True) if not line.startswith("dldbg["))
+    assert program_err == node["stderr"]
+    assert result.returncode == node["exit"]
+    assert "load libem_" in result.stderr  # the trace
+    assert not list(folder.glob("*.dldbg*")) and (folder / "main.js").read_text().count("__dldbg") == 0
+
+
+def events_of(name: str) -> list:
+    folder = OUT / "emcc" / name
+    events: list = []
+    engine = NodeEngine(str(folder / "main.js"), cache_dir=None)
+    engine.listeners.append(events.append)
+    cwd = os.getcwd()
+    os.chdir(folder)  # the glue reads side modules relative to the current folder, as under node
+    try:
+        engine.run_program("main.js", ["main.js"])
+    finally:
+        os.chdir(cwd)
+    return events
+
+
+def per_module(events, kinds) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for e in events:
+        if e.kind in kinds:
+            out.setdefault(e.module, []).append(e.kind)
+    return out
+
+
+@pytest.mark.parametrize("name", ["em_loadtime", "em_dlopen"])
+def test_event_sequence_matches_the_wasmtime_engine(name):
+    program = scenario(name)["emscripten_programs"][0]
+    wasmtime_events: list = []
+    run_program(name, program, [wasmtime_events.append])
+    node_events = events_of(name)
+    side = {e.module for e in wasmtime_events if e.kind == "load.done" and e.module.endswith(".so")}
+    assert side
+    ours, theirs = per_module(node_events, SHARED_KINDS), per_module(wasmtime_events, SHARED_KINDS)
+    for module in side:
+        assert ours[module] == theirs[module], module
+    # each side module's constructor ran once, after its instantiation
+    ctors = [e.module for e in node_events if e.kind == "ctor.call" and e.module in side]
+    assert sorted(ctors) == sorted(side)
+    # the same addresses: emscripten's getMemory and dldbg's emscripten host lay out alike
+    alloc = {e.module: (e.memory_base, e.size) for e in node_events if e.kind == "memory.alloc"}
+    assert alloc == {e.module: (e.memory_base, e.size) for e in wasmtime_events
+                     if e.kind == "memory.alloc" and e.module in side}
+    # the glue's hooks and the stages it does not expose are named once, first
+    assert node_events[0].kind == "glue.hooks" and [e.kind for e in node_events].count("glue.hooks") == 1
+    assert {"loadDynamicLibrary", "loadWebAssemblyModule", "postInstantiation"} <= set(node_events[0].hooked)
+    assert any(n.startswith("newDSO") for n in node_events[0].missing)
+    assert any(n.startswith("imports:") for n in node_events[0].not_exposed)
+    for e in node_events:
+        assert json.loads(json.dumps(e.to_json()))["kind"] == e.kind
+
+
+def test_missing_library_fails_with_the_glues_error():
+    events = events_of("em_dlopen")
+    fail = next(e for e in events if e.kind == "load.fail")
+    assert fail.module == "libnot_there.so" and "ENOENT" in fail.reason
+
+
+def test_debugger_stops_and_reads_memory_through_the_pipes():
+    folder = OUT / "emcc" / "em_loadtime"
+    result = dldbg("--node", "main.js", "--batch", "--json", "-ex", "break load.done module=libem_util.so", "-ex", "run",
+                   "-ex", "info modules", "-ex", "x/s libem_util.so!util_label", "-ex", "x/2xw 0x501760",
+                   "-ex", "continue", cwd=folder)
+    objs = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    results = {o["command"]: o["result"] for o in objs if o.get("type") == "result" and o["ok"]}
+    stop = next(o["stop"] for o in objs if o.get("type") == "stop")
+    assert stop["event"]["kind"] == "load.done" and stop["event"]["module"] == "libem_util.so"
+    assert stop["frames"] == ["libem_greet.so"]  # stopped inside the NEEDED load of greet
+    mods = {m["name"]: m for m in results["info modules"]["modules"]}
+    assert mods["libem_util.so"]["state"] == "ready" and mods["libem_greet.so"]["state"] == "loading"
+    assert mods["libem_util.so"]["memory_base"] == 0x501760
+    assert results["info modules"]["memory"]["pages"] == 256
+    assert results["x/s libem_util.so!util_label"]["strings"][0]["string"] == "util"
+    assert results["x/2xw 0x501760"]["values"][0] == int.from_bytes(b"util", "little")
+    assert results["run"]["exit_status"] == 3
+    assert "hello, world (1070)" in result.stdout
+    assert result.returncode == 0, result.stderr
+
+
+def test_reading_memory_while_running_says_why():
+    folder = OUT / "emcc" / "em_loadtime"
+    result = dldbg("--node", "main.js", "--batch", "-ex", "x/4xb 0x400", cwd=folder)
+    assert result.returncode == 1
+    assert "not running under node" in result.stdout + result.stderr
+
+
+def test_a_glue_without_a_dynamic_loader_is_refused_clearly(tmp_path):
+    with pytest.raises(GlueError, match=r"plain\.js: instrument: not an emscripten glue with a dynamic loader: no "
+                                        r"`function loadDynamicLibrary\(` or `function loadWebAssemblyModule\(`"):
+        instrument_text("console.log('hi');\n", "plain.js")
+    glue = tmp_path / "plain.js"
+    glue.write_text("console.log('hi');\n")
+    result = dldbg("run", "--node", str(glue), cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "not an emscripten glue with a dynamic loader" in result.stderr
