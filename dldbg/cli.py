@@ -355,8 +355,12 @@ def _run_node(args, stderr: TextIO, engines: list, categories) -> int:
     from .linker.node.engine import NodeEngine
     from .trace import Tracer
 
-    if args.invoke:
-        print("dldbg run: error: --invoke is not available with --node (the program's glue runs its main)", file=stderr)
+    unused = [name for name, value in (("--invoke", args.invoke), ("--dir", args.dirs), ("--env", args.env),
+                                       ("--preload", args.preload), ("-L", args.library_path),
+                                       ("--bind-now", args.bind_now)) if value]
+    if unused:
+        print(f"dldbg run: error: {', '.join(unused)}: not available with --node (the program's own glue loads and "
+              f"runs it under node; docs/node.md)", file=stderr)
         return 2
     engine = NodeEngine(args.file, cache_dir=None if args.no_cache else default_cache_dir())
     engines.append(engine)

@@ -127,6 +127,12 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
         if not args.file:
             print("dldbg: error: --node needs the program's glue (MAIN.js)", file=stderr)
             return 2
+        unused = [name for name, value in (("--dir", args.dirs), ("--env", args.env), ("--preload", args.preload),
+                                           ("-L", args.library_path), ("--bind-now", args.bind_now)) if value]
+        if unused:
+            print(f"dldbg: error: {', '.join(unused)}: not available with --node (the program's own glue loads and "
+                  f"runs it under node; docs/node.md)", file=stderr)
+            return 2
         from .linker.node import node_engine_factory
 
         options["engine_factory"] = node_engine_factory(no_cache=args.no_cache)

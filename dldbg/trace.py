@@ -61,9 +61,10 @@ def _changes(changes) -> str:
 
 
 _FORMATS: dict[str, Callable] = {
-    "glue.hooks": lambda e: f"glue {e.path} instrumented ({len(e.hooked)} loader functions hooked: "
-                            f"{', '.join(e.hooked)})" + (f"; the glue has no {', '.join(e.missing)}" if e.missing else "")
-                            + "".join(f"; not exposed: {n}" for n in e.not_exposed),
+    "glue.hooks": lambda e: f"glue instrumented: {len(e.hooked)} loader functions hooked ({', '.join(e.hooked)})"
+                            + (f"; the glue has no {', '.join(n.split(' ')[0] for n in e.missing)}" if e.missing else "")
+                            + (f"; stages not exposed: {', '.join(n.split(':')[0] for n in e.not_exposed)}"
+                               if e.not_exposed else ""),
     "load.start": lambda e: f"load {e.path} [{e.flags}]" + (f" needed by {e.requested_by}" if e.requested_by else ""),
     "module.read": lambda e: f"read {e.size} bytes sha256 {e.sha256[:16]} " + (
         f"{e.dylink['format']}: mem_size={e.dylink['mem_size']} mem_p2align={e.dylink['mem_p2align']} "

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from ...errors import DldbgError, WasmParseError
 from ...events import (ConstructorCalled, Event, GlueHooked, GotCreated, GotUpdated, Instantiated, LoadFailed,
-                       LoadStarted, Loaded, MemoryAllocated, ModuleRead, NeededResolved, SymbolsPublished, TableGrown)
+                       LoadStarted, Loaded, MemoryAllocated, ModuleRead, NeededResolved, StartRelocationsApplied,
+                       SymbolsPublished, TableGrown)
 from ...wasm.reader import WasmModule, read_module, read_module_file
 from ..flags import RTLD_GLOBAL, RTLD_NODELETE, RTLD_NOW, describe_flags
 from ..scope import Scope
@@ -335,6 +336,11 @@ class NodeEngine:
         if mod.wasm is not None and mod.wasm.start is not None:
             start = mod.wasm.function_name(mod.wasm.start) or f"func[{mod.wasm.start}]"
         self.emit(Instantiated(mod.name, start, round(msg.get("since", 0.0), 3)))
+        if start is not None and mod.memory_size:
+            changes = _word_changes(_initial_image(mod), self.read_memory(mod.memory_base, mod.memory_size),
+                                    mod.memory_base)
+            if changes:
+                self.emit(StartRelocationsApplied(mod.name, start, "start function", changes))
         mod.stage = "got"
 
     def _leave_postInstantiation(self, msg, data, got) -> None:
@@ -377,6 +383,31 @@ class NodeEngine:
                     self._got_kind[symbol] = imp.module
                     return imp.module
         return "GOT.mem"
+
+
+def _initial_image(mod: NodeModule) -> bytes:
+    """The module's memory region as its active data segments alone leave it (what
+    instantiation writes before the start function runs)."""
+    image = bytearray(mod.memory_size)
+    values = {}
+    for index, imp in enumerate(mod.wasm.imports_of("global")):
+        if imp.module == "env" and imp.field == "__memory_base":
+            values[index] = mod.memory_base
+        elif imp.module == "env" and imp.field == "__table_base":
+            values[index] = mod.table_base
+    for seg in mod.wasm.data:
+        if seg.mode != "active" or seg.memory != 0:
+            continue
+        at = seg.offset_expr.evaluate(values)
+        if isinstance(at, int) and 0 <= at - mod.memory_base <= len(image) - len(seg.data):
+            image[at - mod.memory_base : at - mod.memory_base + len(seg.data)] = seg.data
+    return bytes(image)
+
+
+def _word_changes(before: bytes, after: bytes, base: int) -> tuple[tuple[int, int, int], ...]:
+    """(address, old, new) of each 4-byte word that differs."""
+    return tuple((base + off, int.from_bytes(before[off:off + 4], "little"), int.from_bytes(after[off:off + 4], "little"))
+                 for off in range(0, min(len(before), len(after)) - 3, 4) if before[off:off + 4] != after[off:off + 4])
 
 
 def _missing(names) -> list[tuple[str, str]]:
