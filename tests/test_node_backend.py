@@ -141,3 +141,14 @@ def test_a_glue_without_a_dynamic_loader_is_refused_clearly(tmp_path):
     result = dldbg("run", "--node", str(glue), cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "not an emscripten glue with a dynamic loader" in result.stderr
+
+
+def test_set_mem_while_stopped_changes_the_running_program():
+    """`set mem` writes the live program's memory through the pipes: util's constructor, which
+    runs after the stop, adds 1 to the counter the debugger set (node alone prints 101)."""
+    folder = OUT / "emcc" / "em_loadtime"
+    result = dldbg("--node", "main.js", "--batch", "-ex", "break load.done module=libem_util.so", "-ex", "run",
+                   "-ex", "print util_counter", "-ex", "set mem util_counter 7", "-ex", "continue", cwd=folder)
+    assert "$1 = 100 " in result.stdout
+    assert "util ctor: counter 8\n" in result.stdout and "memory.set" not in result.stderr
+    assert "program exited with status 3" in result.stdout

@@ -12,6 +12,7 @@ interface: `listeners`, `modules`, `module_named`, `main`, `memory` (`pages`, `d
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import shutil
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 
 from ...errors import DldbgError, WasmParseError
 from ...events import (ConstructorCalled, Event, GlueHooked, GotCreated, GotUpdated, Instantiated, LoadFailed,
-                       LoadStarted, Loaded, MemoryAllocated, ModuleRead, NeededResolved, StartRelocationsApplied,
+                       LoadStarted, Loaded, MemoryAllocated, MemorySet, ModuleRead, NeededResolved, StartRelocationsApplied,
                        SymbolsPublished, TableGrown)
 from ...wasm.reader import WasmModule, read_module, read_module_file
 from ..flags import RTLD_GLOBAL, RTLD_NODELETE, RTLD_NOW, describe_flags
@@ -60,14 +61,18 @@ class NodeModule:
 
 
 class NodeMemory:
-    """The program's linear memory, read through the hooks (only while node is stopped)."""
+    """The program's linear memory, read through the hooks (only while node is stopped; its
+    size is the one of the last stop while node runs)."""
 
     def __init__(self, channel: Channel):
         self._channel = channel
+        self._size = 0
 
     @property
     def data_len(self) -> int:
-        return self._channel.request("memory")["bytes"]
+        if self._channel.waiting:
+            self._size = self._channel.request("memory")["bytes"]
+        return self._size
 
     @property
     def pages(self) -> int:
@@ -78,14 +83,53 @@ class NodeMemory:
 
 
 class NodeTable:
-    """The glue's `wasmTable`, through the hooks."""
+    """The glue's `wasmTable`, through the hooks: its size (the one of the last stop while node
+    runs).  What a slot holds is not read through the hooks yet: `get` raises DldbgError."""
 
     def __init__(self, channel: Channel):
         self._channel = channel
+        self._size = 0
+        self.key_by_slot: dict = {}
+        self.interposed: dict = {}
 
     @property
     def size(self) -> int:
-        return self._channel.request("table")["size"]
+        if self._channel.waiting:
+            self._size = self._channel.request("table")["size"]
+        return self._size
+
+    def get(self, slot: int):
+        raise DldbgError(f"table slot {slot}: the node backend does not read table slots yet (docs/node.md)")
+
+    def slot_of(self, key) -> int | None:
+        return None
+
+
+@dataclass
+class NodeGotEntry:
+    """A GOT entry as the hooks last reported it (dldbg.linker.got.GotEntry's fields)."""
+
+    symbol: str
+    got: str
+    value: int
+    provider: str | None = None
+    required: bool = False
+    importers: list = field(default_factory=list)
+    glob: object = None
+
+
+class NodeGot:
+    """The glue's `GOT`, mirrored from the GOT changes each hook line carries (current at every
+    stop: node is stopped in the hook that sent them)."""
+
+    def __init__(self):
+        self.entries: dict[str, NodeGotEntry] = {}
+
+    def get(self, symbol: str) -> NodeGotEntry | None:
+        return self.entries.get(symbol)
+
+    def value(self, symbol: str) -> int:
+        return self.entries[symbol].value
 
 
 @dataclass
@@ -112,6 +156,7 @@ class NodeEngine:
         self.modules: list[NodeModule] = []
         self.main = None
         self.global_scope = Scope("global")
+        self.got = NodeGot()
         self.host = NodeHost()
         self.allocator = None
         self.store = None
@@ -155,6 +200,22 @@ class NodeEngine:
         data = self.read_memory(address, min(limit, size - address))
         nul = data.find(b"\0")
         return data if nul < 0 else data[:nul]
+
+    def write_memory(self, address: int, data: bytes) -> None:
+        """Write `data` at `address` in the stopped program.  Raises DldbgError."""
+        if self._channel is None:
+            raise DldbgError("the program is not running under node (no memory yet)")
+        if data:
+            self._channel.request("write", address=address, data=base64.b64encode(data).decode())
+
+    def poke_memory(self, address: int, data: bytes, module: str, command: str) -> bytes:
+        """The debugger's write (`set mem`, `set var`): emits memory.set; returns the old bytes.
+        Raises DldbgError."""
+        old = self.read_memory(address, len(data))
+        self.write_memory(address, data)
+        self.emit(MemorySet(module=module, stage=self.stage, address=address, size=len(data), old=old.hex(),
+                            new=bytes(data).hex(), command=command))
+        return old
 
     def got_values(self) -> dict[str, int]:
         """Every entry of the glue's GOT (name -> value), while stopped."""
@@ -297,8 +358,6 @@ class NodeEngine:
     def _enter_loadWebAssemblyModule(self, msg, data, got) -> None:
         if data.get("bytes") is None:
             return
-        import base64
-
         raw = base64.b64decode(data["bytes"])
         mod = self._reading(raw)
         if mod is None:
@@ -367,6 +426,10 @@ class NodeEngine:
         name = mod.name if mod is not None else self.main_name
         for symbol, old, new in changes:
             kind = self._got_kind.get(symbol) or self._classify_got(symbol)
+            entry = self.got.entries.setdefault(symbol, NodeGotEntry(symbol, kind, new))
+            entry.value = new
+            if fn in ("relocateExports", "updateGOT") and mod is not None:
+                entry.provider = mod.name
             if old is None:
                 self.emit(GotCreated(name, kind, symbol, new, "(glue)" if new else None,
                                      new if kind == "GOT.func" and new else None))
