@@ -127,6 +127,10 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
         if not args.file:
             print("dldbg: error: --node needs the program's glue (MAIN.js)", file=stderr)
             return 2
+        if args.pyodide is not None:
+            print("dldbg: error: --node --pyodide is not available yet (issue 14's next stage; docs/node.md)",
+                  file=stderr)
+            return 2
         unused = [name for name, value in (("--dir", args.dirs), ("--env", args.env), ("--preload", args.preload),
                                            ("-L", args.library_path), ("--bind-now", args.bind_now)) if value]
         if unused:
