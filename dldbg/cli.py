@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "baseline compiler, and caches Cranelift code for the next run; cranelift or winch force one")
     p.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
                    help="stop the run after SECONDS (exit status 124); Ctrl-C stops it at once (130)")
+    p.add_argument("--pyodide", metavar="VERSION|FOLDER",
+                   help="FILE is a wheel, an unpacked folder or a .so for Pyodide: load Pyodide's main (an npm "
+                        "version, fetched once, or a distribution folder), then FILE's libraries as Pyodide's "
+                        "loadDynlib does")
     return parser
 
 
@@ -269,11 +273,42 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
     return status
 
 
+def _run_pyodide(args, stdout: TextIO, stderr: TextIO, engines: list, categories) -> int:
+    """`dldbg run --pyodide VERSION|FOLDER FILE`: Pyodide's main, then FILE's libraries as its
+    installer loads them (stopping at the first that fails: a one-line error, status 1)."""
+    import tempfile
+
+    from .hosts.programs import ProgramOptions
+    from .hosts.pyodide import PyodideHost, open_distribution, open_inputs
+    from .linker.engine import Engine
+    from .trace import Tracer
+
+    if args.invoke or args.program_args:
+        print("dldbg run: error: --pyodide loads a wheel's libraries: no --invoke, no program arguments", file=stderr)
+        return 2
+    dist = open_distribution(args.pyodide)
+    with tempfile.TemporaryDirectory(prefix="dldbg-run-") as workdir:
+        inputs = open_inputs([args.file], dist, workdir)
+        host = PyodideHost(dist, inputs, ProgramOptions(library_path=args.library_path))
+        engine = Engine(host, **({"cache_dir": None} if args.no_cache else {}))
+        engines.append(engine)
+        if categories:
+            engine.listeners.append(Tracer(stderr, categories))
+        host.run(engine, str(dist.main), [str(dist.main)])
+        loaded = [m for m in engine.modules if m is not engine.main and m.state == "ready"]
+        skipped = [lib.member for lib in inputs.libraries if not lib.pyodide_loads]
+    print(f"{dist.label}: loaded {len(loaded)} libraries of {args.file} as loadDynlib does"
+          + (f" (Pyodide's installer skips {', '.join(skipped)})" if skipped else ""), file=stdout)
+    return 0
+
+
 def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
     """Load and run; each engine made is appended to `engines` (for the interrupt)."""
     from .trace import Tracer, parse_categories
 
     categories = parse_categories(args.trace) if args.trace else None
+    if args.pyodide is not None:
+        return _run_pyodide(args, stdout, stderr, engines, categories)
 
     from .hosts.programs import (
         NotAProgram,

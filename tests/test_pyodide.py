@@ -122,6 +122,10 @@ def test_cpp_wheels_translated_and_their_libraries_stay_local(pyodide):
     lib = engine.module_named("libawkward.so")
     assert ext.deps == [lib] and not lib.is_global and not ext.is_global
     assert engine.global_scope.lookup("PyInit__ext") is None  # RTLD_LOCAL: not visible to others
+    # C++ exceptions: the side modules throw and catch with the main's own tag, not a copy
+    tags = {(e.module, e.field): e.provider for e in events if e.kind == "import.resolve" and e.import_kind == "tag"}
+    assert tags[("_core.cpython-314-wasm32-emscripten.so", "__cpp_exception")] == "pyodide.asm.wasm"
+    assert tags[("libawkward.so", "__cpp_exception")] == "pyodide.asm.wasm"
     needed = [e for e in events if e.kind == "needed.resolved" and e.name == "libawkward.so"]
     assert needed and needed[0].path.endswith("awkward_cpp/lib/libawkward.so")  # RUNTIME_PATH $ORIGIN
 
@@ -147,6 +151,21 @@ def test_check_cli_json_exit_status(fetched, capsys):
     assert cli_main(["check", "--pyodide", str(package), "--json", good]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["file"], r["ok"], r["linked"]) for r in rows] == [("msgpack/_cmsgpack.cpython-314-wasm32-emscripten.so", True, True)]
+
+
+def test_run_pyodide_loads_a_wheel_and_fails_in_one_line(fetched, tmp_path, capsys):
+    package, wheels = fetched
+    awkward = str(wheels["awkward_cpp-57-cp314-cp314-pyemscripten_2026_0_wasm32.whl"])
+    assert cli_main(["run", "--pyodide", str(package), awkward]) == 0
+    assert "loaded 3 libraries of" in capsys.readouterr().out
+    import zipfile
+
+    with zipfile.ZipFile(wheels["librt-0.16.0-cp313-cp313-pyemscripten_2025_0_wasm32.whl"]) as zf:
+        zf.extract("librt/internal.cpython-313-wasm32-emscripten.so", tmp_path)
+    assert cli_main(["run", "--pyodide", str(package), str(tmp_path / "librt/internal.cpython-313-wasm32-emscripten.so")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("dldbg: error: Failed to load dynamic library ")
+    assert "signature mismatch for env._PyLong_NumBits" in err[0]
 
 
 def test_check_reports_elf_and_missing_needed_with_provider(fetched, tmp_path, capsys):

@@ -135,7 +135,7 @@ class Engine:
         self.table: FunctionTable | None = None
         self.stack_pointer: wasmtime.Global | None = None
         self.allocator = None
-        self._tags: dict[str, wasmtime.Tag] = {}
+        self._tags: dict[str, tuple[wasmtime.Tag, str]] = {}  # name -> (tag, provider)
         #: makes the lazy-binding stubs (wasm trampolines, see dldbg.linker.stubs)
         self.stub_factory = StubFactory(self)
         self._next_id = 1
@@ -285,12 +285,20 @@ class Engine:
         if imp.kind == "global" and imp.field == "__stack_pointer":
             return self.stack_pointer, f"{self.host.name} stack"
         if imp.kind == "tag":
-            return self._tag(mod.wasm, imp), f"{self.host.name} tag"
+            return self._tag(mod.wasm, imp)
         return None
 
-    def _tag(self, wasm: WasmModule, imp: Import) -> object:
+    def _tag(self, wasm: WasmModule, imp: Import) -> tuple[object, str]:
+        """The program's exception tag `imp.field` (`__cpp_exception`, `__c_longjmp`): the main
+        module's own when it defines and exports it (emscripten 4+ mains: the glue passes
+        `wasmExports` tags on to side modules), else one the engine makes, shared by every module."""
         if imp.field not in self._tags:
-            self._tags[imp.field] = wasmtime.Tag(self.store, wasmtime.TagType(functype(wasm.types[imp.desc])))
+            own = self.main.externs.get(imp.field) if self.main is not None else None
+            if isinstance(own, wasmtime.Tag):
+                self._tags[imp.field] = own, self.main.name
+            else:
+                tag = wasmtime.Tag(self.store, wasmtime.TagType(functype(wasm.types[imp.desc])))
+                self._tags[imp.field] = tag, f"{self.host.name} tag"
         return self._tags[imp.field]
 
     def lookup(self, name: str, group: Scope | None = None) -> tuple[Symbol | None, str | None]:

@@ -41,6 +41,7 @@ from ...linker.flags import RTLD_LAZY, RTLD_LOCAL
 from ...linker.functable import FunctionTable
 from ...linker.memory import LinearMemory
 from ...linker.scope import Symbol
+from ...linker.wasmtypes import functype
 from ...wasm.edit import add_memory_export, import_memory_and_table
 from ...wasm.reader import WasmModule
 from ...wasm.types import FuncType
@@ -103,8 +104,6 @@ class PyodideHost(Runtime):
         self.js = dict(dist.js_functions)
         self._funcs: dict[tuple, wasmtime.Func] = {}
         self._wasi: dict[str, object] = {}
-        #: library (host path) -> the PyodideLoadError of its failed loadDynlib
-        self.failures: dict[str, PyodideLoadError] = {}
         load_all()
 
     # -- Host protocol -----------------------------------------------------------------
@@ -208,7 +207,7 @@ class PyodideHost(Runtime):
                         return None
                     return float(value) if ftype.results[0] in ("f32", "f64") else int(value or 0)
 
-                self._funcs[key] = wasmtime.Func(self.engine.store, _functype(ftype), call)
+                self._funcs[key] = wasmtime.Func(self.engine.store, functype(ftype), call)
             return self._funcs[key]
         return self._stub("env", name, ftype)
 
@@ -308,9 +307,7 @@ class PyodideHost(Runtime):
             cause = exc.__cause__
             if not isinstance(cause, LoadError):
                 cause = LoadError(path, "read", str(exc))
-            error = PyodideLoadError(path, cause)
-            self.failures[path] = error
-            raise error from None
+            raise PyodideLoadError(path, cause) from None
         return self.engine.by_handle[handle]
 
     def run(self, engine, path: str, argv: list[str]) -> int:
@@ -323,12 +320,6 @@ class PyodideHost(Runtime):
             if library.pyodide_loads:
                 self.load_dynlib(str(library.path))
         return 0
-
-
-def _functype(ftype: FuncType) -> wasmtime.FuncType:
-    from ...linker.wasmtypes import functype
-
-    return functype(ftype)
 
 
 def program_host(dist: Distribution, inputs: Inputs | None):
