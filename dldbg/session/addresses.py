@@ -269,6 +269,8 @@ def key_name(engine, key) -> tuple[str, str, str]:
         return (mod.name if mod else f"module#{key[1]}"), key[2], f"lazy import stub, {bound}"
     if key[0] == "host":
         return "host", str(key[1]), ""
+    if key[0] == "named":  # ("named", module, function): a backend that knows slots by name (node)
+        return str(key[1]), str(key[2]), ""
     return "?", str(key), ""
 
 

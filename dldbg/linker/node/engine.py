@@ -57,6 +57,12 @@ class NodeModule:
     exports: dict = field(default_factory=dict)
     externs: dict = field(default_factory=dict)
     stubs: dict = field(default_factory=dict)
+    #: how imports were bound, symbols published, the RTLD_LOCAL group: the hooks do not show
+    #: them (emscripten binds in a JS Proxy), so they stay empty
+    bindings: list = field(default_factory=list)
+    published: list = field(default_factory=list)
+    group: object = None
+    nodelete: bool = False
     stage: str = "read"
 
 
@@ -82,14 +88,38 @@ class NodeMemory:
         return self._channel.read(address, size)
 
 
+@dataclass(frozen=True)
+class NodeFunc:
+    """What a table slot holds, as the glue knows it: `module` and export `name` (None: a
+    function no loaded module exports; `index` is then V8's name for it, its function index)."""
+
+    module: str | None
+    name: str | None
+    index: str | None = None
+
+
+class _SlotKeys:
+    """`key_by_slot` for dldbg.session.addresses.slot_info: ("named", module, function)."""
+
+    def __init__(self, table: "NodeTable"):
+        self._table = table
+
+    def get(self, slot: int, default=None):
+        func = self._table.get(slot)
+        if func is None:
+            return default
+        return ("named", func.module or "?", func.name or f"func[{func.index}]")
+
+
 class NodeTable:
     """The glue's `wasmTable`, through the hooks: its size (the one of the last stop while node
-    runs).  What a slot holds is not read through the hooks yet: `get` raises DldbgError."""
+    runs) and what a slot holds (`get`, while stopped; a NodeFunc or None)."""
 
-    def __init__(self, channel: Channel):
+    def __init__(self, channel: Channel, engine: "NodeEngine"):
         self._channel = channel
+        self._engine = engine
         self._size = 0
-        self.key_by_slot: dict = {}
+        self.key_by_slot = _SlotKeys(self)
         self.interposed: dict = {}
 
     @property
@@ -98,8 +128,16 @@ class NodeTable:
             self._size = self._channel.request("table")["size"]
         return self._size
 
-    def get(self, slot: int):
-        raise DldbgError(f"table slot {slot}: the node backend does not read table slots yet (docs/node.md)")
+    def get(self, slot: int) -> NodeFunc | None:
+        """Raises DldbgError while node runs."""
+        found = self._channel.request("slot", index=slot)
+        if found is None:
+            return None
+        lib = found.get("lib")
+        module = self._engine.main_name if lib is None and found.get("name") else (os.path.basename(lib) if lib else None)
+        if lib == "__main__":
+            module = self._engine.main_name
+        return NodeFunc(module, found.get("name"), found.get("index"))
 
     def slot_of(self, key) -> int | None:
         return None
@@ -107,7 +145,8 @@ class NodeTable:
 
 @dataclass
 class NodeGotEntry:
-    """A GOT entry as the hooks last reported it (dldbg.linker.got.GotEntry's fields)."""
+    """A GOT entry as the hooks last reported it (dldbg.linker.got.GotEntry's fields; emscripten's
+    GOT knows no weak entries: `required` is always true, and 0 means unresolved)."""
 
     symbol: str
     got: str
@@ -130,6 +169,9 @@ class NodeGot:
 
     def value(self, symbol: str) -> int:
         return self.entries[symbol].value
+
+    def set(self, symbol: str, value: int, provider: str) -> int:
+        raise DldbgError(f"set got {symbol}: not available with the node backend yet (docs/node.md)")
 
 
 @dataclass
@@ -217,6 +259,40 @@ class NodeEngine:
                             new=bytes(data).hex(), command=command))
         return old
 
+    def _not_yet(self, what: str):
+        raise DldbgError(f"{what}: not available with the node backend yet (docs/node.md)")
+
+    def call(self, target, args):
+        self._not_yet("call")
+
+    def resolve_function(self, target):
+        self._not_yet("calling or naming a function")
+
+    def dlopen(self, path: str, flags: int = 0, **_):
+        self._not_yet("dlopen")
+
+    def dlsym(self, handle: int, name: str):
+        self._not_yet("dlsym")
+
+    def dlclose(self, handle: int):
+        self._not_yet("dlclose")
+
+    def dlerror(self):
+        self._not_yet("dlerror")
+
+    def set_slot(self, slot, func, key, old, new, module, command):
+        self._not_yet("set table")
+
+    def func_type_of(self, func: NodeFunc):
+        """The function's type from its module's binary (a FuncType), or `?` when unknown."""
+        wasm = self.main_wasm if func.module == self.main_name else getattr(self.module_named(func.module or ""),
+                                                                              "wasm", None)
+        if wasm is not None and func.name is not None:
+            for exp in wasm.exports:
+                if exp.kind == "func" and exp.name == func.name:
+                    return wasm.func_type(exp.index)
+        return "?"
+
     def got_values(self) -> dict[str, int]:
         """Every entry of the glue's GOT (name -> value), while stopped."""
         return self._channel.request("got")
@@ -255,7 +331,7 @@ class NodeEngine:
         os.close(events_w)
         os.close(replies_r)
         self._channel = Channel(events_r, replies_w)
-        self.memory, self.table = NodeMemory(self._channel), NodeTable(self._channel)
+        self.memory, self.table = NodeMemory(self._channel), NodeTable(self._channel, self)
         try:
             for msg in self._channel.hooks():
                 try:
@@ -426,10 +502,10 @@ class NodeEngine:
         name = mod.name if mod is not None else self.main_name
         for symbol, old, new in changes:
             kind = self._got_kind.get(symbol) or self._classify_got(symbol)
-            entry = self.got.entries.setdefault(symbol, NodeGotEntry(symbol, kind, new))
+            entry = self.got.entries.setdefault(symbol, NodeGotEntry(symbol, kind, new, required=True))
             entry.value = new
-            if fn in ("relocateExports", "updateGOT") and mod is not None:
-                entry.provider = mod.name
+            if fn in ("relocateExports", "updateGOT"):
+                entry.provider = name
             if old is None:
                 self.emit(GotCreated(name, kind, symbol, new, "(glue)" if new else None,
                                      new if kind == "GOT.func" and new else None))
@@ -438,13 +514,19 @@ class NodeEngine:
                                      name if fn in ("relocateExports", "updateGOT") else "(glue)", fn))
 
     def _classify_got(self, symbol: str) -> str:
-        for wasm in [m.wasm for m in reversed(self.modules)] + [self.main_wasm]:
-            if wasm is None:
-                continue
-            for imp in wasm.imports:
+        """GOT.mem or GOT.func: as a module imports it, else as a module exports it (emscripten's
+        updateGOT makes entries for every export; the glue's GOT does not say which kind)."""
+        wasms = [m.wasm for m in reversed(self.modules)] + [self.main_wasm]
+        for wasm in wasms:
+            for imp in wasm.imports if wasm is not None else ():
                 if imp.module in ("GOT.mem", "GOT.func") and imp.field == symbol:
                     self._got_kind[symbol] = imp.module
                     return imp.module
+        for wasm in wasms:
+            for exp in wasm.exports if wasm is not None else ():
+                if exp.name == symbol and exp.kind in ("func", "global"):
+                    self._got_kind[symbol] = "GOT.func" if exp.kind == "func" else "GOT.mem"
+                    return self._got_kind[symbol]
         return "GOT.mem"
 
 

@@ -70,6 +70,16 @@ var __dldbg = (function () {
         for (var name in GOT) out[name] = Number(GOT[name].value);
         return out;
       }
+      case 'slot': {
+        var f = topEval('wasmTable').get(req.index);
+        if (!f) return null;
+        var libs = topEval('LDSO').loadedLibsByName, sources = [];
+        for (var lib in libs) if (libs[lib].module && typeof libs[lib].module === 'object') sources.push([lib, libs[lib].module]);
+        try { sources.push([null, topEval('Module')['asm']]); } catch (e) {}
+        for (var i = 0; i < sources.length; i++)
+          for (var k in sources[i][1]) if (sources[i][1][k] === f) return {lib: sources[i][0], name: k};
+        return {lib: null, name: null, index: String(f.name)};
+      }
       case 'eval': return String((req.scope === 'hook' ? ev : topEval)(req.expr));
     }
     throw new Error('unknown request ' + JSON.stringify(req.op));
