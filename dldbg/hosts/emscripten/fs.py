@@ -5,8 +5,8 @@ with a private writable layer over it (`overlay.Overlay`: what the program write
 gone at exit and the folder is never changed, as emscripten's MEMFS under node keeps writes in
 memory), unless `--dir HOST::/` says otherwise; every `--dir HOST[::GUEST]` mounts a host
 folder, writable, at a guest path (GUEST defaults to HOST); `/tmp` is a fresh temporary folder
-(emscripten's MEMFS has an empty, writable /tmp); `/dev/null`, `/dev/tty`, `/dev/stdin`, `/dev/stdout`, `/dev/stderr`,
-`/dev/random` and `/dev/urandom` are devices.  A path never leaves its mount: `..` stops at the
+(emscripten's MEMFS has an empty, writable /tmp); `/dev/null`, `/dev/tty`, `/dev/stdin`,
+`/dev/stdout`, `/dev/stderr`, `/dev/random` and `/dev/urandom` are devices.  A path never leaves its mount: `..` stops at the
 guest root, and a symbolic link that leads out of the mount's host folder is refused (EACCES).
 
 File descriptors 0, 1 and 2 are emscripten's TTYs (`/dev/tty`): stdout and stderr are line
