@@ -16,6 +16,7 @@ LAYERS = {
     "dldbg.linker": 2,
     "dldbg.hosts": 3,
     "dldbg.session": 4, "dldbg.report": 4,  # report: what the reader and the hosts say of a file (`inspect`)
+    "dldbg.check": 4,  # check: links a wheel's libraries into Pyodide's main through the hosts (`check`)
     "dldbg.commands": 5, "dldbg.plugins": 5,
     "dldbg.repl": 6, "dldbg.tui": 6, "dldbg_plugins": 6,
     "dldbg.launch": 7, "dldbg.cli": 7, "dldbg.__main__": 7,
