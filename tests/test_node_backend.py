@@ -136,6 +136,8 @@ def test_a_glue_without_a_dynamic_loader_is_refused_clearly(tmp_path):
     with pytest.raises(GlueError, match=r"plain\.js: instrument: not an emscripten glue with a dynamic loader: no "
                                         r"`function loadDynamicLibrary\(` or `function loadWebAssemblyModule\(`"):
         instrument_text("console.log('hi');\n", "plain.js")
+    with pytest.raises(GlueError, match=r"an ES module glue .* is not supported by the node backend yet"):
+        instrument_text("const u = import.meta.url;\n", "pyodide.asm.mjs")
     glue = tmp_path / "plain.js"
     glue.write_text("console.log('hi');\n")
     result = dldbg("run", "--node", str(glue), cwd=tmp_path)

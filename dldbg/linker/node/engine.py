@@ -4,10 +4,13 @@ engine interface the session uses (docs/node.md).
 `NodeEngine.run_program` instruments the glue (`instrument`), starts node on the copy with two
 extra pipes, and turns each hook line into the events dldbg's wasmtime engine emits for the same
 stage (dldbg.events: same kinds, same fields) for the listeners.  While a listener runs (a
-session stopped at a breakpoint), node is blocked in its hook, and `read_memory`, `memory`,
-`table` and `got_values` ask it through the pipes.  What this backend has of the engine
-interface: `listeners`, `modules`, `module_named`, `main`, `memory` (`pages`, `data_len`),
-`table` (`size`), `read_memory`, `read_cstring`, `interrupt`, `host.name`, `run_program`.
+session stopped at a breakpoint), node is blocked in its hook, and `read_memory`,
+`write_memory`, `memory` and `table` ask it through the pipes.  What this backend has of the
+engine interface: `listeners`, `emit`, `modules` (NodeModule), `module_named`, `memory`
+(`pages`, `data_len`), `table` (`size`, `get`, `key_by_slot`), `got` (a mirror of the glue's
+GOT), `global_scope` (empty), `read_memory`, `read_cstring`, `write_memory`, `poke_memory`,
+`func_type_of`, `interrupt`, `host.name`, `run_program`; `call`, `dlopen`, `dlsym`, `dlclose`,
+`dlerror`, `set_slot` and `resolve_function` raise DldbgError (not available yet).
 """
 
 from __future__ import annotations
@@ -292,10 +295,6 @@ class NodeEngine:
                 if exp.kind == "func" and exp.name == func.name:
                     return wasm.func_type(exp.index)
         return "?"
-
-    def got_values(self) -> dict[str, int]:
-        """Every entry of the glue's GOT (name -> value), while stopped."""
-        return self._channel.request("got")
 
     def interrupt(self) -> None:
         """Ctrl-C: SIGINT to node (it ends the program, as under plain node)."""

@@ -77,6 +77,9 @@ def _declaration(name: str) -> re.Pattern:
 def instrument_text(source: str, glue_path: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """The instrumented text, the hooked names and the missing ones.  Raises GlueError when a
     name of REQUIRED is missing or a hooked name is declared more than once."""
+    if glue_path.endswith(".mjs") or "import.meta" in source:
+        raise GlueError(f"{glue_path}: instrument: an ES module glue (MODULARIZE/EXPORT_ES6, e.g. Pyodide's "
+                        f"pyodide.asm.mjs) is not supported by the node backend yet (docs/node.md)")
     inserts: list[tuple[int, str]] = []
     hooked, missing = [], []
     for name in HOOKED:
