@@ -52,3 +52,23 @@ def test_small_modules_teach_nothing_and_module_read_carries_the_estimate(tmp_pa
     assert first.cache.speed is None
     second = Engine(StandaloneHost(), cache_dir=str(tmp_path))
     assert reads(second) == {"libreloc.so": 0.0, "libreloc_dep.so": 0.0}
+
+
+def test_the_exception_handling_scan_is_remembered_by_the_cache(tmp_path, monkeypatch):
+    """The EH scan walks every function body; a second session reads its result from the cache
+    folder instead (the same answer, no walk)."""
+    from dldbg.wasm import reader
+
+    walks = []
+    real_scan = reader.scan_module
+    monkeypatch.setattr(reader, "scan_module", lambda wasm, raw: walks.append(wasm.path) or real_scan(wasm, raw))
+    path = sample("clang16", "reloc", "libreloc.so")
+    encodings = []
+    for _ in range(2):
+        engine = Engine(StandaloneHost(), cache_dir=str(tmp_path))
+        events = []
+        engine.listeners.append(events.append)
+        engine.dlopen(path)
+        encodings.append([e.eh_encoding for e in events if e.kind == "module.read"])
+    assert len(walks) == 2  # libreloc.so and its NEEDED library, in the first session only
+    assert encodings[0] == encodings[1] == ["none", "none"]

@@ -211,7 +211,7 @@ class LoadRequest:
             engine.ensure_memory(memory.desc.limits)
         file_size, file_sha = len(data), hashlib.sha256(data).hexdigest()
         dylink = wasm.dylink.to_json() if wasm.dylink else None
-        eh = wasm.eh
+        eh = engine.cache.eh_use(wasm, file_sha)
         legacy = eh.encoding == "legacy"
         estimate = None
         if not legacy:

@@ -70,11 +70,15 @@ def choose_tier(tier: str, wasm, data: bytes, cache) -> str:
     cache `cache` (a CompileCache of a Cranelift engine, or None without a cache folder)."""
     if tier != "auto":
         return tier
-    if cache is None or cache.folder is None or needs_exceptions(wasm):
+    if cache is None or cache.folder is None:
         return "cranelift"
     import hashlib
 
-    return "cranelift" if cache.has(hashlib.sha256(data).hexdigest()) else "winch"
+    sha = hashlib.sha256(data).hexdigest()
+    if cache.has(sha):
+        return "cranelift"
+    cache.eh_use(wasm, sha)  # remembered for the loader and the next run
+    return "cranelift" if needs_exceptions(wasm) else "winch"
 
 
 def spawn_tier_up(folder: str | None) -> bool:
