@@ -780,10 +780,21 @@ def _wasmtime_reason(exc: wasmtime.WasmtimeError) -> str:
     return " ".join(lines)
 
 
+#: bytes compared at once by `_word_changes` before looking at words (a multiple of 4)
+_CHUNK = 4096
+
+
 def _word_changes(before: bytes, after: bytes, base: int) -> tuple[tuple[int, int, int], ...]:
+    """(address, old, new) of every aligned 4-byte word that differs, little-endian.  Equal
+    chunks are skipped whole: relocations touch a few words of a large data region."""
     changes = []
-    for off in range(0, min(len(before), len(after)) - 3, 4):
-        old, new = before[off : off + 4], after[off : off + 4]
-        if old != new:
-            changes.append((base + off, int.from_bytes(old, "little"), int.from_bytes(new, "little")))
+    end = min(len(before), len(after)) // 4 * 4
+    for chunk in range(0, end, _CHUNK):
+        stop = min(chunk + _CHUNK, end)
+        if before[chunk:stop] == after[chunk:stop]:
+            continue
+        for off in range(chunk, stop, 4):
+            old, new = before[off : off + 4], after[off : off + 4]
+            if old != new:
+                changes.append((base + off, int.from_bytes(old, "little"), int.from_bytes(new, "little")))
     return tuple(changes)

@@ -107,9 +107,21 @@ def wasm_of_js(js_path: str) -> str | None:
     return os.path.join(os.path.dirname(os.path.abspath(js_path)), match.group(1))
 
 
+_last_read: tuple[tuple[str, int, int], str] | None = None
+
+
 def _read(path: str) -> str:
+    """The text of `path`; the last file read is kept while unchanged (`find_js` and
+    `read_layout` both read the main.js, a few MB at -O0)."""
+    global _last_read
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+    if _last_read is not None and _last_read[0] == key:
+        return _last_read[1]
     with open(path, encoding="utf-8", errors="replace") as fh:
-        return fh.read()
+        text = fh.read()
+    _last_read = (key, text)
+    return text
 
 
 def computed_layout(wasm_path: str, wasm: WasmModule) -> Layout:
