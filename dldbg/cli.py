@@ -364,18 +364,17 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
 
     if ProgressLine.wanted(stderr):
         engine.listeners.append(ProgressLine(stderr))
+    file_shas: dict[str, str] = {}  # path -> sha256 of the file, for the run's record
+    engine.listeners.append(
+        lambda e: file_shas.__setitem__(os.path.abspath(e.path), e.sha256) if e.kind == "module.read" else None)
     try:
-        if host_class is not None:
-            return engine.host.run(engine, args.file, [args.file, *args.program_args])
-        modules = engine.load_startup([*args.preload, args.file])
-        if not args.invoke:
-            return 0
-        target, call_args = args.invoke[0], args.invoke[1:]
-        if target in modules[-1].exports:
-            target = f"{modules[-1].name}!{target}"
-        result = engine.call(target, call_args)
-        _print_result(result, stdout)
-        return 0
+        status = _run_loaded(engine, host_class, args, stdout)
+        from .linker.tiers import record_run
+
+        # what this run loaded, for the next run's tier (a failed load keeps the last record)
+        record_run(engine.cache.folder, args.file, [(m.path, file_shas[m.path], m.sha256)
+                                                    for m in engine.modules if m.path in file_shas])
+        return status
     finally:
         if engine.tier == "winch":
             from .linker.tiers import spawn_tier_up
@@ -404,6 +403,20 @@ def _run_node(args, stderr: TextIO, engines: list, categories) -> int:
     return engine.run_program(args.file, [args.file, *args.program_args])
 
 
+def _run_loaded(engine, host_class, args, stdout: TextIO) -> int:
+    if host_class is not None:
+        return engine.host.run(engine, args.file, [args.file, *args.program_args])
+    modules = engine.load_startup([*args.preload, args.file])
+    if not args.invoke:
+        return 0
+    target, call_args = args.invoke[0], args.invoke[1:]
+    if target in modules[-1].exports:
+        target = f"{modules[-1].name}!{target}"
+    result = engine.call(target, call_args)
+    _print_result(result, stdout)
+    return 0
+
+
 def _tier(args, wasm, data: bytes) -> str:
     """The compiler tier for `dldbg run` (see dldbg.linker.tiers)."""
     if args.tier != "auto":
@@ -413,7 +426,7 @@ def _tier(args, wasm, data: bytes) -> str:
     from .linker.tiers import choose_tier
 
     cache = None if args.no_cache else CompileCache(None, make_config("cranelift")[1], default_cache_dir())
-    return choose_tier("auto", wasm, data, cache)
+    return choose_tier("auto", wasm, data, cache, args.file)
 
 
 def _print_result(result, stdout: TextIO) -> None:

@@ -72,3 +72,26 @@ def test_run_tier_option(tmp_path, monkeypatch):
         assert out.getvalue().strip()
     assert os.listdir(tmp_path / "compiled" / TIER_UP_FOLDER)  # auto and winch queued, nothing spawned
     assert main(["run", "--tier=fast", path], stdout=io.StringIO(), stderr=io.StringIO()) == 2
+
+
+def test_a_changed_library_of_the_last_run_starts_the_next_on_winch(tmp_path, monkeypatch):
+    """Rebuilding a library the program loads must not cost a Cranelift compile of it: the
+    run's record names the modules it loaded, and a changed one sends `auto` to Winch."""
+    import shutil
+
+    from dldbg.linker.tiers import record_run
+
+    folder = tmp_path / "prog"
+    shutil.copytree(Path(sample("clang16", "reloc", "libreloc.so")).parent, folder)
+    main_path, dep = folder / "libreloc.so", folder / "libreloc_dep.so"
+    cache_dir = tmp_path / "cache"
+    engine = Engine(StandaloneHost(), cache_dir=str(cache_dir))  # Cranelift code of both
+    engine.load_startup([str(main_path)])
+    shas = {Path(m.path).name: m.sha256 for m in engine.modules}
+    record_run(str(cache_dir / "compiled"), str(main_path),
+               [(m.path, shas[Path(m.path).name], m.sha256) for m in engine.modules])
+    data = main_path.read_bytes()
+    wasm = read_module_file(str(main_path))
+    assert choose_tier("auto", wasm, data, _cranelift_cache(cache_dir), str(main_path)) == "cranelift"
+    dep.write_bytes(dep.read_bytes() + b"\0\x04\x03end")  # rebuilt: a new custom section
+    assert choose_tier("auto", wasm, data, _cranelift_cache(cache_dir), str(main_path)) == "winch"

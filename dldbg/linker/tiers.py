@@ -9,9 +9,10 @@ engine, before anything is loaded:
 - `winch`: compiles about 7 times faster (a 1 MB side module: 0.07 s instead of 0.5 s) and runs
   slower code.  Winch rejects the exception-handling proposal, so a Winch engine has it
   disabled; a module that needs it fails to load in a Winch engine.
-- `auto` (`dldbg run`'s default): `cranelift` when the program's Cranelift code is in the
-  compile cache, or the program uses wasm exceptions (it declares or imports a tag), or there
-  is no cache folder to tier up into; else `winch`.  Every module a Winch engine compiles is
+- `auto` (`dldbg run`'s default): `winch` when the program's Cranelift code is not in the
+  compile cache, or when a module its last run loaded (a NEEDED or dlopen'ed library) has
+  changed since; else `cranelift`; and `cranelift` whenever the program uses wasm exceptions
+  or there is no cache folder to tier up into.  Every module a Winch engine compiles is
   queued in the cache folder (`compiled/tier-up/`), and when the run ends
   `spawn_tier_up` starts a detached process (`python -m dldbg.linker.tiers FOLDER`) that
   compiles the queue with Cranelift into the cache: the next run starts on Cranelift code.
@@ -19,6 +20,7 @@ engine, before anything is loaded:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -28,6 +30,8 @@ TIERS = ("auto", "cranelift", "winch")
 _STRATEGY = {"cranelift": 1, "winch": 2}
 #: the queue of modules a Winch engine compiled, under the cache's `compiled/` folder
 TIER_UP_FOLDER = "tier-up"
+#: what each program's last run loaded (`record_run`), under the cache's `compiled/` folder
+RUNS_FOLDER = "runs"
 
 
 def apply_tier(config, tier: str, settings: dict) -> None:
@@ -65,20 +69,69 @@ def needs_exceptions(wasm) -> bool:
     return eh is not None and eh.encoding != "none"
 
 
-def choose_tier(tier: str, wasm, data: bytes, cache) -> str:
-    """`tier`, with `auto` resolved for the program `wasm` (bytes `data`) and the compile
-    cache `cache` (a CompileCache of a Cranelift engine, or None without a cache folder)."""
+def choose_tier(tier: str, wasm, data: bytes, cache, path: str | None = None) -> str:
+    """`tier`, with `auto` resolved for the program `wasm` (bytes `data`, file `path`) and the
+    compile cache `cache` (a CompileCache of a Cranelift engine, or None without a cache
+    folder): Winch when the program's Cranelift code is not cached, or when a module the
+    program's last run loaded has changed since (or lost its code): rebuilding a dlopen'ed
+    library should not mean a Cranelift compile of it (see `record_run`)."""
     if tier != "auto":
         return tier
     if cache is None or cache.folder is None:
         return "cranelift"
-    import hashlib
-
     sha = hashlib.sha256(data).hexdigest()
-    if cache.has(sha):
+    if cache.has(sha) and (path is None or not _last_run_changed(cache, path)):
         return "cranelift"
     cache.eh_use(wasm, sha)  # remembered for the loader and the next run
     return "cranelift" if needs_exceptions(wasm) else "winch"
+
+
+def _manifest(folder: str, program: str) -> str:
+    key = hashlib.sha256(os.path.realpath(program).encode()).hexdigest()[:32]
+    return os.path.join(folder, RUNS_FOLDER, f"{key}.json")
+
+
+def record_run(folder: str | None, program: str, modules: list[tuple[str, str, str]]) -> None:
+    """Remember the modules a run of `program` loaded: (path, sha256 of the file, sha256 of
+    the bytes compiled), in the cache folder `folder` (a cache's `compiled/`)."""
+    if not folder:
+        return
+    import json
+    import tempfile
+
+    path = _manifest(folder, program)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump([list(m) for m in modules], fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _last_run_changed(cache, program: str) -> bool:
+    """A module of the program's last run is now different, or its Cranelift code is gone."""
+    import json
+
+    try:
+        with open(_manifest(cache.folder, program), encoding="utf-8") as fh:
+            modules = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    real = os.path.realpath(program)
+    for entry in modules:
+        try:
+            path, file_sha, compiled_sha = entry
+            if os.path.realpath(path) == real:
+                continue
+            with open(path, "rb") as fh:
+                current = hashlib.sha256(fh.read()).hexdigest()
+        except (OSError, TypeError, ValueError):
+            continue  # gone, or an unreadable record: the run will say what it loads
+        if current != file_sha or not cache.has(compiled_sha):
+            return True
+    return False
 
 
 def spawn_tier_up(folder: str | None) -> bool:
