@@ -15,6 +15,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,9 +43,7 @@ def measure(cmd: list[str], *, cwd=None, env=None, check: bool = True) -> Sample
     env = dict(os.environ if env is None else env)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     began = time.perf_counter()
-    out_path, err_path = CACHE / ".stdout", CACHE / ".stderr"
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(out_path, "w+") as out, open(err_path, "w+") as err:
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - began
