@@ -17,6 +17,10 @@ import pytest
 
 from dldbg.wasm.binary import encode_custom_section, encode_name, encode_section, encode_uleb
 
+# `dldbg run` tiers up in a detached process after a Winch run (dldbg.linker.tiers): in the
+# test run that would compile every sample again with Cranelift behind the tests' back, into
+# folders the tests delete.  test_tiers.py calls the tier-up itself.
+os.environ.setdefault("DLDBG_NO_TIER_UP", "1")
 # npm packages the tests use (binaryen for legacy exception handling, Pyodide's and php-wasm's
 # mains) are fetched once into the repository's ignored .cache/npm and reused (dldbg.fetch).
 os.environ.setdefault("DLDBG_NPM_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "npm"))
