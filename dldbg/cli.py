@@ -230,6 +230,10 @@ def _check(args, stdout: TextIO) -> int:
         inputs = open_inputs(args.files, dist, workdir)
         host = PyodideHost(dist, inputs, ProgramOptions(library_path=args.library_path))
         engine = Engine(host, **({"cache_dir": None} if args.no_cache else {}))
+        from .progress import ProgressLine
+
+        if ProgressLine.wanted(sys.stderr):  # Pyodide's main: seconds of compiling when not cached
+            engine.listeners.append(ProgressLine(sys.stderr))
         host.load_main()
         reports = Checker(host, engine).check(inputs)
     if args.json:

@@ -1,9 +1,10 @@
-"""A progress line for long reads and compiles, on a terminal, for `dldbg run` and the
-debugger's batch mode (the TUI has its own bar, fed by the same events).
+"""A progress line for long reads, translations and compiles, on a terminal, for `dldbg run`,
+`dldbg check` and the debugger's batch mode (the TUI has its own bar, fed by the same events).
 
 `ProgressLine(stream)` is an engine listener.  A module's read starts at `load.start`, its
 compile at `module.read` (whose `compile_estimate` says how long this machine should take: the
-line shows a percentage against it); `module.compile` or `load.fail` end it.  Nothing is shown
+line shows a percentage against it), or its translation to exnref there and its compile at
+`module.translate`; `module.compile` or `load.fail` end it.  Nothing is shown
 for work that ends within `DELAY` seconds, nor when `stream` is not a terminal; a line that was
 shown is erased when the work ends, so the program's own output stays as it was.
 """
@@ -40,7 +41,14 @@ class ProgressLine:
         if kind == "load.start":
             self._begin(f"reading {event.module}", None)
         elif kind == "module.read":
-            if event.compile_estimate == 0.0:  # machine code cached: nothing long follows
+            if getattr(event, "eh_encoding", "none") == "legacy":  # binaryen's translation first
+                self._begin(f"translating {event.module} ({event.size / 1048576:.1f} MiB) to exnref", None)
+            elif event.compile_estimate == 0.0:  # machine code cached: nothing long follows
+                self._end()
+            else:
+                self._begin(f"compiling {event.module} ({event.size / 1048576:.1f} MiB)", event.compile_estimate)
+        elif kind == "module.translate":
+            if event.compile_estimate == 0.0:
                 self._end()
             else:
                 self._begin(f"compiling {event.module} ({event.size / 1048576:.1f} MiB)", event.compile_estimate)

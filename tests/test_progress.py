@@ -9,7 +9,7 @@ import time
 
 from sessionkit import sample
 from dldbg.cli import main
-from dldbg.events import LoadStarted, ModuleCompiled, ModuleRead
+from dldbg.events import LoadStarted, ModuleCompiled, ModuleRead, ModuleTranslated
 from dldbg.progress import ProgressLine
 
 
@@ -57,3 +57,19 @@ def test_run_without_a_terminal_prints_no_progress(tmp_path, monkeypatch):
     path = sample("clang16", "reloc", "libreloc.so")
     assert main(["run", path, "--invoke", "get_ctor_state"], stdout=out, stderr=err) == 0
     assert err.getvalue() == ""
+
+
+def test_a_legacy_module_shows_its_translation_then_its_compile():
+    term = Terminal()
+    progress = ProgressLine(term, delay=0.0)
+    progress(LoadStarted("libeh.so", "/x/libeh.so", "RTLD_NOW", None, 1))
+    progress(ModuleRead("libeh.so", "/x/libeh.so", 1048576, "0" * 64, None, None, "legacy"))
+    deadline = time.monotonic() + 10
+    while "translating libeh.so (1.0 MiB) to exnref" not in term.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    progress(ModuleTranslated("libeh.so", "/x/libeh.so", "legacy", "exnref", 2.0, False, "wasm-opt",
+                              1048576, "1" * 64, None))
+    assert term.painted.wait(10)  # "compiling libeh.so"
+    progress(ModuleCompiled("libeh.so", "/x/libeh.so", "compiled", 1.0))
+    assert "translating libeh.so (1.0 MiB) to exnref" in term.getvalue()
+    assert term.getvalue().endswith("\r\x1b[K")
