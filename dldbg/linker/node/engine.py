@@ -29,7 +29,6 @@ from ...events import (ConstructorCalled, Event, GlueHooked, GotCreated, GotUpda
                        SymbolsPublished, TableGrown)
 from ...wasm.reader import WasmModule, read_module, read_module_file
 from ..flags import RTLD_GLOBAL, RTLD_NODELETE, RTLD_NOW, describe_flags
-from ..scope import Scope
 from .instrument import instrument
 from .protocol import Channel
 
@@ -177,6 +176,17 @@ class NodeGot:
         raise DldbgError(f"set got {symbol}: not available with the node backend yet (docs/node.md)")
 
 
+class NoSymbols:
+    """The global scope as this backend knows it: empty (emscripten's `asmLibraryArg` is not
+    mirrored yet); dldbg.linker.scope.Scope's reading side, without importing wasmtime."""
+
+    name = "global"
+    symbols: dict = {}
+
+    def lookup(self, name: str):
+        return None
+
+
 @dataclass
 class NodeHost:
     name: str = "node"
@@ -200,7 +210,7 @@ class NodeEngine:
         self.listeners: list = []
         self.modules: list[NodeModule] = []
         self.main = None
-        self.global_scope = Scope("global")
+        self.global_scope = NoSymbols()
         self.got = NodeGot()
         self.host = NodeHost()
         self.allocator = None
