@@ -12,7 +12,8 @@ import os
 import sys
 
 from . import __version__
-from .errors import CallError, DldbgError, WasmParseError
+from .errors import CallError, DldbgError, WasmParseError, internal_cause
+from .limits import ENV_VAR as LIMITS_ENV
 from .textsafe import printable
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=EPILOG_INSPECT, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
+    _limit_option(p)
 
     p = sub.add_parser("check", help="will these wheels' libraries load in Pyodide? link them into its main and report every problem",
                        description="Link every extension module and shared library of the inputs (a .whl, an unpacked "
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="FILE is a wheel, an unpacked folder or a .so for Pyodide: load Pyodide's main (an npm "
                         "version, fetched once, or a distribution folder), then FILE's libraries as Pyodide's "
                         "loadDynlib does")
+    _limit_option(p)
     return parser
 
 
@@ -118,6 +121,30 @@ def positive_seconds(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
+
+
+def _limit_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limit", dest="limits", action="append", default=[], metavar="NAME=VALUE",
+                   help="raise a resource limit (file_size, memory_size, memory_alignment, table_size, imports, "
+                        f"exports; sizes take K/M/G; repeatable; also ${LIMITS_ENV}); see docs/hardening.md")
+
+
+def resource_limits(specs):
+    """The limits of `DLDBG_LIMITS` with `--limit` settings on top.  Raises DldbgError."""
+    from .limits import default_limits
+
+    return default_limits().with_overrides(specs)
+
+
+def read_input(path: str, limits):
+    """Read a module named on the command line; every failure is one DldbgError line naming
+    the file, the `read` stage and the byte offset."""
+    from .wasm.reader import read_module_file
+
+    try:
+        return read_module_file(path, limits)
+    except WasmParseError as exc:
+        raise DldbgError(f"{path}: read: {exc.message} at byte offset {exc.offset:#x}") from None
 
 
 #: first arguments that select the subcommand parser; anything else starts the debugger
@@ -180,6 +207,8 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
             print(f"    at {printable(frame)}", file=stderr)
         return 1
     except DldbgError as exc:
+        if internal_cause(exc) is not None and os.environ.get("DLDBG_DEBUG"):
+            raise internal_cause(exc) from exc
         print(f"dldbg: error: {printable(exc.one_line())}", file=stderr)
         return 1
     except KeyboardInterrupt:
@@ -194,15 +223,10 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
 
 def _inspect(args, stdout: TextIO) -> int:
     from .report import inspect_module, render_text
-    from .wasm.reader import read_module_file
 
+    limits = resource_limits(args.limits)
     for index, path in enumerate(args.files):
-        try:
-            wasm = read_module_file(path)
-        except OSError as exc:
-            raise DldbgError(f"{path}: read: {exc.strerror or exc}") from None
-        except WasmParseError as exc:
-            raise DldbgError(f"{path}: read: {exc.message} at byte offset {exc.offset:#x}") from None
+        wasm = read_input(path, limits)
         if args.json:
             import json
 
@@ -328,8 +352,10 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
 
     if args.node:
         return _run_node(args, stderr, engines, categories)
-    files = ModuleFiles()  # the host and the loader take the parse made here
-    engine_options = {"library_path": args.library_path, "bind_now": args.bind_now, "files": files}
+    limits = resource_limits(args.limits)
+    files = ModuleFiles(limits)  # the host and the loader take the parse made here
+    engine_options = {"library_path": args.library_path, "bind_now": args.bind_now, "files": files,
+                      "limits": limits}
     if args.no_cache:
         engine_options["cache_dir"] = None
     if args.program_args and args.invoke:
@@ -337,8 +363,6 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
         return 2
     try:
         data, wasm = files.get(args.file)
-    except OSError as exc:
-        raise DldbgError(f"{args.file}: read: {exc.strerror or exc}") from None
     except WasmParseError as exc:
         raise DldbgError(f"{args.file}: read: {exc.message} at byte offset {exc.offset:#x}") from None
     engine_options["tier"] = _tier(args, wasm, data)
@@ -348,7 +372,7 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
         if reason is not None:
             raise UnsupportedProgram(reason)
         if wasm.dylink is None:
-            raise NotAProgram(f"{args.file}: not a side module and no host runs it as a program")
+            raise NotAProgram(f"{args.file}: read: not a side module (no dylink.0 section) and no program host runs it")
         if args.program_args:
             raise NotAProgram(f"{args.file}: a side module, not a program: arguments after -- have no main to go to")
     if host_class is not None:

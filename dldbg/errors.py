@@ -44,7 +44,10 @@ class LoadError(DldbgError):
     :ivar stage: the loader stage that failed (see `dldbg.events.STAGES`).
     :ivar reason: what went wrong, without the path and stage.
     :ivar offset: byte offset in the file, when the failure is tied to one.
+    :ivar internal: True when a bug in dldbg (an unexpected exception, the `__cause__`) failed the load.
     """
+
+    internal = False
 
     def __init__(self, path: str, stage: str, reason: str, offset: int | None = None):
         self.path = path
@@ -58,14 +61,33 @@ class LoadError(DldbgError):
 class UndefinedSymbolError(LoadError):
     """A required symbol has no definition (emscripten: `undefined symbol 'X'`)."""
 
-    def __init__(self, path: str, stage: str, symbol: str, kind: str):
+    def __init__(self, path: str, stage: str, symbol: str, kind: str, offset: int | None = None):
         self.symbol = symbol
         self.kind = kind
         super().__init__(
             path,
             stage,
             f"undefined symbol '{symbol}' ({kind}). perhaps a side module was not linked in?",
+            offset,
         )
+
+
+class ModuleFileError(DldbgError):
+    """A file that is not read as a module: missing, not a regular file (a device, a FIFO, a
+    folder), larger than the file-size limit, or not starting with the wasm magic number.
+    Nothing past the first 8 bytes is read before these checks.
+
+    :ivar path: the file.
+    :ivar reason: what is wrong with it.
+    :ivar offset: 0 for a bad magic number or version, else None.
+    """
+
+    def __init__(self, path: str, reason: str, offset: int | None = None):
+        self.path = path
+        self.reason = reason
+        self.offset = offset
+        at = f" at byte offset {offset:#x}" if offset is not None else ""
+        super().__init__(f"{path}: read: {reason}{at}")
 
 
 class DlError(DldbgError):
@@ -93,3 +115,15 @@ class BinaryenUnavailable(DldbgError):
 
 class TranslationError(DldbgError):
     """`wasm-opt --translate-to-exnref` failed, or its output lost the input's dylink.0."""
+
+
+def internal_cause(exc: BaseException) -> BaseException | None:
+    """The unexpected exception (a bug in dldbg) behind `exc`, if a LoadError in its cause chain
+    is `internal`; for DLDBG_DEBUG=1, which shows its traceback."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, LoadError) and exc.internal:
+            return exc.__cause__
+        exc = exc.__cause__
+    return None

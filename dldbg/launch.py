@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="FILE is a wheel, an unpacked folder or a .so for Pyodide: `run` loads Pyodide's main "
                         "(an npm version, fetched once, or a distribution folder), then FILE's libraries as "
                         "Pyodide's loadDynlib does")
+    p.add_argument("--limit", dest="limits", action="append", default=[], metavar="NAME=VALUE",
+                   help="raise a resource limit (see `dldbg run --help`, docs/hardening.md)")
     return p
 
 
@@ -123,6 +125,14 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
     from .hosts.programs import parse_dir
 
     options = {"cache_dir": None} if args.no_cache else {}
+    from .errors import DldbgError
+    from .limits import default_limits
+
+    try:
+        options["limits"] = default_limits().with_overrides(args.limits)
+    except DldbgError as exc:
+        print(f"dldbg: error: {exc}", file=stderr)
+        return 2
     if args.node:
         if not args.file:
             print("dldbg: error: --node needs the program's glue (MAIN.js)", file=stderr)

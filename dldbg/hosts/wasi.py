@@ -37,7 +37,8 @@ import os
 
 import wasmtime
 
-from ..errors import CallError, DlError, DldbgError
+from ..errors import CallError, DlError, DldbgError, LoadError
+from ..linker.loader import check_import_limits, first_line
 from ..linker.allocator import HeapAllocator, align_up
 from ..linker.functable import FunctionTable
 from ..linker.memory import LinearMemory
@@ -109,6 +110,10 @@ class WasiHost:
         self.engine.store.set_wasi(config)
 
     def create_memory(self, engine, limits) -> None:
+        main = engine.modules[0].wasm if engine.modules else None
+        if main is not None and main.memories and not main.imports_of("memory") and engine.modules[0].instance:
+            raise DldbgError(f"{engine.modules[0].name} defines its own memory instead of importing it, so no "
+                             "side module can share it (link the main with --import-memory)")
         if not self.layout:  # side modules only, no main program
             self.layout = self.plan(None)
         layout = self.layout
@@ -228,10 +233,18 @@ class WasiHost:
         table_import = next((i for i in wasm.imports if i.kind == "table"), None)
         slots = max(table_import.desc.limits.min if table_import else 0,
                     self.layout["table_base"] + (wasm.dylink.table_size if wasm.dylink else 0))
+        if table_import is not None:
+            check_import_limits(engine, path, table_import)
+        if wasm.dylink is not None and wasm.dylink.table_size > engine.limits.table_size:
+            raise LoadError(path, "table", f"MEM_INFO tablesize {wasm.dylink.table_size} is above "
+                            f"{engine.limits.describe('table_size')}", wasm.dylink.offset)
         if slots > engine.table.size:
             # The main's own slots first, so that slots handed out while its imports are
             # resolved (GOT.func) come after them.
-            engine.table.grow(slots - engine.table.size, f"{os.path.basename(path)} table (slot 0 stays null)")
+            try:
+                engine.table.grow(slots - engine.table.size, f"{os.path.basename(path)} table (slot 0 stays null)")
+            except wasmtime.WasmtimeError as exc:
+                raise LoadError(path, "table", f"the table cannot grow to {slots} slots: {first_line(exc)}") from None
         if wasm.dylink is None:
             engine.listeners.append(self._non_pic_stack)
         main = engine.load_program(path, memory_base=self.layout["memory_base"], table_base=self.layout["table_base"],
@@ -247,8 +260,11 @@ class WasiHost:
         engine.listeners.remove(self._non_pic_stack)
         main = engine.modules[0]
         exported = main.externs.get("__stack_pointer")
-        if isinstance(exported, wasmtime.Global) and exported.type(engine.store).mutable:
+        if isinstance(exported, wasmtime.Global) and exported.type(engine.store).mutable \
+                and str(exported.type(engine.store).content) == "i32":
             engine.stack_pointer = exported
+            return
+        if engine.allocator is None:  # the main defines its own memory: no side module can share it
             return
         low = engine.allocator.allocate(self.stack_size, 16)
         engine.stack_pointer.set_value(engine.store, wasmtime.Val.i32(low + self.stack_size))
@@ -263,10 +279,6 @@ class WasiHost:
             return exc.code
         except wasmtime.Trap as trap:
             frames = tuple(engine.describe_frame(f) for f in (trap.frames or []))
-            from ..linker.loader import first_line
-
             raise CallError(f"{name} trapped: {first_line(trap)}", trap=first_line(trap), backtrace=frames) from None
         except wasmtime.WasmtimeError as exc:
-            from ..linker.loader import first_line
-
             raise CallError(f"{name} failed: {first_line(exc)}") from None

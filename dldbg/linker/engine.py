@@ -14,17 +14,18 @@ from typing import Callable, Protocol
 
 import wasmtime
 
-from ..errors import CallError, DldbgError, DlError, LoadError
+from ..errors import CallError, DldbgError, DlError, LoadError, ModuleFileError, WasmParseError
 from ..events import (CallTrapped, Event, LazyBound, LoadFailed, Loaded, MemoryGrown, MemorySet, ModuleReleased, TableGrown,
                       TableSlotSet)
 from ..wasm.types import FuncType, Import, Limits
 from ..wasm.files import ModuleFiles
 from ..wasm.reader import WasmModule
+from ..limits import ResourceLimits, default_limits
 from .cache import CompileCache, default_cache_dir
 from .flags import BAD_MODE_MESSAGE, RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW
 from .functable import FunctionTable
 from .got import GlobalOffsetTable
-from .loader import LoadRequest, first_line
+from .loader import LoadRequest, check_import_limits, first_line
 from .tiers import apply_tier
 from .memory import LinearMemory
 from .module import LazyStub, LoadedModule, is_internal
@@ -56,6 +57,9 @@ class Host(Protocol):
     implements by interface rather than by symbol (WASI), else None.
     Optionally, `explain_trap(message, frames)` returns a better message for a trap (its own
     stubs' traps), or None.
+    Optionally, `passthrough_exceptions` is a tuple of exception classes that are the program's
+    own control flow (emscripten's JS exceptions): a load they fail is rolled back and they are
+    re-raised unchanged.
     Optionally, `prepare(wasm, data)` returns changed module bytes to compile instead of the
     file's (or None to keep them); it is called for every module after it has been read.
     """
@@ -101,12 +105,17 @@ class Engine:
     :param files: parsed module files to start from (see `dldbg.wasm.files`).
     :param tier: the compiler, `cranelift` or `winch` (see `dldbg.linker.tiers`).  Raises
         ValueError for another name.
+    :param limits: resource limits (dldbg.limits); default: the built-in ones with `DLDBG_LIMITS`
+        (and those of `files`, when given).
     """
 
     def __init__(self, host: Host, *, library_path=(), bind_now: bool = False, cache_dir=_DEFAULT, environ=None,
-                 files: ModuleFiles | None = None, tier: str = "cranelift"):
+                 files: ModuleFiles | None = None, tier: str = "cranelift", limits: ResourceLimits | None = None):
+        if limits is None:
+            limits = files.limits if files is not None else default_limits(environ)
+        self.limits = limits
         #: module files read and parsed once (the command line passes the ones it has read)
-        self.files = files or ModuleFiles()
+        self.files = files or ModuleFiles(limits)
         #: the compiler tier of this engine's code: cranelift or winch (`dldbg.linker.tiers`)
         self.tier = tier
         config, settings = make_config(tier)
@@ -269,6 +278,8 @@ class Engine:
         """The shared objects every side module imports from `env`."""
         if imp.module != "env":
             return None
+        if imp.kind in ("memory", "table"):
+            check_import_limits(self, mod.path, imp)
         if imp.kind == "memory":
             limits = imp.desc.limits
             if limits.shared != self.memory.shared:
@@ -389,35 +400,82 @@ class Engine:
         relocations and constructors after every module is in.  Raises LoadError, rolled back."""
         req = LoadRequest(self, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE, deferred=True,
                           bind_now=self.bind_now if bind_now is None else bind_now)
-        outer = (self.context, self.stage)  # a load may run inside another (wasm calling dlopen)
 
         def load_all() -> list[LoadedModule]:
             mods = [req.load(path) for path in paths]
             req.finish()
             return mods
 
-        try:
-            mods = self._guarded(req, load_all)
-        except LoadError as exc:
-            self._rolled_back(req, exc)
-            raise
-        finally:
-            self.enter(*outer)
-        return mods
+        return self._run_request(req, load_all, paths[-1] if paths else "(none)")
 
-    def _guarded(self, req: LoadRequest, step: Callable):
-        """Run a load step; wasmtime failures outside the loader's own checks (a table or
-        memory that cannot grow) become a LoadError of the module and stage in progress."""
+    def _run_request(self, req: LoadRequest, step: Callable, path: str):
+        """Run a load request; on any failure roll it back completely, emit load.fail, and
+        raise one LoadError naming the file, the stage and (where there is one) the byte offset.
+
+        Whatever raised, the request is rolled back: a LoadError as it is; wasmtime's errors and
+        other dldbg errors (a failing host call, a bad file) become a LoadError of the module and
+        stage in progress; any other exception is a bug in dldbg, reported as an internal error
+        of that stage (the original is the LoadError's `__cause__`).  KeyboardInterrupt and other
+        BaseExceptions, and the host's `passthrough_exceptions` (the program's own control flow,
+        such as emscripten's `exit()` or a C++ throw out of a constructor), are re-raised
+        unchanged after the rollback.
+        """
+        outer = (self.context, self.stage)  # a load may run inside another (wasm calling dlopen)
+        saved_sp = self.stack_value()
         try:
             return step()
-        except wasmtime.WasmtimeError as exc:
-            mod = next((m for m in req.new_modules if m.name == self.context), None)
-            raise LoadError(mod.path if mod else self.context, self.stage, first_line(exc)) from None
+        except BaseException as raised:
+            exc = self._as_load_error(req, raised, path)
+            self.restore_stack(saved_sp)
+            self._rolled_back(req, exc)
+            if exc is raised:
+                raise
+            if not isinstance(raised, Exception) or isinstance(raised, self._passthrough):
+                raise raised
+            raise exc from (raised if exc.internal else None)
+        finally:
+            self.enter(*outer)
+
+    @property
+    def _passthrough(self) -> tuple[type, ...]:
+        return tuple(getattr(self.host, "passthrough_exceptions", ()))
+
+    def _as_load_error(self, req: LoadRequest, exc: BaseException, path: str) -> LoadError:
+        if isinstance(exc, LoadError):
+            return exc
+        mod = next((m for m in reversed(req.new_modules) if m.name == self.context), None)
+        where = mod.path if mod is not None else path
+        stage = self.stage if self.stage != "call" else "read"
+        if isinstance(exc, ModuleFileError):
+            error = LoadError(exc.path, "read", exc.reason, exc.offset)
+        elif isinstance(exc, WasmParseError):
+            error = LoadError(exc.path or where, "read", exc.message, exc.offset)
+        elif isinstance(exc, wasmtime.WasmtimeError):
+            error = LoadError(where, stage, first_line(exc))
+        elif isinstance(exc, DldbgError):
+            error = LoadError(where, stage, exc.one_line())
+        elif isinstance(exc, self._passthrough):
+            error = LoadError(where, stage, f"{type(exc).__name__}: {exc}")
+        elif isinstance(exc, Exception):
+            error = LoadError(where, stage, f"internal error: {type(exc).__name__}: {exc} (a bug in dldbg)")
+            error.internal = True
+        else:
+            error = LoadError(where, stage, "interrupted" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__)
+        return error
 
     def _rolled_back(self, req: LoadRequest, exc: LoadError) -> None:
         rolled = req.txn.rollback()
         self.emit(LoadFailed(os.path.basename(exc.path), exc.path, exc.stage, exc.reason,
                              tuple(rolled), tuple(req.txn.leaked), req.id))
+
+    def stack_value(self) -> int | None:
+        sp = self.stack_pointer
+        return sp.value(self.store) if sp is not None else None
+
+    def restore_stack(self, value: int | None) -> None:
+        """Put `__stack_pointer` back after a trap (a trapping frame never pops its stack)."""
+        if value is not None and self.stack_pointer is not None and self.stack_pointer.value(self.store) != value:
+            self.stack_pointer.set_value(self.store, wasmtime.Val.i32(value))
 
     def load_program(self, path: str, *, memory_base: int = 0, table_base: int = 0, preload=(),
                      needed: bool = True) -> LoadedModule:
@@ -426,7 +484,6 @@ class Engine:
         `needed` is False: emscripten's NO_AUTOLOAD_DYLIBS) and the `preload` libraries,
         relocations and constructors main first.  Raises LoadError."""
         req = LoadRequest(self, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE, deferred=True, bind_now=self.bind_now)
-        outer = (self.context, self.stage)
 
         def load_all() -> LoadedModule:
             main = req.load_main(path, memory_base, table_base, load_needed=needed)
@@ -435,13 +492,7 @@ class Engine:
             req.finish()
             return main
 
-        try:
-            self.main = self._guarded(req, load_all)
-        except LoadError as exc:
-            self._rolled_back(req, exc)
-            raise
-        finally:
-            self.enter(*outer)
+        self.main = self._run_request(req, load_all, path)
         return self.main
 
     def define_symbols(self, symbols: dict[str, Symbol]) -> None:
@@ -475,14 +526,13 @@ class Engine:
         if bind_now is None:
             bind_now = self.bind_now or bool(flags & RTLD_NOW)
         req = LoadRequest(self, flags, bind_now=bind_now)
-        outer = (self.context, self.stage)
         try:
-            mod = self._guarded(req, lambda: req.load(found))
+            mod = self._run_request(req, lambda: req.load(found), found)
         except LoadError as exc:
-            self._rolled_back(req, exc)
             self._fail(f"could not load dynamic lib: {path}\n{exc}", exc)
-        finally:
-            self.enter(*outer)
+        except BaseException:
+            self._error = f"could not load dynamic lib: {path}\ninterrupted"
+            raise
         if flags & RTLD_NODELETE:
             mod.nodelete = True
         return mod.handle
@@ -601,25 +651,33 @@ class Engine:
         return self.call_func(func, name, coerce_args(ftype, list(args), name))
 
     def call_func(self, func: wasmtime.Func, name: str, args: list) -> object:
+        """Call `func`.  A trap or failure raises CallError (a trap carries its wasm backtrace),
+        with `__stack_pointer` put back where it was before the call: a trapping frame never
+        pops its stack, so each failure would leak it."""
         self.store.set_epoch_deadline(1)
+        saved_sp = self.stack_value()
         try:
             return func(self.store, *args)
-        except wasmtime.Trap as trap:
-            frames = tuple(self.describe_frame(f) for f in (trap.frames or []) if f.module_name != STUB_MODULE)
-            if trap.trap_code == wasmtime.TrapCode.INTERRUPT:
-                raise CallError(f"{name} interrupted", trap="interrupted", backtrace=frames) from None
-            message = first_line(trap)
-            explain = getattr(self.host, "explain_trap", None)  # a host may say what its own stubs mean
-            message = (explain(message, frames) if explain is not None else None) or message
-            module = frames[0].split("!", 1)[0] if frames else self.context
-            self.emit(CallTrapped(module, name, message, frames))
-            raise CallError(f"{name} trapped: {message}", trap=message, backtrace=frames) from None
-        except wasmtime.WasmtimeError as exc:
-            raise CallError(f"{name} failed: {first_line(exc)}") from None
-        except CallError:
+        except BaseException as exc:
+            self.restore_stack(saved_sp)
+            if isinstance(exc, wasmtime.Trap):
+                self._raise_trap(exc, name)
+            if isinstance(exc, wasmtime.WasmtimeError):
+                raise CallError(f"{name} failed: {first_line(exc)}") from None
+            if isinstance(exc, DldbgError) and not isinstance(exc, CallError):
+                raise CallError(f"{name} failed: {exc}") from None
             raise
-        except DldbgError as exc:
-            raise CallError(f"{name} failed: {exc}") from None
+
+    def _raise_trap(self, trap: wasmtime.Trap, name: str):
+        frames = tuple(self.describe_frame(f) for f in (trap.frames or []) if f.module_name != STUB_MODULE)
+        if trap.trap_code == wasmtime.TrapCode.INTERRUPT:
+            raise CallError(f"{name} interrupted", trap="interrupted", backtrace=frames) from None
+        message = first_line(trap)
+        explain = getattr(self.host, "explain_trap", None)  # a host may say what its own stubs mean
+        message = (explain(message, frames) if explain is not None else None) or message
+        module = frames[0].split("!", 1)[0] if frames else self.context
+        self.emit(CallTrapped(module, name, message, frames))
+        raise CallError(f"{name} trapped: {message}", trap=message, backtrace=frames) from None
 
     def describe_frame(self, frame: wasmtime.Frame) -> str:
         """`module!function` for a trap frame, using the loaded modules' name sections."""

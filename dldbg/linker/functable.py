@@ -29,7 +29,8 @@ class FunctionTable:
         self._on_grow = on_grow
         self._slot_by_key: dict[FuncKey, int] = {}
         self.key_by_slot: dict[int, FuncKey] = {}
-        self._free: list[int] = []
+        #: free slots as sorted, disjoint [start, end) ranges (a rolled-back 1M-slot table is one range)
+        self._free: list[tuple[int, int]] = []
         self._pending: dict[FuncKey, int] = {}
         #: slots whose function the debugger replaced: slot -> the key the loader had put there
         self.interposed: dict[int, FuncKey] = {}
@@ -66,7 +67,7 @@ class FunctionTable:
         slot = self._slot_by_key.get(key)
         if slot is not None:
             return slot, False
-        slot = self._free.pop(0) if self._free else self.grow(1, reason)
+        slot = self._take_free() if self._free else self.grow(1, reason)
         self.table.set(self.store, slot, func)
         self._slot_by_key[key] = slot
         self.key_by_slot[slot] = key
@@ -82,7 +83,7 @@ class FunctionTable:
         """A slot for `key` whose function is not available yet (it is placed by `fill`)."""
         slot = self._slot_by_key.get(key)
         if slot is None:
-            slot = self._free.pop(0) if self._free else self.grow(1, reason)
+            slot = self._take_free() if self._free else self.grow(1, reason)
             self.reserve_at(key, slot)
         return slot
 
@@ -106,17 +107,45 @@ class FunctionTable:
         if slot is not None and self.key_by_slot.get(slot) == key:
             del self.key_by_slot[slot]
 
-    def release(self, start: int, end: int) -> None:
-        """Null slots [start, end) and return them to the free list."""
-        for slot in range(start, end):
+    def release(self, start: int, end: int, written=()) -> None:
+        """Null the slots of [start, end) that hold something and free the whole range.
+
+        Slots hold something when a function was placed, reserved or recorded in them, or when
+        they lie in one of the `written` [start, end) ranges (element segments that wasmtime
+        wrote at instantiation); the other slots are still null from the growth.  The cost
+        scales with what was written, not with the range (a 1M-slot table rolls back at once).
+        """
+        touched = {slot for slot in self.key_by_slot if start <= slot < end}
+        for lo, hi in written:
+            touched.update(range(max(lo, start), min(hi, end, self.size)))
+        for slot in sorted(touched):
             self.table.set(self.store, slot, None)
             key = self.key_by_slot.pop(slot, None)
             self.interposed.pop(slot, None)
             if key is not None and self._slot_by_key.get(key) == slot:
                 del self._slot_by_key[key]
                 self._pending.pop(key, None)
-            self._free.append(slot)
-        self._free.sort()
+        self._add_free(start, end)
+
+    def _take_free(self) -> int:
+        start, end = self._free[0]
+        if start + 1 == end:
+            self._free.pop(0)
+        else:
+            self._free[0] = (start + 1, end)
+        return start
+
+    def _add_free(self, start: int, end: int) -> None:
+        if end <= start:
+            return
+        ranges = sorted(self._free + [(start, end)])
+        merged: list[tuple[int, int]] = []
+        for lo, hi in ranges:
+            if merged and lo <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+            else:
+                merged.append((lo, hi))
+        self._free = merged
 
     def interpose(self, slot: int, func: wasmtime.Func, key: FuncKey) -> None:
         """Put `func` (identity `key`) in `slot` without moving any function's identity: the

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from ..errors import (
     CallError,
     DldbgError,
     LoadError,
+    ModuleFileError,
     TranslationError,
     UndefinedSymbolError,
     WasmParseError,
@@ -51,11 +53,12 @@ from ..events import (
     SymbolsPublished,
     TlsInitialized,
 )
-from ..wasm.reader import read_module
+from ..wasm.reader import read_module, read_wasm_bytes
 from ..wasm.types import GlobalType
 from .exnref import translate
 from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
 from .got import UNDEFINED_ADDR, to_i32
+from .memdiff import Snapshot
 from .module import ImportBinding, LazyStub, LoadedModule, is_internal
 from .scope import Scope, Symbol
 from .search import find_library
@@ -149,6 +152,7 @@ class LoadRequest:
         mod = self._read(path, os.path.realpath(path), program=True)
         dylink = mod.wasm.dylink
         if dylink is not None:
+            self._check_mem_info(mod)
             mod.memory_base, mod.memory_size = memory_base, dylink.mem_size
             mod.table_base, mod.table_size = table_base, dylink.table_size
             if dylink.mem_size:
@@ -196,10 +200,11 @@ class LoadRequest:
         engine = self.engine
         name = os.path.basename(path)
         engine.enter(name, "read")
+        limits = engine.limits
         try:
             data, wasm = engine.files.take(path)  # parsed once: the CLI or the host may have read it
-        except OSError as exc:
-            raise LoadError(path, "read", exc.strerror or str(exc)) from None
+        except ModuleFileError as exc:
+            raise LoadError(path, "read", exc.reason, exc.offset) from None
         except WasmParseError as exc:
             raise LoadError(path, "read", exc.message, exc.offset) from None
         if wasm.dylink is None and not program:
@@ -208,7 +213,14 @@ class LoadRequest:
             raise LoadError(path, "read", "need the dylink section to be first", wasm.dylink.offset)
         memory = next((imp for imp in wasm.imports if imp.kind == "memory"), None)
         if memory is not None:
-            engine.ensure_memory(memory.desc.limits)
+            check_import_limits(engine, path, memory)
+            try:
+                engine.ensure_memory(memory.desc.limits)
+            except wasmtime.WasmtimeError as exc:
+                raise LoadError(path, "imports", f"{memory.qualified}: the memory cannot be created: "
+                                f"{_wasmtime_reason(exc)[0]}", memory.offset) from None
+            except DldbgError as exc:
+                raise LoadError(path, "imports", f"{memory.qualified}: {exc.one_line()}", memory.offset) from None
         file_size, file_sha = len(data), hashlib.sha256(data).hexdigest()
         dylink = wasm.dylink.to_json() if wasm.dylink else None
         eh = engine.cache.eh_use(wasm, file_sha)
@@ -224,10 +236,11 @@ class LoadRequest:
         try:
             compiled, source, seconds = engine.cache.get(data, sha)
         except wasmtime.WasmtimeError as exc:
-            reason = f"wasmtime rejected the module: {_wasmtime_reason(exc)}"
+            reason, offset = _wasmtime_reason(exc)
+            reason = f"wasmtime rejected the module: {reason}"
             if engine.tier == "winch":
                 reason += " (compiling with the baseline tier, Winch: `--tier=cranelift` uses Cranelift)"
-            raise LoadError(path, "read", reason) from None
+            raise LoadError(path, "read", reason, offset) from None
         engine.emit(ModuleCompiled(name, path, source, round(seconds, 6)))
         mod = engine.new_module(
             path=os.path.abspath(path),
@@ -252,7 +265,7 @@ class LoadRequest:
         engine = self.engine
         try:
             result = translate(data, path, engine.cache_dir)
-            wasm = read_module(result.data, path)
+            wasm = read_module(result.data, path, self.engine.limits)
         except (BinaryenUnavailable, TranslationError, WasmParseError) as exc:
             raise LoadError(path, "read", f"legacy exception handling (first {eh.instruction} at byte offset "
                             f"{eh.offset:#x}) must be translated to exnref for wasmtime: {exc}") from exc
@@ -272,7 +285,7 @@ class LoadRequest:
         changed = prepare(wasm, data) if prepare is not None else None
         if changed is None:
             return data, wasm, sha
-        return changed, read_module(changed, path), hashlib.sha256(changed).hexdigest()
+        return changed, read_module(changed, path, self.engine.limits), hashlib.sha256(changed).hexdigest()
 
     def _reuse(self, mod: LoadedModule) -> None:
         """A library already loaded: count the reference; join this request's scope."""
@@ -310,23 +323,30 @@ class LoadRequest:
             mod.deps.append(dep)
 
     # -- memory and table ---------------------------------------------------------------
+    def _check_mem_info(self, mod: LoadedModule) -> None:
+        check_mem_info(self.engine, mod.path, mod.wasm.dylink)
+
     def _allocate_memory(self, mod: LoadedModule) -> None:
         dylink = mod.wasm.dylink
+        self._check_mem_info(mod)
         if not dylink.mem_size:
             return
         engine = self.engine
         engine.enter(mod.name, "memory")
-        engine.ensure_memory(None)
+        memory = engine.ensure_memory(None)
         alignment = dylink.mem_alignment_bytes
+        fresh_from = memory.data_len  # memory grown from here on is zero already
         base = engine.allocator.allocate(dylink.mem_size, alignment)
-        engine.write_memory(base, bytes(dylink.mem_size))
-        mod.memory_base, mod.memory_size = base, dylink.mem_size
-        engine.emit(MemoryAllocated(module=mod.name, stage="memory", memory_base=base, size=dylink.mem_size,
-                                    alignment=alignment, allocator=engine.allocator.name, purpose="static data (MEM_INFO)"))
         self.txn.add(
             f"released memory [{base:#x}, {base + dylink.mem_size:#x}) of {mod.name}",
             lambda: engine.allocator.free(base),
         )
+        # The start function zeroes only the .bss of a fresh region: reused memory is zeroed here.
+        if base < fresh_from:
+            memory.zero(base, min(base + dylink.mem_size, fresh_from) - base)
+        mod.memory_base, mod.memory_size = base, dylink.mem_size
+        engine.emit(MemoryAllocated(module=mod.name, stage="memory", memory_base=base, size=dylink.mem_size,
+                                    alignment=alignment, allocator=engine.allocator.name, purpose="static data (MEM_INFO)"))
 
     def _reserve_table(self, mod: LoadedModule) -> None:
         size = mod.wasm.dylink.table_size
@@ -336,7 +356,8 @@ class LoadRequest:
         self.engine.enter(mod.name, "table")
         base = table.grow(size, f"{mod.name} element segment (MEM_INFO tablesize {size})")
         mod.table_base, mod.table_size = base, size
-        self.txn.add(f"nulled table slots [{base}, {base + size}) of {mod.name} and freed them", lambda: table.release(base, base + size))
+        self.txn.add(f"nulled table slots [{base}, {base + size}) of {mod.name} and freed them",
+                     lambda: table.release(base, base + size, self._elem_ranges(mod)))
 
     # -- imports ------------------------------------------------------------------------
     def _resolve_imports(self, mod: LoadedModule) -> list:
@@ -398,6 +419,17 @@ class LoadRequest:
         self.txn.add(f"nulled table slots [{base}, {base + len(found)}) given to functions {mod.name} imports",
                      lambda: table.release(base, base + len(found)))
 
+    def _elem_ranges(self, mod: LoadedModule) -> list[tuple[int, int]]:
+        """[start, end) table slots that the module's active element segments on table 0 write."""
+        values = self._base_globals(mod)
+        ranges = []
+        for seg in mod.wasm.elements:
+            if seg.mode == "active" and seg.table == 0:
+                base = seg.offset_expr.evaluate(values)
+                if isinstance(base, int):
+                    ranges.append((base, base + len(seg.items)))
+        return ranges
+
     def _elem_slots(self, mod: LoadedModule) -> dict[int, int]:
         """Function index -> table slot, for the module's active element segments on table 0."""
         if mod.id not in self._elem_slot_maps:
@@ -425,6 +457,10 @@ class LoadRequest:
         if imp.module == "env" and imp.field in ("__memory_base", "__table_base", "__memory_base32", "__table_base32"):
             value = mod.memory_base if imp.field.startswith("__memory_base") else mod.table_base
             gtype = imp.desc
+            if imp.kind != "global" or gtype.val_type not in ("i32", "i64") or gtype.mutable:
+                what = f"a mutable {gtype.val_type} global" if imp.kind == "global" else f"a {imp.kind}"
+                raise LoadError(mod.path, "imports", f"{imp.qualified} must be an immutable i32 or i64 global, "
+                                f"not {what} (DynamicLinking.md)", imp.offset)
             glob = wasmtime.Global(engine.store, wasmtime.GlobalType(_valtype(gtype), False), _val(gtype, value))
             self._emit_resolved(mod, imp, "loader", hex(value), imp.field.strip("_").split("32")[0].replace("_", "-"))
             return glob
@@ -473,7 +509,7 @@ class LoadRequest:
         own = mod.wasm.export_map.get(imp.field)
         if self.bind_now and own is None and not weak:
             engine.emit(ImportUnresolved(mod.name, imp.module, imp.field, "func", weak, "error"))
-            raise UndefinedSymbolError(mod.path, "imports", imp.field, "function")
+            raise UndefinedSymbolError(mod.path, "imports", imp.field, "function", imp.offset)
         stub = LazyStub(mod, imp.field, ftype, weak)
         stub.func = engine.stub_factory.make(stub)
         mod.stubs[imp.field] = stub
@@ -493,7 +529,7 @@ class LoadRequest:
             value, provider = self._early_value(mod, name, imp.module)
             if value is None and not weak and not self.deferred and name not in mod.wasm.export_map:
                 engine.emit(ImportUnresolved(mod.name, imp.module, name, "global", weak, "error"))
-                raise UndefinedSymbolError(mod.path, "imports", name, imp.module)
+                raise UndefinedSymbolError(mod.path, "imports", name, imp.module, imp.offset)
             entry = got.create(name, imp.module, UNDEFINED_ADDR if value is None else value, provider)
             self.txn.add(f"removed GOT entry {name}", lambda: got.remove(name))
             created = True
@@ -570,37 +606,44 @@ class LoadRequest:
             start_name = f"func[{mod.wasm.start}]"
         began = time.perf_counter()
         engine.store.set_epoch_deadline(1)  # an interrupt that arrived while no wasm ran is stale
+        saved_sp = engine.stack_value()
         try:
             mod.instance = wasmtime.Instance(engine.store, mod.compiled, externs)
             mod.externs = instance_exports(engine.store, mod.instance, [e.name for e in mod.wasm.exports])
-        except wasmtime.Trap as exc:
-            raise LoadError(mod.path, "instantiate", f"start function {start_name} trapped: {first_line(exc)}") from None
-        except wasmtime.WasmtimeError as exc:
-            raise LoadError(mod.path, "instantiate", _wasmtime_reason(exc)) from None
-        except DldbgError as exc:
-            raise LoadError(mod.path, "instantiate", f"start function {start_name}: {exc}") from None
+        except BaseException as exc:
+            engine.restore_stack(saved_sp)
+            # without a start function, a trap comes from initialising element or data segments
+            what = f"start function {start_name}" if start_name is not None else "instantiation (segment initialisation)"
+            if isinstance(exc, wasmtime.Trap):
+                raise LoadError(mod.path, "instantiate", f"{what} trapped: {first_line(exc)}") from None
+            if isinstance(exc, wasmtime.WasmtimeError):
+                reason, _offset = _wasmtime_reason(exc)
+                named = re.search(r"`([^`]*)::([^`]*)`", reason)  # "incompatible import type for `env::f`"
+                offset = _import_offset(mod, (named.group(1),), named.group(2)) if named else None
+                raise LoadError(mod.path, "instantiate", reason, offset) from None
+            if isinstance(exc, DldbgError):
+                raise LoadError(mod.path, "instantiate", f"{what}: {exc.one_line()}") from None
+            raise
         mod.state = "instantiated"
         engine.emit(Instantiated(mod.name, start_name, round(time.perf_counter() - began, 6)))
         if mod.wasm.start is not None and mod.memory_size:
-            changes = _word_changes(self._initial_image(mod), engine.read_memory(mod.memory_base, mod.memory_size), mod.memory_base)
+            changes = self._initial_image(mod).word_changes(engine.read_memory)
             if changes:
                 engine.emit(StartRelocationsApplied(mod.name, start_name, "start function", changes))
         self._map_table(mod)
         mod.exports = engine.relocate_exports(mod)
 
-    def _initial_image(self, mod: LoadedModule) -> bytes:
+    def _initial_image(self, mod: LoadedModule) -> Snapshot:
         """The module's memory region as its active data segments alone would leave it."""
-        image = bytearray(mod.memory_size)
         values = self._base_globals(mod)
+        writes = []
         for seg in mod.wasm.data:
             if seg.mode != "active" or seg.memory != 0:
                 continue
             at = seg.offset_expr.evaluate(values)
             if isinstance(at, int):
-                start = at - mod.memory_base
-                if 0 <= start and start + len(seg.data) <= len(image):
-                    image[start : start + len(seg.data)] = seg.data
-        return bytes(image)
+                writes.append((at - mod.memory_base, seg.data))
+        return Snapshot.from_writes(mod.memory_base, mod.memory_size, writes)
 
     def _map_table(self, mod: LoadedModule) -> None:
         table = self.engine.table
@@ -662,7 +705,8 @@ class LoadRequest:
                     engine.emit(GotUpdated(mod.name, entry.got, name, old, 0, None, "undefined weak symbol"))
                     continue
                 engine.emit(ImportUnresolved(mod.name, entry.got, name, "global", False, "error"))
-                undefined.append(UndefinedSymbolError(mod.path, "imports", name, entry.got))
+                undefined.append(UndefinedSymbolError(mod.path, "imports", name, entry.got,
+                                                      _import_offset(mod, ("GOT.mem", "GOT.func"), name)))
             if undefined:  # every undefined symbol of the module has its event; fail with the first
                 raise undefined[0]
 
@@ -671,7 +715,8 @@ class LoadRequest:
             return
         for stub in mod.stubs.values():
             if stub.target is None and not self.engine.bind_stub(stub, raise_missing=False) and not stub.weak:
-                raise UndefinedSymbolError(mod.path, "imports", stub.symbol, "function")
+                raise UndefinedSymbolError(mod.path, "imports", stub.symbol, "function",
+                                           _import_offset(mod, None, stub.symbol, "func"))
 
     # -- initialisers -------------------------------------------------------------------
     def _call(self, mod: LoadedModule, name: str, stage: str, *args):
@@ -686,10 +731,9 @@ class LoadRequest:
         if not isinstance(mod.externs.get(name), wasmtime.Func):
             return
         self.engine.enter(mod.name, "reloc")
-        before = self.engine.read_memory(mod.memory_base, mod.memory_size)
+        before = Snapshot.take(self.engine.read_memory, mod.memory_base, mod.memory_size)
         self._call(mod, name, "reloc")
-        after = self.engine.read_memory(mod.memory_base, mod.memory_size)
-        self.engine.emit(RelocationsApplied(mod.name, name, "loader", _word_changes(before, after, mod.memory_base)))
+        self.engine.emit(RelocationsApplied(mod.name, name, "loader", before.word_changes(self.engine.read_memory)))
 
     def _init_tls(self, mod: LoadedModule) -> None:
         engine = self.engine
@@ -701,8 +745,12 @@ class LoadRequest:
         size = size_global.value(engine.store)
         align_global = exports.get("__tls_align")
         alignment = max(align_global.value(engine.store) if isinstance(align_global, wasmtime.Global) else 1, 1)
+        limits = engine.limits
+        if size > limits.memory_size or alignment > 1 << limits.memory_alignment:
+            raise LoadError(mod.path, "tls", f"__tls_size {size} / __tls_align {alignment} is above "
+                            f"{limits.describe('memory_size')} / 2^{limits.memory_alignment}")
         block = engine.allocator.allocate(max(size, 1), alignment)
-        engine.write_memory(block, bytes(max(size, 1)))
+        engine.ensure_memory().zero(block, max(size, 1))
         self.txn.add(f"released TLS block {block:#x} of {mod.name}", lambda: engine.allocator.free(block))
         engine.emit(MemoryAllocated(module=mod.name, stage="tls", memory_base=block, size=size, alignment=alignment,
                                     allocator=engine.allocator.name, purpose="TLS block"))
@@ -728,7 +776,8 @@ class LoadRequest:
             if sym is None or sym.kind != "data":
                 sym, _how = self.engine.lookup(name, mod.group)
             if sym is None or not self._set_got(mod, name, sym, "TLS export relocated by __tls_base"):
-                raise UndefinedSymbolError(mod.path, "imports", name, "TLS symbol without an initialised TLS block")
+                raise UndefinedSymbolError(mod.path, "imports", name, "TLS symbol without an initialised TLS block",
+                                           _import_offset(mod, ("GOT.mem", "GOT.func"), name))
 
     def _construct(self, mod: LoadedModule) -> None:
         exports = mod.externs
@@ -761,6 +810,42 @@ def _own_export(mod: LoadedModule, name: str):
     return exp if exp is not None and exp.kind == "func" else mod.wasm.export_map.get(name)
 
 
+def check_mem_info(engine: "Engine", path: str, dylink) -> None:
+    """MEM_INFO against the resource limits (dldbg.limits), before anything is allocated.
+    Raises LoadError (stage memory or table) at the dylink.0 section's offset."""
+    limits = engine.limits
+    for stage, field, value, limit, name in (
+        ("memory", "memorysize", dylink.mem_size, limits.memory_size, "memory_size"),
+        ("memory", "memoryalignment", dylink.mem_align, limits.memory_alignment, "memory_alignment"),
+        ("table", "tablesize", dylink.table_size, limits.table_size, "table_size"),
+    ):
+        if value > limit:
+            shown = f"2^{value}" if field == "memoryalignment" else str(value)
+            raise LoadError(path, stage, f"{dylink.format} MEM_INFO {field} {shown} is above {limits.describe(name)}",
+                            dylink.offset)
+
+
+def check_import_limits(engine: "Engine", path: str, imp) -> None:
+    """A memory or table import's minimum against the resource limits (dldbg.limits)."""
+    limits = engine.limits
+    if imp.kind == "memory":
+        lim = imp.desc.limits
+        if lim.min * lim.page_size > limits.memory_size:
+            raise LoadError(path, "imports", f"{imp.qualified}: minimum size {lim.min} pages is above "
+                            f"{limits.describe('memory_size')}", imp.offset)
+    elif imp.kind == "table" and imp.desc.limits.min > limits.table_size:
+        raise LoadError(path, "imports", f"{imp.qualified}: minimum size {imp.desc.limits.min} slots is above "
+                        f"{limits.describe('table_size')}", imp.offset)
+
+
+def _import_offset(mod: LoadedModule, modules, field: str, kind: str | None = None) -> int | None:
+    """Byte offset of the module's import of `field` (from one of `modules`, of `kind`)."""
+    for imp in mod.wasm.imports:
+        if imp.field == field and (modules is None or imp.module in modules) and (kind is None or imp.kind == kind):
+            return imp.offset
+    return None
+
+
 def _dec(mod: LoadedModule) -> None:
     mod.refcount -= 1
 
@@ -773,28 +858,13 @@ def _val(gtype: GlobalType, value: int) -> wasmtime.Val:
     return wasmtime.Val.i64(value) if gtype.val_type == "i64" else wasmtime.Val.i32(value)
 
 
-def _wasmtime_reason(exc: wasmtime.WasmtimeError) -> str:
+def _wasmtime_reason(exc: wasmtime.WasmtimeError) -> tuple[str, int | None]:
+    """wasmtime's message in one line, and the byte offset it names (`at offset 0x1a`, or the
+    validator's decimal `at offset 26`), if any."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     if len(lines) > 1 and lines[1] == "Caused by:":
-        return f"{lines[0]}: {' '.join(lines[2:])}"
-    return " ".join(lines)
-
-
-#: bytes compared at once by `_word_changes` before looking at words (a multiple of 4)
-_CHUNK = 4096
-
-
-def _word_changes(before: bytes, after: bytes, base: int) -> tuple[tuple[int, int, int], ...]:
-    """(address, old, new) of every aligned 4-byte word that differs, little-endian.  Equal
-    chunks are skipped whole: relocations touch a few words of a large data region."""
-    changes = []
-    end = min(len(before), len(after)) // 4 * 4
-    for chunk in range(0, end, _CHUNK):
-        stop = min(chunk + _CHUNK, end)
-        if before[chunk:stop] == after[chunk:stop]:
-            continue
-        for off in range(chunk, stop, 4):
-            old, new = before[off : off + 4], after[off : off + 4]
-            if old != new:
-                changes.append((base + off, int.from_bytes(old, "little"), int.from_bytes(new, "little")))
-    return tuple(changes)
+        text = f"{lines[0]}: {' '.join(lines[2:])}"
+    else:
+        text = " ".join(lines)
+    found = re.findall(r"at offset (0x[0-9a-fA-F]+|\d+)", text)
+    return text, (int(found[-1], 0) if found else None)

@@ -10,6 +10,7 @@ import ctypes
 
 import wasmtime
 
+from ..errors import DldbgError
 from .wasmtime_compat import fix_shared_memory
 
 
@@ -38,15 +39,24 @@ class LinearMemory:
         """Grow by `pages`; return the old size in pages.  Raises wasmtime.WasmtimeError."""
         return self.extern.grow(pages) if self.shared else self.extern.grow(self.store, pages)
 
+    def _base(self, address: int, size: int) -> int:
+        """The host address of `address`; raises DldbgError unless [address, address + size) is
+        inside the memory (ctypes does not check: a bad range would crash the process)."""
+        length = self.data_len
+        if address < 0 or size < 0 or address + size > length:
+            raise DldbgError(f"memory range [{address:#x}, {address + size:#x}) is outside linear memory "
+                             f"({length:#x} bytes)")
+        ptr = self.extern.data_ptr() if self.shared else self.extern.data_ptr(self.store)
+        return ctypes.addressof(ptr.contents) + address
+
     def read(self, address: int, size: int) -> bytes:
-        if self.shared:
-            base = ctypes.addressof(self.extern.data_ptr().contents)
-            return ctypes.string_at(base + address, size)
-        return bytes(self.extern.read(self.store, address, address + size))
+        """`size` bytes at `address`.  Raises DldbgError outside the memory."""
+        return ctypes.string_at(self._base(address, size), size)
 
     def write(self, address: int, data: bytes) -> None:
-        if self.shared:
-            base = ctypes.addressof(self.extern.data_ptr().contents)
-            ctypes.memmove(base + address, data, len(data))
-        else:
-            self.extern.write(self.store, data, address)
+        """Write `data` at `address`.  Raises DldbgError outside the memory."""
+        ctypes.memmove(self._base(address, len(data)), data if isinstance(data, bytes) else bytes(data), len(data))
+
+    def zero(self, address: int, size: int) -> None:
+        """Zero `size` bytes at `address`.  Raises DldbgError outside the memory."""
+        ctypes.memset(self._base(address, size), 0, size)

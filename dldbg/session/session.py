@@ -26,7 +26,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import CallError, DldbgError, DlError, LoadError, WasmParseError
+from ..errors import CallError, DldbgError, DlError, LoadError, ModuleFileError, WasmParseError
 from ..trace import describe
 from ..wasm.files import ModuleFiles
 from .breakpoints import Breakpoint, BreakpointTable, Watchpoint
@@ -117,13 +117,14 @@ class Session:
         runs `program`, an emscripten glue, under node).  Such an engine runs the program with
         its `run_program(program, argv)` (returning the exit status).
     :param printer: where results, stops and messages go (TextPrinter on stdout/stderr).
+    :param limits: resource limits (dldbg.limits.ResourceLimits); default: built-in + `DLDBG_LIMITS`.
     """
 
     def __init__(self, program: str | None = None, *, registry, program_args=(), library_path=(), preload=(),
                  bind_now: bool = False, cache_dir=_DEFAULT, environ=None, plugins=None, program_dirs=(),
                  program_env=None, host_factory: Callable | None = None, program_host: Callable | None = None,
                  engine_factory: Callable | None = None,
-                 printer=None):
+                 printer=None, limits=None):
         self.program = program
         self.program_dirs = list(program_dirs)
         self.program_env = dict(program_env or {})
@@ -135,6 +136,11 @@ class Session:
         self.environ = environ
         self.host_factory = host_factory
         self.engine_factory = engine_factory
+        if limits is None:
+            from ..limits import default_limits
+
+            limits = default_limits(environ)
+        self.limits = limits
         self.printer = printer or TextPrinter(sys.stdout, sys.stderr)
         self.breakpoints = BreakpointTable()
         self.log = EventLog()
@@ -178,7 +184,7 @@ class Session:
         self.program_host = program_host
         self.program_wasm = None
         #: module files parsed once, shared by the session, the program host and the loader
-        self.files = ModuleFiles()
+        self.files = ModuleFiles(self.limits)
         #: listeners every new engine gets (`add_engine_listener`)
         self._engine_listeners: list[Callable] = []
         if program_host is None:
@@ -197,8 +203,8 @@ class Session:
 
         try:
             self.program_wasm = self.files.get(self.program)[1]
-        except OSError as exc:
-            self.startup_errors.append(f"{self.program}: read: {exc.strerror or exc}")
+        except ModuleFileError as exc:
+            self.startup_errors.append(str(exc))
             return
         except WasmParseError as exc:
             self.startup_errors.append(f"{self.program}: read: {exc.message} at byte offset {exc.offset:#x}")
@@ -209,7 +215,8 @@ class Session:
         if self.unrunnable is not None:
             self.startup_errors.append(self.unrunnable)
         elif self.program_host is None and self.program_wasm.dylink is None:
-            self.startup_errors.append(f"{self.program}: not a side module and no program host runs it")
+            self.startup_errors.append(f"{self.program}: read: not a side module (no dylink.0 section) and no program "
+                                       "host runs it")
 
     def _make_host(self):
         if self.host_factory is not None:
@@ -233,7 +240,7 @@ class Session:
         from ..linker.engine import Engine
 
         options = {"library_path": self.library_path, "bind_now": self.bind_now, "environ": self.environ,
-                   "files": self.files}
+                   "files": self.files, "limits": self.limits}
         if self.cache_dir is not _DEFAULT:
             options["cache_dir"] = self.cache_dir
         engine = Engine(self._make_host(), **options)

@@ -13,10 +13,12 @@ except by the exception-handling scan (`WasmModule.eh`, dldbg/wasm/eh.py), on fi
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..errors import WasmParseError
+from ..errors import ModuleFileError, WasmParseError
+from ..limits import ResourceLimits
 from .binary import Cursor
 from .eh import EhUse, scan_module
 from .dylink import WASM_SYM_ABSOLUTE, DylinkInfo, parse_dylink0, parse_legacy_dylink
@@ -190,24 +192,68 @@ class WasmModule:
         return scan_module(self, self.raw)
 
 
-def read_module_file(path: str | os.PathLike) -> WasmModule:
-    """Read and parse the file at `path`.  Raises WasmParseError (with the path) or OSError."""
-    with open(path, "rb") as fh:
-        data = fh.read()
-    return read_module(data, os.fspath(path))
+def read_module_file(path: str | os.PathLike, limits: ResourceLimits | None = None) -> WasmModule:
+    """Read and parse the file at `path`.  Raises ModuleFileError (see `read_wasm_bytes`) or
+    WasmParseError (with the path)."""
+    limits = limits or ResourceLimits()
+    return read_module(read_wasm_bytes(path, limits.file_size), os.fspath(path), limits)
 
 
-def read_module(data: bytes, path: str | None = None) -> WasmModule:
-    """Parse `data`.  Raises WasmParseError carrying the byte offset (and `path`, if given)."""
+_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_wasm_bytes(path: str | os.PathLike, max_size: int) -> bytes:
+    """The bytes of the module file at `path`.
+
+    Only a regular file of at most `max_size` bytes is read, and only after its first 8 bytes
+    are the wasm magic number and version: `/dev/zero`, a FIFO (opened without blocking), a
+    folder, or a large non-wasm file (`/proc/self/exe`) are refused before their content is read.
+    Raises ModuleFileError.
+    """
+    name = os.fspath(path)
     try:
-        return _Parser(data, path).parse()
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ModuleFileError(name, exc.strerror or str(exc)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            what = next((label for test, label in _FILE_KINDS if test(info.st_mode)), "not a regular file")
+            raise ModuleFileError(name, f"not a regular file ({what}): only regular files are read as modules")
+        if info.st_size > max_size:
+            raise ModuleFileError(name, f"the file is {info.st_size} bytes, larger than the file_size limit of "
+                                        f"{max_size} bytes (raise it with --limit file_size=N or DLDBG_LIMITS)")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            head = fh.read(8)
+            if len(head) >= 4 and head[:4] != WASM_MAGIC:
+                raise ModuleFileError(name, "not a wasm module: need to see wasm magic number (\\0asm)", 0)
+            rest = fh.read(max_size - len(head) + 1)
+    except OSError as exc:
+        raise ModuleFileError(name, exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    if len(head) + len(rest) > max_size:
+        raise ModuleFileError(name, f"the file grew past the file_size limit of {max_size} bytes while it was read")
+    return head + rest
+
+
+def read_module(data: bytes, path: str | None = None, limits: ResourceLimits | None = None) -> WasmModule:
+    """Parse `data`.  Raises WasmParseError carrying the byte offset (and `path`, if given).
+
+    Import and export counts above `limits` (wasmparser's own MAX_WASM_IMPORTS/EXPORTS by
+    default) are refused where the count is read.
+    """
+    try:
+        return _Parser(data, path, limits or ResourceLimits()).parse()
     except WasmParseError as exc:
         raise exc.with_path(path) if path and not exc.path else exc
 
 
 class _Parser:
-    def __init__(self, data: bytes, path: str | None):
+    def __init__(self, data: bytes, path: str | None, limits: ResourceLimits):
         self.data = data
+        self.limits = limits
         self.mod = WasmModule(path=path, size=len(data), raw=data)
 
     def parse(self) -> WasmModule:
@@ -221,7 +267,28 @@ class _Parser:
             raise WasmParseError(f"unsupported wasm version {version.hex()}", 4)
         while not cur.at_end():
             self._section(cur)
+        self._check_indices()
         return self.mod
+
+    def _check_indices(self) -> None:
+        """Export and start indices within their index spaces (what `inspect` and the loader
+        look up); the rest of validation is wasmtime's."""
+        mod = self.mod
+        sizes = {
+            "func": mod.num_imported_funcs + len(mod.functions),
+            "table": len(mod.imports_of("table")) + len(mod.tables),
+            "memory": len(mod.imports_of("memory")) + len(mod.memories),
+            "global": mod.num_imported_globals + len(mod.globals),
+            "tag": len(mod.imports_of("tag")) + len(mod.tags),
+        }
+        for exp in mod.exports:
+            if exp.index >= sizes[exp.kind]:
+                raise WasmParseError(f"export {exp.name!r}: {exp.kind} index {exp.index} out of range "
+                                     f"({sizes[exp.kind]} {exp.kind}s)", exp.offset)
+        if mod.start is not None and mod.start >= sizes["func"]:
+            section = mod.section("start")
+            raise WasmParseError(f"start function index {mod.start} out of range ({sizes['func']} functions)",
+                                 section.payload_offset if section else 0)
 
     # -- sections -----------------------------------------------------------------------
     def _section(self, cur: Cursor) -> None:
@@ -248,8 +315,12 @@ class _Parser:
             raise body.fail(f"{SECTION_NAMES[section_id]} section has {body.remaining} bytes left over")
         self.mod.sections.append(Section(section_id, SECTION_NAMES[section_id], start, payload_offset, size, count))
 
-    def _vec(self, cur: Cursor, item) -> int:
+    def _vec(self, cur: Cursor, item, limit: tuple[str, int] | None = None) -> int:
+        at = cur.pos
         count = cur.uleb()
+        if limit is not None and count > limit[1]:
+            raise cur.fail(f"{count} {limit[0]} is above the limit of {limit[1]} "
+                           f"(raise it with --limit {limit[0]}=N or DLDBG_LIMITS)", at)
         for _ in range(count):
             item(cur)
         return count
@@ -273,7 +344,7 @@ class _Parser:
             kind = self._external_kind(c, "import")
             self.mod.imports.append(Import(module, name, kind, self._extern_desc(c, kind), at))
 
-        return self._vec(cur, one)
+        return self._vec(cur, one, ("imports", self.limits.imports))
 
     def _extern_desc(self, c: Cursor, kind: str) -> object:
         if kind == "func":
@@ -342,7 +413,7 @@ class _Parser:
             kind = self._external_kind(c, "export")
             self.mod.exports.append(Export(name, kind, c.uleb(), at))
 
-        return self._vec(cur, one)
+        return self._vec(cur, one, ("exports", self.limits.exports))
 
     def _sec_start(self, cur: Cursor) -> None:
         self.mod.start = cur.uleb()

@@ -148,7 +148,7 @@ def invoke(rt, sig: str, legalized: bool, index: int, *args):
             func = rt.export(f"dynCall_{sig}")
             if func is None:
                 raise JsError("Error", f"bad function pointer type - no table for sig '{sig}'")
-            return func(rt.engine.store, index, *args)
+            return rt.call_js(func, f"dynCall_{sig}", index, *args)
         return rt.call_slot(index, *args)
     except WasmThrow:
         rt.call("stackRestore", sp)

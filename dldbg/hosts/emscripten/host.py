@@ -28,9 +28,10 @@ import os
 
 import wasmtime
 
-from ...errors import CallError, LoadError
+from ...errors import CallError, DldbgError, LoadError, UndefinedSymbolError
 from ...linker.engine import UnresolvedCallError
 from ...linker.functable import FunctionTable
+from ...linker.loader import check_mem_info
 from ...linker.memory import LinearMemory
 from ...linker.scope import Symbol
 from ...linker.wasmtypes import functype
@@ -51,6 +52,8 @@ from .traps import (ABORT_MODULE, ABORTING, STUB_MODULE, UNCAUGHT_EXIT, aborting
 
 class EmscriptenHost(Runtime):
     name = "emscripten"
+    #: JavaScript exceptions (exit(), a C++ throw, abort) pass through a failed load unchanged
+    passthrough_exceptions = (JsThrow,)
 
     @classmethod
     def recognizes(cls, wasm: WasmModule, path: str) -> bool:
@@ -94,6 +97,9 @@ class EmscriptenHost(Runtime):
 
     def create_memory(self, engine, limits) -> None:
         layout = self.layout
+        if layout is None:
+            raise DldbgError("the emscripten program has not started: its memory is laid out by `run` "
+                             "(emscripten's glue), so run the program before loading libraries")
         pages = max(limits.min if limits else 0, layout.initial_memory // WASM_PAGE_SIZE)
         if limits is not None and limits.max is not None:
             maximum = limits.max
@@ -256,7 +262,15 @@ class EmscriptenHost(Runtime):
         self.this_program = os.path.abspath(layout.js_path) if layout.js_path else "./this.program"
         self.env_overrides = dict(self.options.env)
         self.fs = SandboxFS(os.path.dirname(self.main_path), self.options.dirs, raw_stdio=layout.noderawfs)
-        engine.stack_pointer.set_value(engine.store, wasmtime.Val.i32(layout.stack_high))
+        if wasm.dylink is not None:
+            check_mem_info(engine, path, wasm.dylink)
+        if layout.table_initial > engine.limits.table_size:
+            raise LoadError(path, "table", f"the glue's table of {layout.table_initial} slots is above "
+                            f"{engine.limits.describe('table_size')}")
+        if not 0 <= layout.stack_low <= layout.stack_high < 1 << 32:
+            raise LoadError(path, "memory", f"the stack [{layout.stack_low:#x}, {layout.stack_high:#x}) does not fit "
+                            "in a 32-bit memory")
+        engine.stack_pointer.set_value(engine.store, wasmtime.Val.i32(to_i32(layout.stack_high)))
         if engine.table.size < layout.table_initial:
             engine.table.grow(layout.table_initial - engine.table.size, "the glue's WebAssembly.Table (initial size)")
         self._publish(wasm)
@@ -282,6 +296,8 @@ class EmscriptenHost(Runtime):
         except LoadError as exc:
             if exc.stage == "ctors" and isinstance(exc.__context__, CallError):
                 raise exc.__context__ from None
+            if not _node_reports(exc):
+                raise  # no JavaScript error of emscripten's loader says this: dldbg's own error line
             js_type, _, message = loader_error_text(self, exc).partition(": ")
             raise JsError(js_type, message) from None
         self.runtime_initialized = True
@@ -296,19 +312,21 @@ class EmscriptenHost(Runtime):
         mod = next((m for m in reversed(self.engine.modules) if m.name == event.module and m.instance), None)
         if mod is None:
             return
-        store = self.engine.store
         if mod.path == self.main_path:
             limits = mod.externs.get("emscripten_stack_set_limits")
             if self.layout.stack_limits and isinstance(limits, wasmtime.Func):
-                limits(store, self.layout.stack_high, self.layout.stack_low)
-                if self.layout.stack_cookie:
-                    end = mod.externs["emscripten_stack_get_end"](store) & 0xFFFFFFFF
+                self.call_js(limits, "emscripten_stack_set_limits", self.layout.stack_high, self.layout.stack_low)
+                get_end = mod.externs.get("emscripten_stack_get_end")
+                if self.layout.stack_cookie and isinstance(get_end, wasmtime.Func):
+                    end = self.call_js(get_end, "emscripten_stack_get_end") & 0xFFFFFFFF
                     self.set_i32(end + 4, 0x2135467)
                     self.set_i32(end + 8, 0x89BACDFE)
                     self.set_i32(0, 0x63736D65)
         setter = mod.externs.get("__set_stack_limits")
-        if isinstance(setter, wasmtime.Func) and self.export("emscripten_stack_get_base") is not None:
-            setter(store, self.call("emscripten_stack_get_base"), self.call("emscripten_stack_get_end"))
+        if isinstance(setter, wasmtime.Func) and self.export("emscripten_stack_get_base") is not None \
+                and self.export("emscripten_stack_get_end") is not None:
+            self.call_js(setter, "__set_stack_limits", self.call("emscripten_stack_get_base"),
+                         self.call("emscripten_stack_get_end"))
 
     def _call_main(self, args: list[str]) -> None:
         """emscripten `callMain`."""
@@ -370,3 +388,11 @@ class EmscriptenHost(Runtime):
         if not self.crash_keepalive:  # postamble's logExceptionOnExit: `[e, e.stack]` for an Error
             text = f"exiting due to exception: {text},{text}" if is_error else f"exiting due to exception: {text}"
         self.err(printable(text, keep="\n") + "".join(f"\n    at {printable(frame)}" for frame in frames))
+
+
+def _node_reports(exc: LoadError) -> bool:
+    """A start-up load failure that emscripten's glue reports itself, as an uncaught JavaScript
+    error (an undefined symbol, a NEEDED library that is not there); any other failure (a
+    malformed module, a resource limit, a bug) is dldbg's own `dldbg: error:` line."""
+    return (isinstance(exc, UndefinedSymbolError) or (exc.stage == "read" and "No such file" in exc.reason)
+            or (exc.stage == "needed" and "not found" in exc.reason))

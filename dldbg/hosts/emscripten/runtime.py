@@ -20,6 +20,10 @@ import sys
 ERRNO_EINVAL = 28
 
 
+#: what JavaScript's `undefined` becomes for a wasm parameter of each type (ToInt32, ToNumber)
+_UNDEFINED = {"i32": 0, "i64": 0, "f32": float("nan"), "f64": float("nan")}
+
+
 class JsThrow(Exception):
     """A JavaScript exception in flight (control flow of the emscripten runtime)."""
 
@@ -93,6 +97,7 @@ class Runtime:
         self.dso: dict[int, tuple] = {}
         self.mmaps: dict[int, tuple] = {}
         self.tasks: list = []
+        self._func_types: dict[int, tuple] = {}
 
     # -- linear memory -----------------------------------------------------------------
     @property
@@ -175,7 +180,7 @@ class Runtime:
         func = self.export(name)
         if func is None:
             raise JsError("TypeError", f"Module['_{name}'] is not a function (the program does not export {name})")
-        return func(self.engine.store, *args)
+        return self.call_js(func, name, *args)
 
     def call_slot(self, slot: int, *args):
         """Call table slot `slot` (emscripten `getWasmTableEntry(slot)(...)`)."""
@@ -183,6 +188,21 @@ class Runtime:
         func = table.get(slot) if 0 <= slot < table.size else None
         if func is None:
             raise JsError("TypeError", f"table slot {slot} holds no function (getWasmTableEntry(...) is not a function)")
+        return self.call_js(func, f"table slot {slot}", *args)
+
+    def call_js(self, func, name: str, *args):
+        """Call a wasm function as the glue's JavaScript would: missing arguments are
+        `undefined` (0, NaN for floats), extra ones are dropped; a type JavaScript cannot pass or
+        receive (v128, several results where one number is expected) is JS's TypeError."""
+        ftype = self._func_types.get(id(func))
+        if ftype is None or ftype[0] is not func:
+            ftype = (func, self.engine.func_type_of(func))
+            self._func_types[id(func)] = ftype
+        params, results = ftype[1].params, ftype[1].results
+        if "v128" in params or "v128" in results or len(results) > 1:
+            raise JsError("TypeError", f"{name} has type {ftype[1]}, which JavaScript cannot call this way")
+        if len(args) != len(params):
+            args = args[: len(params)] + tuple(_UNDEFINED.get(t) for t in params[len(args):])
         return func(self.engine.store, *args)
 
     def main_module(self):
