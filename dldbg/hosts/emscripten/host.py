@@ -24,6 +24,7 @@ What node would print for an uncaught exception is its JavaScript stack; dldbg p
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import wasmtime
@@ -119,7 +120,8 @@ class EmscriptenHost(Runtime):
         is_main = module.path == self.main_path
         if name.startswith(FAMILIES):
             return self._family_func(name, ftype), "emscripten host"
-        if name in ABORTING and not ftype.results and (is_main or name in self.published):
+        if name in ABORTING and not ftype.results and (is_main or name in self.published) \
+                and _takes(IMPORTS[name].func, ftype):
             return self._aborting_func(name, ftype), "emscripten host"
         if name in IMPORTS and (is_main or name in self.published):
             return self._impl_func(name, ftype), "emscripten host"
@@ -177,7 +179,10 @@ class EmscriptenHost(Runtime):
     def _impl_func(self, name: str, ftype: FuncType) -> wasmtime.Func:
         key = ("impl", name, ftype)
         if key not in self._funcs:
-            self._funcs[key] = self._wrap(IMPORTS[name].func, ftype)
+            impl = IMPORTS[name].func
+            if not _takes(impl, ftype):
+                impl = _wrong_type(name, ftype)
+            self._funcs[key] = self._wrap(impl, ftype)
         return self._funcs[key]
 
     def _family_func(self, name: str, ftype: FuncType) -> wasmtime.Func:
@@ -191,7 +196,7 @@ class EmscriptenHost(Runtime):
                     return exceptions.invoke(rt, sig, legalized, index, *args)
             else:
                 impl = exceptions.find_matching_catch
-            self._funcs[key] = self._wrap(impl, ftype)
+            self._funcs[key] = self._wrap(impl if _takes(impl, ftype) else _wrong_type(name, ftype), ftype)
         return self._funcs[key]
 
     def _stub(self, module: str, name: str, ftype: FuncType) -> wasmtime.Func:
@@ -396,3 +401,27 @@ def _node_reports(exc: LoadError) -> bool:
     malformed module, a resource limit, a bug) is dldbg's own `dldbg: error:` line."""
     return (isinstance(exc, UndefinedSymbolError) or (exc.stage == "read" and "No such file" in exc.reason)
             or (exc.stage == "needed" and "not found" in exc.reason))
+
+
+def _takes(impl, ftype: FuncType) -> bool:
+    """Whether the JS-library function `impl(rt, *args)` can be called with `ftype`'s parameters
+    and give its result (numbers only: JavaScript has no v128, and one result at most)."""
+    numbers = ("i32", "i64", "f32", "f64")
+    if len(ftype.results) > 1 or not all(t in numbers for t in ftype.params + ftype.results):
+        return False
+    try:
+        inspect.signature(impl).bind(None, *range(len(ftype.params)))
+    except TypeError:
+        return False
+    except ValueError:  # no signature to inspect: trust it
+        return True
+    return True
+
+
+def _wrong_type(name: str, ftype: FuncType):
+    """Stands for a JS-library function imported with a type it cannot take: calling it is the
+    TypeError JavaScript would raise."""
+    def impl(rt, *args):
+        raise JsError("TypeError", f"the program imports env.{name} as {ftype}, which emscripten's {name} cannot take")
+
+    return impl

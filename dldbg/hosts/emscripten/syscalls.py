@@ -9,6 +9,7 @@ and as one i64 with WASM_BIGINT (both are accepted).  Structures are wasm32 musl
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import stat as host_stat
@@ -35,7 +36,7 @@ def _errno_result(name: str, sig: str, sign: int):
             except OSError as exc:
                 return sign * from_oserror(exc).errno
 
-        call.__name__ = func.__name__
+        functools.update_wrapper(call, func)  # keeps the signature that the host checks imports against
         js(name, sig)(call)
         return func
 
