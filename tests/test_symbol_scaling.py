@@ -36,8 +36,8 @@ class CountingList(list):
 def _load_all(tmp_path: Path, n: int, monkeypatch) -> dict:
     paths = symbolgen.write(tmp_path / str(n), n)
 
-    def counting_read(data, path=None):
-        wasm = _READ_MODULE(data, path)
+    def counting_read(data, path=None, limits=None):
+        wasm = _READ_MODULE(data, path, limits)
         wasm.imports = CountingList(wasm.imports)
         return wasm
 

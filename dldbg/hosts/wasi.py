@@ -38,7 +38,7 @@ import os
 import wasmtime
 
 from ..errors import CallError, DlError, DldbgError, LoadError
-from ..linker.loader import check_import_limits, first_line
+from ..linker.loader import check_import_limits, check_mem_info, first_line
 from ..linker.allocator import HeapAllocator, align_up
 from ..linker.functable import FunctionTable
 from ..linker.memory import LinearMemory
@@ -226,6 +226,8 @@ class WasiHost:
     def load(self, engine, path: str, argv: list[str], wasm: WasmModule):
         """Everything up to the entry point: WASI, the layout, the main and its libraries."""
         self.configure_wasi(argv)
+        if wasm.dylink is not None:
+            check_mem_info(engine, path, wasm.dylink)
         self.layout = self.plan(wasm)
         # Bare names given to dlopen are also looked for beside the program (toywasm's
         # default `--dyld-path .`, dylink's folder-relative reads).

@@ -110,7 +110,9 @@ class DylinkInfo:
 
     @property
     def mem_alignment_bytes(self) -> int:
-        return 1 << self.mem_align
+        """2^memoryalignment bytes; at most 2^64 (the loader refuses anything above its
+        memory_alignment limit, dldbg.limits, before using it)."""
+        return 1 << min(self.mem_align, 64)
 
     def to_json(self) -> dict:
         return {
