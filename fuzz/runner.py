@@ -22,6 +22,7 @@ without the file, without the stage, or a read/imports error without the byte of
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import os
 import re
@@ -166,6 +167,9 @@ class Runner:
         self._stack.enter_context(contextlib.redirect_stdout(sink))
         self._stack.enter_context(contextlib.redirect_stderr(sink))
         self.plugins = make_plugin_manager(entry_points=False)
+        from dldbg.commands import builtin_registry
+
+        self.registry = builtin_registry()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -259,7 +263,8 @@ class Runner:
         from dldbg.session.session import Session
 
         sink = io.StringIO()
-        session = Session(path, cache_dir=None, plugins=self.plugins, printer=TextPrinter(sink, sink))
+        options = {"registry": self.registry} if "registry" in inspect.signature(Session).parameters else {}
+        session = Session(path, cache_dir=None, plugins=self.plugins, printer=TextPrinter(sink, sink), **options)
         engine = session.engine
         command, argv = session.registry.parse(f"dlopen {path}")
         first = None
