@@ -11,12 +11,15 @@ NEEDED siblings, `deps/` and `main.js` are found as they would be), then one ope
              engine must hold no module left loading, `dlerror()` must give the message, and
              a second `dlopen` must fail the same way with `__stack_pointer` where it was
 
+Cases run without binaryen (PATH is empty while the runner is open): a mutant that reads as
+legacy exception handling fails at once instead of starting its exnref translation.
+
 Findings (`Finding.problems`): `raw` (an exception that is not a DldbgError escaped, or a load
-failed with an internal error: cli.main re-raises them under DLDBG_DEBUG=1), `slow` (over `limit` seconds; the watchdog then
-interrupts the running wasm, and at `hard_limit` raises in the main thread), `memory` (the
-process's resident set grew by more than `memory_limit` bytes during the case), `message` (an error line
-without the file, without the stage, or a read/imports error without the byte offset),
-`state` (a failed dlopen left something behind).
+failed with an internal error), `slow` (over `limit` seconds; the watchdog then interrupts the
+running wasm, and at `hard_limit` raises in the main thread), `memory` (the process's resident set
+grew by more than `memory_limit` bytes during the case), `message` (an error line without the
+file, without the stage, or a read/imports error without the byte offset), `state` (a failed
+dlopen left something behind).
 """
 
 from __future__ import annotations
@@ -141,7 +144,6 @@ class Runner:
         self._own_workdir = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="dldbg-fuzz-")) if workdir is None else workdir
         self._copies: dict[Path, Path] = {}
-        self.legacy_sources = legacy_eh_samples(self.samples)
         self._stack = contextlib.ExitStack()
 
     # -- context --------------------------------------------------------------------------
@@ -162,6 +164,11 @@ class Runner:
         self._stack.callback(setattr, Engine, "__init__", original_init)
         os.environ["DLDBG_DEBUG"] = "1"  # cli.main and Session.execute re-raise what they do not expect
         self._stack.callback(os.environ.pop, "DLDBG_DEBUG", None)
+        # No binaryen: a module that reads as legacy exception handling (a flipped byte makes
+        # an opcode `try`) fails at once instead of starting wasm-opt, whose seconds under node
+        # are the translation's, not the loader's.
+        self._stack.callback(os.environ.__setitem__, "PATH", os.environ.get("PATH", ""))
+        os.environ["PATH"] = ""
         self._stack.enter_context(_quiet_fds())
         sink = io.StringIO()
         self._stack.enter_context(contextlib.redirect_stdout(sink))
@@ -197,11 +204,7 @@ class Runner:
         (self.workdir / source.relative_to(self.samples)).write_bytes(source.read_bytes())
 
     def run(self, m: Mutant, ops=OPERATIONS, *, json_inspect: bool = False) -> list[Finding]:
-        """The findings of `ops` on mutant `m`.  A mutant of a legacy-EH sample only goes through
-        `inspect`: loading it runs binaryen's exnref translation in a subprocess (seconds under
-        node), which is the translation's time, not the loader's."""
-        if m.source.resolve() in self.legacy_sources:
-            ops = [op for op in ops if op == "inspect"]
+        """The findings of `ops` on mutant `m`."""
         path = self.place(m)
         try:
             return [self._case(m, op, str(path), json_inspect) for op in ops]
@@ -247,7 +250,7 @@ class Runner:
         status = main(argv, stdout=out, stderr=err)
         text = err.getvalue()
         finding.status = "ok" if status == 0 else "error"
-        for line in text.splitlines():
+        for line in text.split("\n"):  # not splitlines: a name may hold \x0b, \x1c, ...
             if line.startswith("dldbg: internal error") or (line.startswith("dldbg: error: ") and "internal error" in line):
                 finding.problems.append("raw")
                 finding.error = line
@@ -292,21 +295,6 @@ class Runner:
                 finding.problems.append(f"state: a second dlopen failed otherwise: {message[:200]}")
             if sp is not None and _stack_value(engine) != sp:
                 finding.problems.append(f"state: __stack_pointer {sp:#x} -> {_stack_value(engine):#x}")
-
-
-def legacy_eh_samples(samples: Path) -> frozenset[Path]:
-    """The samples that use legacy exception handling (loading them translates them to exnref)."""
-    from dldbg.wasm.reader import read_module
-
-    out = set()
-    for path in samples.rglob("*"):
-        if path.suffix in (".so", ".wasm") and path.is_file():
-            try:
-                if read_module(path.read_bytes()).eh.encoding == "legacy":
-                    out.add(path.resolve())
-            except DldbgError:
-                pass
-    return frozenset(out)
 
 
 def _stack_value(engine) -> int | None:

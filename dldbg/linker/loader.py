@@ -633,8 +633,8 @@ class LoadRequest:
         self._map_table(mod)
         mod.exports = engine.relocate_exports(mod)
 
-    def _initial_image(self, mod: LoadedModule) -> Snapshot:
-        """The module's memory region as its active data segments alone would leave it."""
+    def _segment_writes(self, mod: LoadedModule) -> list[tuple[int, bytes]]:
+        """(offset from `__memory_base`, bytes) of the module's active data segments."""
         values = self._base_globals(mod)
         writes = []
         for seg in mod.wasm.data:
@@ -643,7 +643,20 @@ class LoadRequest:
             at = seg.offset_expr.evaluate(values)
             if isinstance(at, int):
                 writes.append((at - mod.memory_base, seg.data))
-        return Snapshot.from_writes(mod.memory_base, mod.memory_size, writes)
+        return writes
+
+    def _initial_image(self, mod: LoadedModule) -> Snapshot:
+        """The module's memory region as its active data segments alone would leave it."""
+        writes = self._segment_writes(mod)
+        return Snapshot.from_writes(mod.memory_base, mod.memory_size, writes, self._reloc_ranges(mod, writes))
+
+    def _reloc_ranges(self, mod: LoadedModule, writes) -> list[tuple[int, int]] | None:
+        """Where relocations write in the module's region: its active data segments (offsets
+        from `__memory_base`).  None (the whole region) when the module has passive segments,
+        which its start function copies to addresses only its code knows."""
+        if any(seg.mode == "passive" for seg in mod.wasm.data):
+            return None
+        return [(start, start + len(data)) for start, data in writes]
 
     def _map_table(self, mod: LoadedModule) -> None:
         table = self.engine.table
@@ -731,7 +744,8 @@ class LoadRequest:
         if not isinstance(mod.externs.get(name), wasmtime.Func):
             return
         self.engine.enter(mod.name, "reloc")
-        before = Snapshot.take(self.engine.read_memory, mod.memory_base, mod.memory_size)
+        ranges = self._reloc_ranges(mod, self._segment_writes(mod))
+        before = Snapshot.take(self.engine.read_memory, mod.memory_base, mod.memory_size, ranges)
         self._call(mod, name, "reloc")
         self.engine.emit(RelocationsApplied(mod.name, name, "loader", before.word_changes(self.engine.read_memory)))
 
