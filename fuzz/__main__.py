@@ -75,6 +75,7 @@ def main(argv=None) -> int:
                     counts[problem.split(":")[0]] += 1
                 if r["problems"]:
                     out.write(json.dumps(r) + "\n")
+                    out.flush()
             if done % 20 == 0 or done == len(jobs):
                 print(f"{done}/{len(jobs)} chunks, {cases} cases, {time.perf_counter() - began:.0f} s, "
                       f"{dict(counts)}", flush=True)

@@ -73,8 +73,13 @@ class Finding:
 
 
 def rss() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * _PAGE
+    """The resident set in bytes (/proc/self/statm), 0 if it cannot be read."""
+    fd = os.open("/proc/self/statm", os.O_RDONLY)
+    try:
+        fields = os.read(fd, 200).split()
+    finally:
+        os.close(fd)
+    return int(fields[1]) * _PAGE if len(fields) > 1 else 0
 
 
 class Watchdog:
@@ -233,6 +238,9 @@ class Runner:
             finding.status = "raw"
             finding.error = _describe_raw(exc)
             finding.problems.append("raw")
+        broken = _check_stdio()
+        if broken:
+            finding.problems.append(f"state: {broken}")
         if finding.seconds > self.limit:
             finding.problems.append("slow")
         if finding.peak_rss > self.memory_limit:
@@ -330,12 +338,37 @@ def _describe_raw(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc)[:300]}{at}"
 
 
+_NULL_ID: tuple[int, int] | None = None
+
+
+def _check_stdio() -> str | None:
+    """After a case: descriptors 0, 1 and 2 must still be /dev/null.  A host that closed one
+    (a double close of a program's file) would let the next file opened take its number, and
+    the program output written there would land in that file; they are put back."""
+    wrong = []
+    for fd in (0, 1, 2):
+        try:
+            info = os.fstat(fd)
+            same = (info.st_dev, info.st_ino) == _NULL_ID
+        except OSError:
+            same = False
+        if not same:
+            wrong.append(fd)
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, fd)
+            os.close(null)
+    return f"descriptors {wrong} were closed or replaced during the case" if wrong else None
+
+
 @contextlib.contextmanager
 def _quiet_fds():
     """stdin from /dev/null, stdout and stderr to /dev/null at the descriptor level (wasmtime's
     WASI inherits them), restored after."""
+    global _NULL_ID
     saved = [os.dup(fd) for fd in (0, 1, 2)]
     null = os.open(os.devnull, os.O_RDWR)
+    info = os.fstat(null)
+    _NULL_ID = (info.st_dev, info.st_ino)
     try:
         for fd in (0, 1, 2):
             os.dup2(null, fd)

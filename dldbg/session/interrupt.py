@@ -40,19 +40,25 @@ class InterruptGuard:
         self._on_interrupt()
 
     def _watch(self, reader: int) -> None:
-        while True:
-            try:
-                data = os.read(reader, 64)
-            except OSError:
-                return
-            if not data:
-                return
-            if signal.SIGINT in data and self._saved:
-                self.interrupted = True
+        """Read the wakeup fd until `close()` closes the write end; the reader is this thread's
+        to close (closed from another thread, its number could be reused by a file opened
+        meanwhile, and this read would take that file's bytes)."""
+        try:
+            while True:
                 try:
-                    self._on_interrupt()
-                except Exception:  # the engine may be gone; nothing to stop then
-                    pass
+                    data = os.read(reader, 64)
+                except OSError:
+                    return
+                if not data:
+                    return
+                if signal.SIGINT in data and self._saved:
+                    self.interrupted = True
+                    try:
+                        self._on_interrupt()
+                    except Exception:  # the engine may be gone; nothing to stop then
+                        pass
+        finally:
+            os.close(reader)
 
     def _ensure_pipe(self) -> int:
         if self._pipe is None:
@@ -111,11 +117,11 @@ class InterruptGuard:
             self._restore(self._handler, current[1])
 
     def close(self) -> None:
+        """Close the write end; the watcher thread sees end of file and closes the read end."""
         if self._pipe is not None:
-            reader, writer = self._pipe
+            _reader, writer = self._pipe
             self._pipe = None
             os.close(writer)
-            os.close(reader)
 
 
 class RunLimit:
