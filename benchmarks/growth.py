@@ -104,7 +104,7 @@ def main() -> int:
             ratio = f"{d / o:9.2f}x" if d and o else "        -"
             print(f"{label:18} {n:7} {d or 0:8.3f} {(o or 0):8.3f} {ratio}")
     lo, hi = min(sizes), max(sizes)
-    print(f"\ngrowth {lo} -> {hi} (target <= {hi / lo:.0f}x... 11x for 10k -> 100k):")
+    print(f"\ngrowth {lo} -> {hi} ({hi // lo}x the symbols; target for 10k -> 100k: at most 11x):")
     for label, role in KINDS:
         parts = []
         for engine in commands:
