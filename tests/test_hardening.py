@@ -453,3 +453,32 @@ def test_stack_pointer_is_restored_after_a_failed_constructor_and_a_trapping_cal
         with pytest.raises(DldbgError, match="leak trapped"):
             engine.call("leak", [])
         assert engine.stack_value() == sp
+
+
+# -- found by the full campaign (docs/hardening.md) -------------------------------------------------
+def test_wasi_main_whose_start_export_is_a_global_is_an_error(tmp_path):
+    """A TypeError ('Global' object is not callable) in the WASI host before."""
+    def edit(entries):
+        for entry in entries:
+            if entry[0] == "_start":
+                entry[1], entry[2] = 3, 0
+    path = mutate(tmp_path, "zig/wasi_dlopen/main_dyld.wasm", lambda d: edit_exports(d, edit))
+    status, _, err = cli("run", "--no-cache", path)
+    assert (status, err) == (1, "dldbg: error: main_dyld.wasm!_start failed: the export is a global, not a function to "
+                                "call as the entry point\n")
+
+
+def test_lazy_binding_signature_mismatch_names_the_caller(tmp_path):
+    """env.needed_add imported as () -> i32 while libneeded.so defines (i32, i32) -> i32: the lazy
+    stub's error said neither that it was a call nor from where."""
+    def edit(entries):
+        for entry in entries:
+            if entry[1] == "needed_add":
+                entry[3] = b"\x01"
+    path = mutate(tmp_path, "clang14/wasi_dlopen/main_dyld.wasm", lambda d: edit_imports(d, edit))
+    data = read_module(Path(path).read_bytes())
+    want = data.types[1]
+    status, _, err = cli("run", "--no-cache", path)
+    assert status == 1
+    assert err == (f"dldbg: error: signature mismatch for needed_add called from main_dyld.wasm: it imports {want}, "
+                   "libneeded.so defines (i32, i32) -> (i32)\n")

@@ -385,7 +385,7 @@ class Engine:
             if not raise_missing:
                 return None
             raise CallError(
-                f"signature mismatch for {stub.symbol}: {importer.name} imports {stub.func_type}, "
+                f"signature mismatch for {stub.symbol} called from {importer.name}: it imports {stub.func_type}, "
                 f"{sym.module} defines {sym.func_type}"
             )
         stub.target, stub.provider = sym.func, sym.module
