@@ -172,3 +172,14 @@ def test_info_got_and_table_read_the_glues_got_and_table():
     assert got["main_callback"]["got"] == "GOT.func" and "main.wasm!main_callback" in got["main_callback"]["target"]
     assert results["table 0"] == [{"slot": 0, "module": None, "function": None, "type": None,
                                    "note": "null function pointer"}]
+
+
+def test_quit_while_stopped_ends_node_and_timeout_stops_a_run():
+    """`quit` at a stop ends the program there (node is killed, nothing more runs); `--timeout`
+    stops `dldbg run --node` with status 124 (node gets SIGINT)."""
+    folder = OUT / "emcc" / "em_loadtime"
+    result = dldbg("--node", "main.js", "--batch", "-ex", "break load.start", "-ex", "run", "-ex", "quit", cwd=folder)
+    assert "event #" in result.stdout and "main ctor" not in result.stdout
+    assert result.returncode == 0, result.stderr
+    result = dldbg("run", "--node", "--timeout", "0.2", "main.js", cwd=folder)
+    assert result.returncode == 124 and "timed out after 0.2 s" in result.stderr

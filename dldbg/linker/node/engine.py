@@ -176,6 +176,16 @@ class NodeGot:
         raise DldbgError(f"set got {symbol}: not available with the node backend yet (docs/node.md)")
 
 
+class _Rearm:
+    """What the session re-arms interrupts through before each top-level command (the wasmtime
+    engine's `store.set_epoch_deadline`): a Ctrl-C that came while nothing ran is dropped."""
+
+    pending = False
+
+    def set_epoch_deadline(self, ticks: int) -> None:
+        self.pending = False
+
+
 class NoSymbols:
     """The global scope as this backend knows it: empty (emscripten's `asmLibraryArg` is not
     mirrored yet); dldbg.linker.scope.Scope's reading side, without importing wasmtime."""
@@ -214,7 +224,7 @@ class NodeEngine:
         self.got = NodeGot()
         self.host = NodeHost()
         self.allocator = None
-        self.store = None
+        self.store = _Rearm()
         self.stack_pointer = None
         self.memory: NodeMemory | None = None
         self.table: NodeTable | None = None
@@ -307,9 +317,13 @@ class NodeEngine:
         return "?"
 
     def interrupt(self) -> None:
-        """Ctrl-C: SIGINT to node (it ends the program, as under plain node)."""
+        """Ctrl-C: SIGINT to node (it ends the program, as under plain node).  Before node has
+        started, the program is interrupted as soon as it starts, unless the session re-arms
+        first (`store.set_epoch_deadline`, which it calls before each top-level command)."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
+        else:
+            self.store.pending = True
 
     # -- running ------------------------------------------------------------------------
     def run_program(self, path: str, argv: list[str]) -> int:
@@ -339,6 +353,9 @@ class NodeEngine:
             raise DldbgError(f"{self.node}: {exc.strerror or exc}") from None
         os.close(events_w)
         os.close(replies_r)
+        if self.store.pending:  # interrupted while node was starting (`--timeout`, Ctrl-C)
+            self.store.pending = False
+            self.process.send_signal(signal.SIGINT)
         self._channel = Channel(events_r, replies_w)
         self.memory, self.table = NodeMemory(self._channel), NodeTable(self._channel, self)
         try:
