@@ -335,6 +335,8 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
     from .trace import Tracer, parse_categories
 
     categories = parse_categories(args.trace) if args.trace else None
+    if args.node:
+        return _run_node(args, stderr, engines, categories)
     if args.pyodide is not None:
         return _run_pyodide(args, stdout, stderr, engines, categories)
 
@@ -350,8 +352,6 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
     from .linker.engine import Engine
     from .wasm.files import ModuleFiles
 
-    if args.node:
-        return _run_node(args, stderr, engines, categories)
     limits = resource_limits(args.limits)
     files = ModuleFiles(limits)  # the host and the loader take the parse made here
     engine_options = {"library_path": args.library_path, "bind_now": args.bind_now, "files": files,
@@ -417,6 +417,10 @@ def _run_node(args, stderr: TextIO, engines: list, categories) -> int:
     from .linker.node.engine import NodeEngine
     from .trace import Tracer
 
+    if args.pyodide is not None:
+        print("dldbg run: error: --node --pyodide is not available yet (issue 14's next stage; docs/node.md)",
+              file=stderr)
+        return 2
     unused = [name for name, value in (("--invoke", args.invoke), ("--dir", args.dirs), ("--env", args.env),
                                        ("--preload", args.preload), ("-L", args.library_path),
                                        ("--bind-now", args.bind_now)) if value]

@@ -183,3 +183,10 @@ def test_quit_while_stopped_ends_node_and_timeout_stops_a_run():
     assert result.returncode == 0, result.stderr
     result = dldbg("run", "--node", "--timeout", "0.2", "main.js", cwd=folder)
     assert result.returncode == 124 and "timed out after 0.2 s" in result.stderr
+
+
+@pytest.mark.parametrize("argv", [["run", "--node", "--pyodide", "314.0.7", "main.js"],
+                                  ["--node", "--pyodide", "314.0.7", "main.js", "--batch"]])
+def test_node_with_pyodide_is_refused_as_not_done_yet(argv):
+    result = dldbg(*argv, cwd=OUT / "emcc" / "em_loadtime")
+    assert result.returncode == 2 and "--node --pyodide is not available yet" in result.stderr
