@@ -437,3 +437,26 @@ async def test_gdb_commands_in_the_command_bar_watch_display_and_set_table():
         out = output_text(app)
         assert "apply_dep_fn(3) = 1003" in out  # dep_square's slot now holds own_fn: 3 + 1000
         assert "1: watch own_data (i32 at 0x" in out
+
+
+async def test_enter_on_an_empty_command_bar_repeats_the_last_command_as_gdb():
+    """gdb: an empty line repeats the last command (the REPL's Registry.repetition), not one
+    that changes the session once (call, dlopen, set ...)."""
+    app = new_app(relative_sample("clang16", "reloc", "libreloc.so"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        bar = app.query_one(CommandBar)
+
+        async def enter(line: str) -> None:
+            if not bar.input.has_focus:
+                await press(app, pilot, "colon")
+            await type_line(app, pilot, line)
+
+        await enter("dlopen libreloc.so")
+        await enter("p/x own_data")
+        await enter("")
+        out = output_text(app)
+        assert "$1 = 0x7" in out and "$2 = 0x7" in out
+        await enter("call apply_dep_fn 3")
+        await enter("")
+        assert output_text(app).count("apply_dep_fn(3) = ") == 1

@@ -99,7 +99,7 @@ class Command:
     :ivar complete: completion kind per positional argument, in order (see COMPLETION_KINDS);
         the last one repeats for `nargs="*"` arguments.
     :ivar resumes: the command resumes a paused engine (step, next, finish, continue).
-    :ivar repeatable: an empty REPL line runs it again (gdb: most commands; not those that change
+    :ivar repeatable: an empty line (REPL, TUI command bar) runs it again (gdb: most commands; not those that change
         the session's state once, such as run, dlopen, call, set, break).
     """
 
@@ -241,3 +241,17 @@ class Registry:
         words = self.split_format(tokenize(line))
         command, used = self.match(words)
         return command, words[used:]
+
+    def repetition(self, line: str | None) -> str | None:
+        """What an empty line runs after `line` (gdb: Enter repeats the last command): `line`
+        again, `x` alone after an `x` (it goes on after what it showed), or None when nothing
+        repeats (no line yet, a line that does not parse, a command not `repeatable`)."""
+        if line is None:
+            return None
+        try:
+            command, _args = self.parse(line)
+        except CommandError:
+            return None
+        if not command.repeatable:
+            return None
+        return "x" if command.name == "x" else line

@@ -273,7 +273,7 @@ class WasiHost:
 
     def call_entry(self, engine, func, name: str, args=()) -> int:
         """Call a program entry point: 0, or the code given to `proc_exit`."""
-        if not isinstance(func, wasmtime.Func):
+        if not callable(func):  # a Func, or a host's closure over one (CoWasm's exec)
             kind = type(func).__name__.lower()
             raise CallError(f"{name} failed: the export is a {kind}, not a function to call as the entry point")
         engine.store.set_epoch_deadline(1)

@@ -19,7 +19,6 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
-from ..session.errors import CommandError
 from .completion import SessionData, suggest
 from .history import history_path
 
@@ -93,15 +92,7 @@ class Repl:
                 return again
 
     def _repeat(self) -> str | None:
-        if self.last_line is None:
-            return None
-        try:
-            cmd, _args = self.session.registry.parse(self.last_line)
-        except CommandError:
-            return None
-        if not cmd.repeatable:
-            return None
-        return "x" if cmd.name == "x" else self.last_line
+        return self.session.registry.repetition(self.last_line)
 
 
 def run_repl(session, prompt_session: PromptSession | None = None) -> int:

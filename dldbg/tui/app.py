@@ -168,6 +168,8 @@ class DldbgApp(App):
         self._ended = False
         #: the last line typed in the command bar, until it finishes or stops the engine
         self._bar_command: str | None = None
+        #: the last non-empty line typed in the command bar (an empty Enter repeats it, as gdb)
+        self._last_typed: str | None = None
         #: the unfinished last line written to sys.stdout (False) and sys.stderr (True)
         self._printed = {False: "", True: ""}
 
@@ -503,8 +505,17 @@ class DldbgApp(App):
     # -- the command bar -----------------------------------------------------------------
     @on(CommandBar.Submitted)
     def _command(self, message: CommandBar.Submitted) -> None:
-        self._bar_command = message.line
-        self.bridge.execute(message.line)
+        line = message.line
+        if line:
+            self._last_typed = line
+        elif self.state is not None and self.state.collecting:
+            return  # `commands N` reads lines: an empty one is nothing
+        else:  # Enter on an empty line repeats the last command, as gdb (Registry.repetition)
+            line = self.bridge.session.registry.repetition(self._last_typed)
+            if line is None:
+                return
+        self._bar_command = line
+        self.bridge.execute(line)
 
     def _bar_command_done(self, line: str | None) -> None:
         """`line` finished or stopped the engine: if it was the last line typed in the command

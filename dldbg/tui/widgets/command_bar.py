@@ -143,7 +143,8 @@ class CommandBar(Vertical):
         self.input.focus()
 
     def submit(self, line: str) -> None:
-        """Run `line` (Enter in the line, or each line of a paste)."""
+        """Run `line` (Enter in the line, or each line of a paste); an empty line is posted too
+        (the app repeats the last command, as gdb does)."""
         line = line.strip()
         self._hide()
         if line:
@@ -152,7 +153,7 @@ class CommandBar(Vertical):
                 if self.history_file is not None:
                     self.history_file.append(line)
             self._at = len(self.history)
-            self.post_message(self.Submitted(line))
+        self.post_message(self.Submitted(line))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
