@@ -68,7 +68,7 @@ def main(argv=None) -> int:
         for done, results in enumerate(pool.imap_unordered(_work, jobs), 1):
             for r in results:
                 cases += 1
-                counts[r["status"]] += 1
+                counts["status " + r["status"]] += 1
                 slowest = max(slowest, (r["seconds"], f"{r['op']} {r['mutant']}"))
                 biggest = max(biggest, (r["peak_rss"], f"{r['op']} {r['mutant']}"))
                 for problem in r["problems"]:
@@ -81,7 +81,8 @@ def main(argv=None) -> int:
                       f"{dict(counts)}", flush=True)
     print(f"mutants {args.start}..{args.start + args.count - 1} of seed {args.seed}, operations {','.join(ops)}")
     print(f"cases: {cases} in {time.perf_counter() - began:.0f} s with {args.workers} workers")
-    print(f"outcomes: {counts['ok']} ok, {counts['error']} clean errors, {counts['raw']} raw exceptions")
+    print(f"outcomes: {counts['status ok']} ok, {counts['status error']} clean errors, "
+          f"{counts['status raw']} raw exceptions")
     print(f"problems: raw {counts['raw']}, slow {counts['slow']}, memory {counts['memory']}, "
           f"message {counts['message']}, state {counts['state']}, hard-timeout {counts['hard-timeout']}")
     print(f"slowest case: {slowest[0]:.2f} s ({slowest[1]})")

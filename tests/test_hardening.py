@@ -482,3 +482,16 @@ def test_lazy_binding_signature_mismatch_names_the_caller(tmp_path):
     assert status == 1
     assert err == (f"dldbg: error: signature mismatch for needed_add called from main_dyld.wasm: it imports {want}, "
                    "libneeded.so defines (i32, i32) -> (i32)\n")
+
+
+def test_a_trap_in_wasm_the_host_calls_during_a_load_is_a_load_error(tmp_path):
+    """emscripten's glue calls the main's `__set_stack_limits` after instantiation; here that
+    export is `main`, which traps: a raw wasmtime.Trap (an internal error) before."""
+    def edit(entries):
+        for entry in entries:
+            if entry[0] == "main":
+                entry[0] = "__set_stack_limits"
+    path = mutate(tmp_path, "emcc/em_unimplemented/main.wasm", lambda d: edit_exports(d, edit))
+    proc = run_dldbg("run", "--no-cache", path)
+    assert proc.returncode == 1 and "internal error" not in proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith(f"dldbg: error: {path}: instantiate: wasm trapped: ")

@@ -452,6 +452,8 @@ class Engine:
             error = LoadError(exc.path or where, "read", exc.message, exc.offset)
         elif isinstance(exc, wasmtime.WasmtimeError):
             error = LoadError(where, stage, first_line(exc))
+        elif isinstance(exc, wasmtime.Trap):  # wasm the host called for the load (not a Trap's base class above)
+            error = LoadError(where, stage, f"wasm trapped: {first_line(exc)}")
         elif isinstance(exc, DldbgError):
             error = LoadError(where, stage, exc.one_line())
         elif isinstance(exc, self._passthrough):
