@@ -69,6 +69,8 @@ def test_run_says_what_it_is_and_what_is_missing(main):
     assert "dldbg's emscripten host runs emscripten 3.1.6 mains only" in line
     assert "env function imports dldbg does not implement" in line
     assert "side module" not in line
+    pyodide = "pyodide" in path  # Pyodide's main has its pyodide-lock.json beside it
+    assert ("it is Pyodide's main: load wheels into it with `dldbg run --pyodide" in line) is pyodide
 
 
 def test_inspect_labels_the_samples():

@@ -131,7 +131,18 @@ def unrunnable_reason(wasm: WasmModule, path: str) -> str | None:
             f"only: this one needs the JS glue of its own emscripten, whose {len(missing)} of {len(env)} env "
             f"function imports dldbg does not implement"
             + (f" ({len(externref)} of them take or return JavaScript values, externref)" if externref else "")
-            + (f": {shown}" if missing else ""))
+            + (f": {shown}" if missing else "")
+            + pyodide_hint(path))
+
+
+def pyodide_hint(path: str) -> str:
+    """A hint for Pyodide's main (a `pyodide-lock.json` beside it): wheels load into it with
+    `--pyodide FOLDER` (dldbg.hosts.pyodide), which runs its loader but not Python."""
+    folder = os.path.dirname(path) or "."
+    if not os.path.isfile(os.path.join(folder, "pyodide-lock.json")):
+        return ""
+    return (f"; it is Pyodide's main: load wheels into it with `dldbg run --pyodide {folder} WHEEL` "
+            f"or `dldbg check --pyodide {folder} WHEEL`")
 
 
 def find_program_host(wasm: WasmModule, path: str):
