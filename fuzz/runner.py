@@ -39,7 +39,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dldbg.errors import DldbgError, DlError
+from dldbg.errors import DldbgError
 from dldbg.events import STAGES
 
 from .mutants import Mutant

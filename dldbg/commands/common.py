@@ -21,6 +21,24 @@ def module_arg(session, name: str):
     return mod
 
 
+def search_pattern(regex: str | None) -> re.Pattern:
+    """`regex` compiled (None: everything matches).  Raises CommandError on a bad expression."""
+    try:
+        return re.compile(regex or "")
+    except re.error as exc:
+        raise CommandError(f"bad regular expression {regex!r}: {exc}") from None
+
+
+def live_exports(engine):
+    """(module, name, Symbol) for every export of every module still loaded (not released or
+    failed), in load order."""
+    for mod in engine.modules:
+        if mod.state in ("released", "failed"):
+            continue
+        for name, sym in mod.exports.items():
+            yield mod, name, sym
+
+
 def parse_range(text: str | None, size: int) -> range:
     """`N`, `N-M` (inclusive), `N-` (to `size`), or None (everything) -> a range.  Raises CommandError."""
     if text is None:

@@ -19,7 +19,7 @@ from ..session.expr import Global, GotRef, Memory, TableSlot, split_assignment, 
 from ..session.values import show, show_display
 from ..session.output import Reply
 from . import command, parser
-from .common import columns
+from .common import columns, live_exports, search_pattern
 
 PRINT_FORMATS = "xduotcafs"
 EXPRESSION_HELP = ("EXPR: numbers, a data symbol (its i32 value; &SYM its address), a function (its table slot), "
@@ -271,28 +271,22 @@ def info_display(session):
 # -- info functions / variables ------------------------------------------------------------
 def _symbols(session, regex: str | None, kinds: tuple[str, ...]) -> list[dict]:
     engine = session.engine
-    try:
-        pattern = re.compile(regex or "")
-    except re.error as exc:
-        raise CommandError(f"bad regular expression {regex!r}: {exc}") from None
+    pattern = search_pattern(regex)
     rows = []
-    for mod in engine.modules:
-        if mod.state in ("released", "failed"):
+    for mod, name, sym in live_exports(engine):
+        if sym.kind not in kinds or is_internal(name) or not pattern.search(name):
             continue
-        for name, sym in mod.exports.items():
-            if sym.kind not in kinds or is_internal(name) or not pattern.search(name):
-                continue
-            row = {"name": name, "module": mod.name, "kind": sym.kind}
-            if sym.kind == "func":
-                row["type"] = str(sym.func_type) if sym.func_type else None
-                row["slot"] = engine.table.slot_of(sym.key)
-            elif sym.kind == "data":
-                row["address"] = sym.address
-            elif sym.kind == "tls":
-                row["offset"] = sym.address
-            bound = engine.global_scope.lookup(name)
-            row["global"] = bound is not None and bound.module_id == mod.id
-            rows.append(row)
+        row = {"name": name, "module": mod.name, "kind": sym.kind}
+        if sym.kind == "func":
+            row["type"] = str(sym.func_type) if sym.func_type else None
+            row["slot"] = engine.table.slot_of(sym.key)
+        elif sym.kind == "data":
+            row["address"] = sym.address
+        elif sym.kind == "tls":
+            row["offset"] = sym.address
+        bound = engine.global_scope.lookup(name)
+        row["global"] = bound is not None and bound.module_id == mod.id
+        rows.append(row)
     rows.sort(key=lambda r: (r["module"], r["name"]))
     return rows
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import re
 
 from ..linker.flags import describe_flags
 from ..linker.got import UNDEFINED_ADDR
@@ -14,7 +13,7 @@ from ..session.errors import CommandError
 from ..session.output import Reply
 from ..trace import describe
 from . import command, parser
-from .common import columns, hex_or_dash, module_arg, parse_range
+from .common import columns, hex_or_dash, live_exports, module_arg, parse_range, search_pattern
 
 
 def module_json(engine, mod) -> dict:
@@ -155,18 +154,12 @@ p.add_argument("-k", "--kind", choices=("func", "data", "global", "tls", "memory
 @command(p, category="inspecting", complete=("symbol",))
 def info_symbols(session, regex, kind):
     engine = session.engine
-    try:
-        pattern = re.compile(regex)
-    except re.error as exc:
-        raise CommandError(f"bad regular expression {regex!r}: {exc}") from None
+    pattern = search_pattern(regex)
     rows = []
-    for mod in engine.modules:
-        if mod.state in ("released", "failed"):
-            continue
-        for name, sym in mod.exports.items():
-            if pattern.search(name) and (kind is None or sym.kind == kind) and not is_internal(name):
-                rows.append({"name": name, "kind": sym.kind, "value": _value(engine, sym), "module": mod.name,
-                             "binding": _binding(engine, mod, name, sym)})
+    for mod, name, sym in live_exports(engine):
+        if pattern.search(name) and (kind is None or sym.kind == kind) and not is_internal(name):
+            rows.append({"name": name, "kind": sym.kind, "value": _value(engine, sym), "module": mod.name,
+                         "binding": _binding(engine, mod, name, sym)})
     for name, sym in engine.global_scope.symbols.items():
         if sym.module_id not in {m.id for m in engine.modules} and pattern.search(name) and (kind is None or sym.kind == kind):
             rows.append({"name": name, "kind": sym.kind, "value": _value(engine, sym), "module": sym.module, "binding": "global"})

@@ -37,7 +37,7 @@ import os
 
 import wasmtime
 
-from ..errors import CallError, DlError, DldbgError, LoadError
+from ..errors import CallError, DldbgError, LoadError
 from ..linker.loader import check_import_limits, check_mem_info, first_line
 from ..linker.allocator import HeapAllocator, align_up
 from ..linker.functable import FunctionTable

@@ -53,7 +53,7 @@ from ..events import (
     SymbolsPublished,
     TlsInitialized,
 )
-from ..wasm.reader import read_module, read_wasm_bytes
+from ..wasm.reader import read_module
 from ..wasm.types import GlobalType
 from .exnref import translate
 from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
@@ -200,7 +200,6 @@ class LoadRequest:
         engine = self.engine
         name = os.path.basename(path)
         engine.enter(name, "read")
-        limits = engine.limits
         try:
             data, wasm = engine.files.take(path)  # parsed once: the CLI or the host may have read it
         except ModuleFileError as exc:
