@@ -8,16 +8,11 @@ repository's path removed so that it reads the same on every machine.
 
 from __future__ import annotations
 
-import io
-import os
-import re
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from docblocks import ROOT, SESSION_BLOCK, fill, refresh, run_dldbg, transcript
+
 sys.path.insert(0, str(ROOT))
-
-from dldbg.cli import main  # noqa: E402
 
 TARGET = ROOT / "docs" / "guide.md"
 NESTED = "samples/out/clang16/nested_dlopen"
@@ -42,41 +37,11 @@ SESSIONS = {
                       "-ex", "table", "-ex", "events table.set", "samples/out/clang16/fptr/libfptr_b.so"],
 }
 
-_BLOCK = re.compile(r"(<!-- session (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end session -->)", re.S)
-
 
 def run(argv: list[str]) -> str:
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        stream = io.StringIO()
-        main(argv, stdout=stream, stderr=stream)
-    finally:
-        os.chdir(cwd)
-    text = stream.getvalue().replace(str(ROOT) + "/", "").replace(str(ROOT), ".")
-    command = "dldbg " + " ".join(_shell(a) for a in argv if a != "--no-cache")
-    return f"```\n$ {command}\n{text}```\n"
-
-
-def _shell(arg: str) -> str:
-    return arg if re.fullmatch(r"[\w./=+:,-]+", arg) else "'" + arg.replace("'", "'\\''") + "'"
-
-
-def render(text: str) -> str:
-    def replace(m: re.Match) -> str:
-        return m.group(1) + run(SESSIONS[m.group("name")]) + m.group(4)
-
-    return _BLOCK.sub(replace, text)
-
-
-def main_() -> int:
-    current = TARGET.read_text()
-    text = render(current)
-    if "--check" in sys.argv:
-        return 0 if text == current else 1
-    TARGET.write_text(text)
-    return 0
+    text = run_dldbg(argv).replace(str(ROOT) + "/", "").replace(str(ROOT), ".")
+    return transcript([a for a in argv if a != "--no-cache"], text)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main_())
+    raise SystemExit(refresh(TARGET, lambda text: fill(text, SESSION_BLOCK, lambda name: run(SESSIONS[name]))))

@@ -10,19 +10,16 @@ seconds a check took are shown as `N.N s`.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from docblocks import ROOT, SESSION_BLOCK, fill, refresh, run_dldbg, transcript
+
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "pyodide"))
 
 import inputs  # noqa: E402
-
-from dldbg.cli import main  # noqa: E402
 
 TARGET = ROOT / "docs" / "pyodide.md"
 WHEELS = ".cache/pyodide/wheels"
@@ -43,8 +40,6 @@ SESSIONS = {
             f"{WHEELS}/librt-cp313/librt/internal.cpython-313-wasm32-emscripten.so"],
 }
 
-_BLOCK = re.compile(r"(<!-- session (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end session -->)", re.S)
-
 
 def prepare_inputs() -> None:
     inputs.ensure_wheels(log=lambda *a, **k: None)
@@ -58,46 +53,19 @@ def prepare_inputs() -> None:
 
 
 def run(argv: list[str]) -> str:
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        stream = io.StringIO()
-        main(argv, stdout=stream, stderr=stream)
-    finally:
-        os.chdir(cwd)
-    text = stream.getvalue()
+    text = run_dldbg(argv)
     for path, short in ((os.environ["DLDBG_NPM_DIR"], "~/.cache/dldbg/npm"), (str(ROOT) + "/", ""), (str(ROOT), ".")):
         text = text.replace(path, short)
     text = re.sub(r"/tmp/dldbg-[\w-]+/\d+-", "/tmp/dldbg-.../", text)
     text = re.sub(r"\(\d+\.\d s\)", "(N.N s)", text)
     text = re.sub(r'"seconds": [\d.]+', '"seconds": N', text)
-    command = "dldbg " + " ".join(_shell(a) for a in argv)
-    return f"```\n$ {command}\n{text}```\n"
-
-
-def _shell(arg: str) -> str:
-    return arg if re.fullmatch(r"[\w./=+:,-]+", arg) else "'" + arg.replace("'", "'\\''") + "'"
-
-
-def render(text: str) -> str:
-    def replace(m: re.Match) -> str:
-        return m.group(1) + run(SESSIONS[m.group("name")]) + m.group(4)
-
-    return _BLOCK.sub(replace, text)
+    return transcript(argv, text)
 
 
 def main_() -> int:
     inputs.npm_cache()
     prepare_inputs()
-    current = TARGET.read_text()
-    text = render(current)
-    if "--check" in sys.argv:
-        if text != current:
-            print("docs/pyodide.md is stale: run scripts/gen-pyodide-doc.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    return 0
+    return refresh(TARGET, lambda text: fill(text, SESSION_BLOCK, lambda name: run(SESSIONS[name])))
 
 
 if __name__ == "__main__":

@@ -13,9 +13,8 @@ import asyncio
 import os
 import re
 import sys
-from pathlib import Path
+from docblocks import ROOT, fill, refresh
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -47,17 +46,8 @@ def render(text: str) -> str:
         screens = asyncio.run(_screens())
     finally:
         os.chdir(cwd)
-    return _BLOCK.sub(lambda m: m.group(1) + screens[m.group("name")] + m.group(4), text)
-
-
-def main() -> int:
-    current = TARGET.read_text()
-    text = render(current)
-    if "--check" in sys.argv:
-        return 0 if text == current else 1
-    TARGET.write_text(text)
-    return 0
+    return fill(text, _BLOCK, screens.__getitem__)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(refresh(TARGET, render))
