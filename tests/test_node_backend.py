@@ -49,6 +49,24 @@ def test_output_is_nodes(name, index, program, tmp_path):
     assert not list(folder.glob("*.dldbg*")) and (folder / "main.js").read_text().count("__dldbg") == 0
 
 
+@pytest.mark.parametrize(("glue", "prefix"), [("main.js", "var Module = { arguments: ['hello', 'world!'] };\n"),
+                                              ("main.js.strict.js", '"use strict";\n')], ids=["pre-js", "strict"])
+def test_glues_of_emscriptens_own_tests_run_as_under_node(glue, prefix, tmp_path):
+    """Glues as emscripten's test runner makes them (scripts/emscripten-conformance
+    --engine=node): test_dylink_argv_argc's --extern-pre-js assigns a new `Module` before the
+    glue's own code (the copy must still find main.wasm beside the original glue), and
+    test_dylink_basics runs a strict-mode copy named main.js.strict.js (its main module is still
+    the glue's wasmBinaryFile, main.wasm).  Output and exit status are node's on the same file."""
+    folder = tmp_path / "em_loadtime"
+    shutil.copytree(OUT / "emcc" / "em_loadtime", folder)
+    (folder / glue).write_text(prefix + (folder / "main.js").read_text())
+    node = subprocess.run([shutil.which("node"), "--no-experimental-fetch", glue], cwd=folder, capture_output=True,
+                          text=True, timeout=60)
+    assert node.returncode == 3 and "main ctor" in node.stdout
+    ours = dldbg("run", "--node", glue, cwd=folder)
+    assert (ours.stdout, ours.stderr, ours.returncode) == (node.stdout, node.stderr, node.returncode)
+
+
 def events_of(name: str) -> list:
     folder = OUT / "emcc" / name
     events: list = []

@@ -241,6 +241,7 @@ class NodeEngine:
         #: the main module's file name (the glue's `wasmBinaryFile`) and its parse, for GOT kinds
         self.main_name = "(main)"
         self.main_wasm: WasmModule | None = None
+        self._glue_folder = "."
 
     # -- the engine interface -----------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -333,12 +334,9 @@ class NodeEngine:
         if self.node is None:
             raise DldbgError("the node backend needs node on PATH (Debian: apt-get install nodejs)")
         glue = instrument(path, self.cache_dir)
-        main_wasm = os.path.splitext(path)[0] + ".wasm"
-        try:
-            self.main_wasm = read_module_file(main_wasm)
-            self.main_name = os.path.basename(main_wasm)
-        except (OSError, WasmParseError):
-            self.main_wasm = None
+        self._glue_folder = os.path.dirname(os.path.abspath(path))
+        # the glue's wasmBinaryFile, until its first hook names it (main.js.strict.js: main.wasm)
+        self._read_main(os.path.basename(os.path.splitext(path)[0] + ".wasm"))
         self.emit(GlueHooked(os.path.basename(path), glue.original, glue.path, glue.hooked,
                              tuple(f"{name} ({what})" for name, what in _missing(glue.missing)), glue.not_exposed))
         events_r, events_w = os.pipe()
@@ -373,6 +371,15 @@ class NodeEngine:
             self._channel = None
             self.memory = self.table = None
 
+    def _read_main(self, name: str) -> None:
+        """Take `name` (a file in the glue's folder) as the main module, parsed for GOT kinds
+        and function types when it can be read (else without its parse)."""
+        self.main_name = name
+        try:
+            self.main_wasm = read_module_file(os.path.join(self._glue_folder, name))
+        except DldbgError:
+            self.main_wasm = None
+
     # -- hooks -> events ----------------------------------------------------------------
     def _current(self) -> NodeModule | None:
         """The module a hook without a module id concerns: the one instantiating, else the
@@ -383,8 +390,8 @@ class NodeEngine:
 
     def _on_hook(self, msg: dict) -> None:
         point, fn, data = msg["hook"], msg["fn"], msg.get("data") or {}
-        if msg.get("main"):
-            self.main_name = msg["main"]
+        if msg.get("main") and msg["main"] != self.main_name:
+            self._read_main(msg["main"])
         got = msg.get("got") or []
         if not (point == "enter" and fn == "postInstantiation"):
             self._got_changes(got, fn)

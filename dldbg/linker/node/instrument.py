@@ -5,8 +5,8 @@ The glue keeps its loader's function names (emscripten's libdylink.js: `loadDyna
 such function's declaration, in the same scope, dldbg inserts one statement that rebinds the
 name to a wrapper (`hooks.js` `__dldbg.wrap`) reporting the call's start and end to dldbg; the
 wrapper is handed a closure that evaluates expressions in that scope (`memoryBase`, `GOT`,
-`wasmMemory`).  A prologue (hooks.js, then `Module.locateFile`/`thisProgram` pointing at the
-program's own folder and path) goes first.  The copy lives in `<cache folder>/node/`, named by
+`wasmMemory`).  A prologue (hooks.js, then `__dirname`, `__filename`, `require` and
+`process.argv[1]` as they are for the program's own file) goes first.  The copy lives in `<cache folder>/node/`, named by
 the SHA-256 of the glue and of hooks.js; the user's files are never written.  Protocol and what
 each glue generation exposes: docs/node.md.
 """
@@ -103,9 +103,14 @@ def instrument_text(source: str, glue_path: str) -> tuple[str, tuple[str, ...], 
     for at, text in sorted(inserts, reverse=True):
         out = out[:at] + text + out[at:]
     folder = os.path.dirname(os.path.abspath(glue_path))
-    prologue = (hooks_source() + "var Module = typeof Module != 'undefined' ? Module : {};\n"
-                f"Module['locateFile'] = function (p) {{ return {json.dumps(folder + os.sep)} + p; }};\n"
-                f"Module['thisProgram'] = {json.dumps(os.path.abspath(glue_path))};\n")
+    original = json.dumps(os.path.abspath(glue_path))
+    # node's CommonJS wrapper passes __dirname, __filename and require as parameters; the
+    # copy's own are rebound to the glue's, and process.argv[1] (the glue's `thisProgram`)
+    # too, so that the program and its --pre-js code see their files as under `node MAIN.js`
+    # (Module is left alone: a --pre-js may assign a new one)
+    prologue = (hooks_source() + f"var __filename = {original}, __dirname = {json.dumps(folder)};\n"
+                f"var require = require('module').createRequire({original});\n"
+                f"process.argv[1] = {original};\n")
     shebang = ""
     if out.startswith("#!"):
         shebang, _, out = out.partition("\n")
