@@ -1,8 +1,8 @@
 """The conformance script's inputs agree with each other and with docs/emscripten.md, and its
 engine wrapper runs a program the way the emscripten test runner calls an engine.
 
-(The conformance run itself, emscripten's test suite with dldbg as the engine, is part of
-scripts/test, after pytest: it takes minutes.)"""
+(The conformance runs themselves, emscripten's test suite with dldbg's engine and with its node
+backend as the engine, are part of scripts/test, before pytest: they take minutes.)"""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import json
 import re
 import subprocess
 import sys
+
+import pytest
 
 from catalogue import OUT, ROOT, SRC
 
@@ -49,11 +51,41 @@ def test_count_in_readme_and_docs_match():
     assert f"{passed} passed, {failed} failed" in readme
 
 
-def test_engine_wrapper_runs_main_js_as_the_runner_does():
+def test_count_with_the_node_backend_in_docs_match():
+    """docs/emscripten.md, docs/node.md and the README state the same figure for the run with
+    the node backend as the engine, over the tests that pass with node."""
+    figures = set()
+    for page in ("docs/emscripten.md", "docs/node.md", "README.md"):
+        count = re.search(r"\*\*With the node backend: (\d+) passed, (\d+) failed\*\*", (ROOT / page).read_text())
+        assert count, f"{page} states the node backend's conformance count"
+        figures.add(tuple(map(int, count.groups())))
+    assert len(figures) == 1
+    passed, failed = figures.pop()
+    assert passed + failed == len(conformance_module().read_node_list())
+
+
+def test_each_engine_is_the_runners_only_engine(tmp_path):
+    """The config of `--engine=E` names the engine wrapper with E's arguments as the runner's
+    only JS engine; `--node` names node itself.  scripts/test runs both engines."""
+    module = conformance_module()
+    for mode, engine in [*((m, [sys.executable, *argv]) for m, argv in module.ENGINES.items()),
+                         ("plain-node", ["node", "--no-experimental-fetch"])]:
+        config = module.write_config(str(tmp_path), str(tmp_path / "tests"), ["node", "--no-experimental-fetch"], mode)
+        scope: dict = {}
+        exec(open(config).read(), scope)
+        assert scope["JS_ENGINES"] == [engine], mode
+    assert module.ENGINES["node"][-1] == "--node"
+    test_command = (ROOT / "scripts" / "test").read_text()
+    assert "scripts/emscripten-conformance ||" in test_command
+    assert "scripts/emscripten-conformance --engine=node ||" in test_command
+
+
+@pytest.mark.parametrize("engine", [[], ["--node"]], ids=["wasmtime", "node"])
+def test_engine_wrapper_runs_main_js_as_the_runner_does(engine):
     folder = OUT / "emcc" / "em_loadtime"
     spec = json.loads((SRC / "em_loadtime" / "scenario.json").read_text())
     program = next(p for p in spec["emscripten_programs"] if p["args"])
-    proc = subprocess.run([sys.executable, str(ENGINE), str(folder / "main.js"), *program["args"]],
+    proc = subprocess.run([sys.executable, str(ENGINE), *engine, str(folder / "main.js"), *program["args"]],
                           capture_output=True, text=True, cwd=folder)
     assert (proc.stdout, proc.stderr, proc.returncode) == (
         program["node"]["stdout"], program["node"]["stderr"], program["node"]["exit"])
@@ -69,3 +101,4 @@ def test_engine_wrapper_refuses_plain_javascript(tmp_path):
 def test_script_help():
     proc = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--node" in proc.stdout and "--record-samples" in proc.stdout
+    assert "--engine {node,wasmtime}" in proc.stdout
