@@ -6,9 +6,9 @@ such function's declaration, in the same scope, dldbg inserts one statement that
 name to a wrapper (`hooks.js` `__dldbg.wrap`) reporting the call's start and end to dldbg; the
 wrapper is handed a closure that evaluates expressions in that scope (`memoryBase`, `GOT`,
 `wasmMemory`).  A prologue (hooks.js, then `__dirname`, `__filename`, `require` and
-`process.argv[1]` as they are for the program's own file) goes first.  The copy lives in `<cache folder>/node/`, named by
-the SHA-256 of the glue and of hooks.js; the user's files are never written.  Protocol and what
-each glue generation exposes: docs/node.md.
+`process.argv[1]` as they are for the program's own file) goes first.  The copy lives in
+`<cache folder>/node/`, named by the SHA-256 of the glue and of hooks.js; the user's files are
+never written.  Protocol and what each glue generation exposes: docs/node.md.
 """
 
 from __future__ import annotations
