@@ -428,7 +428,12 @@ def _run_node(args, stderr: TextIO, engines: list, categories) -> int:
         print(f"dldbg run: error: {', '.join(unused)}: not available with --node (the program's own glue loads and "
               f"runs it under node; docs/node.md)", file=stderr)
         return 2
-    engine = NodeEngine(args.file, cache_dir=None if args.no_cache else default_cache_dir())
+    try:
+        limits = resource_limits(args.limits)
+    except DldbgError as exc:
+        print(f"dldbg run: error: {exc}", file=stderr)
+        return 2
+    engine = NodeEngine(args.file, cache_dir=None if args.no_cache else default_cache_dir(), limits=limits)
     engines.append(engine)
     if categories:
         engine.listeners.append(Tracer(stderr, categories))

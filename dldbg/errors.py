@@ -107,6 +107,11 @@ class CallError(DldbgError):
         super().__init__(message)
 
 
+class NotSupportedByBackend(DldbgError):
+    """The engine backend in use cannot do what was asked (the node backend has no `dlclose`:
+    emscripten's loader never unloads); the message names the operation, the backend and why."""
+
+
 class BinaryenUnavailable(DldbgError):
     """No binaryen 119 or newer can be had to translate legacy exception handling to exnref
     (`wasm-opt --translate-to-exnref`): no such `wasm-opt` on PATH, and no node (or no npm and

@@ -33,7 +33,9 @@ _UNDEFINED = re.compile(r"undefined symbol '([^']+)' \(([^)]+)\)")
 _MISMATCH = re.compile(r"signature mismatch for (\S+): (\S+) imports (.+?), (\S+) defines (.+?)$")
 _DLSYM = re.compile(r'Tried to lookup unknown symbol "([^"]+)" in dynamic lib: (\S+)')
 _LAZY = re.compile(r"undefined symbol '([^']+)' called from (\S+)")
-_CANNOT_OPEN = ("No such file", "not found", "Is a directory", "Permission denied")
+#: emscripten's glue (node backend): 3.1 "undefined symbol `NAME`. perhaps ...", later "undefined symbol: NAME. ..."
+_GLUE_UNDEFINED = re.compile(r"undefined symbol(?:: | `)([^`\s]+?)`?\. perhaps")
+_CANNOT_OPEN = ("No such file", "not found", "Is a directory", "Permission denied", "ENOENT", "EACCES", "EISDIR")
 
 
 @dataclass
@@ -156,6 +158,20 @@ def _import_type(path: str | None, how: str, symbol: str) -> tuple[str | None, b
     return None, weak
 
 
+def _glue_importer(session, paths: dict[str, str], failed: str, symbol: str) -> tuple[str, str]:
+    """(importer, how) for a symbol emscripten's glue reported undefined: the failing module if
+    it imports the symbol, else the first loaded module that does (the glue checks the whole
+    GOT at each load: an entry left unresolved by an earlier failure fails every later load)."""
+    names = [failed] + [m.name for m in session.engine.modules if m.name != failed]
+    for name in names:
+        wasm = _wasm_of(paths.get(name) or "")
+        for imp in wasm.imports if wasm is not None else ():
+            if imp.field == symbol and imp.module in ("GOT.mem", "GOT.func", "env"):
+                return name, imp.module if imp.module.startswith("GOT.") else f"{imp.kind} import".replace(
+                    "func import", "function import")
+    return failed, "GOT entry"
+
+
 def collect_wanted(session) -> tuple[list[Wanted], list[dict], dict]:
     """What the last failure was missing: symbols (Wanted) and files (NEEDED or dlopen'd names
     not found), and a summary of the failure."""
@@ -193,6 +209,10 @@ def collect_wanted(session) -> tuple[list[Wanted], list[dict], dict]:
             if m:
                 how = m.group(2) if m.group(2).startswith("GOT.") else "function import"
                 want(m.group(1), e.module, how, False, index)
+            m = _GLUE_UNDEFINED.search(e.reason)
+            if m:
+                importer, how = _glue_importer(session, paths, e.module, m.group(1))
+                want(m.group(1), importer, how, False, index)
             m = _MISMATCH.search(e.reason)
             if m:
                 w = want(m.group(1).split(".", 1)[-1], m.group(2), "function import", False, index)
@@ -200,6 +220,8 @@ def collect_wanted(session) -> tuple[list[Wanted], list[dict], dict]:
             if e.failed_stage == "read" and any(s in e.reason for s in _CANNOT_OPEN):
                 start = next((session.log[i].event for i in failure.events if session.log[i].event.kind == "load.start"), None)
                 name = start.path if start is not None else e.path
+                if os.path.isfile(name) or any(f["name"] == name for f in files):
+                    continue  # found: its NEEDED library was not (a loader that fails each load of the chain)
                 tried = [name] if "/" in name else candidates(name, None, (), session.engine.library_path, session.engine.environ)
                 files.append({"name": name, "wanted_by": f"`{failure.command}`" if failure.command else "the program",
                               "how": "dlopen", "tried": tried, "event": index})

@@ -6,11 +6,15 @@ extra pipes, and turns each hook line into the events dldbg's wasmtime engine em
 stage (dldbg.events: same kinds, same fields) for the listeners.  While a listener runs (a
 session stopped at a breakpoint), node is blocked in its hook, and `read_memory`,
 `write_memory`, `memory` and `table` ask it through the pipes.  What this backend has of the
-engine interface: `listeners`, `emit`, `modules` (NodeModule), `module_named`, `memory`
-(`pages`, `data_len`), `table` (`size`, `get`, `key_by_slot`), `got` (a mirror of the glue's
-GOT), `global_scope` (empty), `read_memory`, `read_cstring`, `write_memory`, `poke_memory`,
-`func_type_of`, `interrupt`, `host.name`, `run_program`; `call`, `dlopen`, `dlsym`, `dlclose`,
-`dlerror`, `set_slot` and `resolve_function` raise DldbgError (not available yet).
+engine interface: `listeners`, `emit`, `modules` (NodeModule; the main module first, once the
+glue has instantiated it), `main`, `by_handle`, `module_named`, `memory` (`pages`,
+`data_len`), `table` (`size`, `get`, `key_by_slot`, `slot_of`), `got` (a mirror of the glue's
+GOT; `set` writes it), `global_scope` (what `mergeLibSymbols` published), `stack_pointer`,
+`read_memory`, `read_cstring`, `write_memory`, `poke_memory`, `func_type_of`,
+`resolve_function`, `call`, `call_func`, `dlopen`, `dlsym`, `dlerror`, `set_slot`,
+`interrupt`, `host.name`, `run_program`.  `call`, `dlopen` and `dlsym` run the glue's own code
+while node is stopped (docs/node.md); the loader's hooks stop inside them.  `dlclose` and
+`ensure_memory` raise NotSupportedByBackend.
 """
 
 from __future__ import annotations
@@ -23,14 +27,17 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 
-from ...errors import DldbgError, WasmParseError
-from ...events import (ConstructorCalled, Event, GlueHooked, GotCreated, GotUpdated, Instantiated, LoadFailed,
-                       LoadStarted, Loaded, MemoryAllocated, MemorySet, ModuleRead, NeededResolved, StartRelocationsApplied,
-                       SymbolsPublished, TableGrown)
+from ...errors import CallError, DldbgError, DlError, NotSupportedByBackend, WasmParseError
+from ...events import (CallTrapped, ConstructorCalled, Event, GlueHooked, GotCreated, GotUpdated, Instantiated,
+                       LoadFailed, LoadStarted, Loaded, MemoryAllocated, MemorySet, ModuleRead, NeededResolved,
+                       StartRelocationsApplied, SymbolsPublished, TableGrown, TableSlotSet)
+from ...limits import ResourceLimits
 from ...wasm.reader import WasmModule, read_module, read_module_file
-from ..flags import RTLD_GLOBAL, RTLD_NODELETE, RTLD_NOW, describe_flags
+from ..flags import RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOW, describe_flags
+from ..scope import Scope
 from .instrument import instrument
-from .protocol import Channel
+from .protocol import Channel, RequestFailed
+from .symbols import NodeFunc, NodeGlobal, module_exports
 
 WASM_PAGE = 65536
 
@@ -90,16 +97,6 @@ class NodeMemory:
         return self._channel.read(address, size)
 
 
-@dataclass(frozen=True)
-class NodeFunc:
-    """What a table slot holds, as the glue knows it: `module` and export `name` (None: a
-    function no loaded module exports; `index` is then V8's name for it, its function index)."""
-
-    module: str | None
-    name: str | None
-    index: str | None = None
-
-
 class _SlotKeys:
     """`key_by_slot` for dldbg.session.addresses.slot_info: ("named", module, function)."""
 
@@ -139,10 +136,17 @@ class NodeTable:
         module = self._engine.main_name if lib is None and found.get("name") else (os.path.basename(lib) if lib else None)
         if lib == "__main__":
             module = self._engine.main_name
-        return NodeFunc(module, found.get("name"), found.get("index"))
+        return NodeFunc(module, found.get("name"), found.get("index"), slot)
 
     def slot_of(self, key) -> int | None:
-        return None
+        """The table slot of a function named by its key (("named", module, export)), as the
+        glue's `functionsInTableMap` has it; None when it has none or node runs."""
+        if not self._channel.waiting or not key or key[0] != "named":
+            return None
+        mod = self._engine.module_named(key[1])
+        if mod is None:
+            return None
+        return self._channel.request("slotof", lib=self._engine.lib_of(mod), name=key[2])
 
 
 @dataclass
@@ -161,10 +165,11 @@ class NodeGotEntry:
 
 class NodeGot:
     """The glue's `GOT`, mirrored from the GOT changes each hook line carries (current at every
-    stop: node is stopped in the hook that sent them)."""
+    stop: node is stopped in the hook that sent them); `set` writes the glue's entry."""
 
-    def __init__(self):
+    def __init__(self, engine: "NodeEngine"):
         self.entries: dict[str, NodeGotEntry] = {}
+        self._engine = engine
 
     def get(self, symbol: str) -> NodeGotEntry | None:
         return self.entries.get(symbol)
@@ -173,7 +178,19 @@ class NodeGot:
         return self.entries[symbol].value
 
     def set(self, symbol: str, value: int, provider: str) -> int:
-        raise DldbgError(f"set got {symbol}: not available with the node backend yet (docs/node.md)")
+        """Write GOT[symbol] in the stopped program (the glue's WebAssembly.Global); returns the
+        old value.  Raises DldbgError when node is not stopped."""
+        entry = self.entries[symbol]
+        old = self._engine.stopped("set got").request("setgot", name=symbol, value=value & 0xFFFFFFFF)
+        entry.value, entry.provider = value & 0xFFFFFFFF, provider
+        return old
+
+    def entry(self, symbol: str, kind: str, value: int) -> NodeGotEntry:
+        """The mirror's entry for `symbol` (new ones get a global `global GOT.mem.NAME` reads)."""
+        if symbol not in self.entries:
+            glob = NodeGlobal(lambda: self.value(symbol), lambda v: self.set(symbol, v, "(debugger)"))
+            self.entries[symbol] = NodeGotEntry(symbol, kind, value, required=True, glob=glob)
+        return self.entries[symbol]
 
 
 class _Rearm:
@@ -184,17 +201,6 @@ class _Rearm:
 
     def set_epoch_deadline(self, ticks: int) -> None:
         self.pending = False
-
-
-class NoSymbols:
-    """The global scope as this backend knows it: empty (emscripten's `asmLibraryArg` is not
-    mirrored yet); dldbg.linker.scope.Scope's reading side, without importing wasmtime."""
-
-    name = "global"
-    symbols: dict = {}
-
-    def lookup(self, name: str):
-        return None
 
 
 @dataclass
@@ -212,16 +218,29 @@ class NodeEngine:
 
     backend = "node"
 
-    def __init__(self, glue: str, *, cache_dir: str | None = None, node: str | None = None, environ=None):
+    def __init__(self, glue: str, *, cache_dir: str | None = None, node: str | None = None, environ=None,
+                 limits: ResourceLimits | None = None, stdin_passthrough: bool = True):
         self.glue = glue
         self.cache_dir = cache_dir
         self.node = node or shutil.which("node")
         self.environ = dict(os.environ if environ is None else environ)
+        #: dldbg's resource limits, applied to the modules the glue reads (module.read): a module
+        #: above one fails its load in the glue with dldbg's message (docs/node.md)
+        self.limits = limits or ResourceLimits()
+        #: node reads dldbg's stdin (`dldbg run --node`), else /dev/null (the debugger owns the
+        #: terminal)
+        self.stdin_passthrough = stdin_passthrough
+        #: folders `why` searches besides the current one (the glue reads side modules relative
+        #: to the current folder; it has no -L)
+        self.library_path: list[str] = []
         self.listeners: list = []
         self.modules: list[NodeModule] = []
-        self.main = None
-        self.global_scope = NoSymbols()
-        self.got = NodeGot()
+        self.by_handle: dict[int, NodeModule] = {}
+        self.main: NodeModule | None = None
+        #: what mergeLibSymbols published (the glue's asmLibraryArg, for the loaded modules)
+        self.global_scope = Scope("global")
+        self.got = NodeGot(self)
+        self._error: str | None = None
         self.host = NodeHost()
         self.allocator = None
         self.store = _Rearm()
@@ -283,29 +302,156 @@ class NodeEngine:
                             new=bytes(data).hex(), command=command))
         return old
 
-    def _not_yet(self, what: str):
-        raise DldbgError(f"{what}: not available with the node backend yet (docs/node.md)")
+    def stopped(self, what: str) -> Channel:
+        """The channel to node, which must be stopped at a hook.  Raises DldbgError."""
+        if self._channel is None:
+            raise DldbgError(f"{what}: the program is not running under node (`run` it and stop it at an event first)")
+        if not self._channel.waiting:
+            raise DldbgError(f"{what}: the program is running under node; it can be asked only while it is stopped "
+                             f"at an event")
+        return self._channel
 
-    def call(self, target, args):
-        self._not_yet("call")
+    def lib_of(self, mod: NodeModule) -> str | None:
+        """The glue's name for a loaded module (its LDSO key: the name it was loaded by); None
+        for the main module."""
+        return None if mod is self.main else mod.path
 
-    def resolve_function(self, target):
-        self._not_yet("calling or naming a function")
+    def _source(self, func: NodeFunc) -> dict:
+        """How the hooks find `func`: by module and export name, else by the slot it came from."""
+        mod = self.module_named(func.module) if func.module and func.name else None
+        if mod is not None:
+            return {"lib": self.lib_of(mod), "name": func.name}
+        if func.slot is not None:
+            return {"slot": func.slot}
+        raise CallError(f"{func.module or '?'}!{func.name or func.index}: not a function the glue can find")
 
-    def dlopen(self, path: str, flags: int = 0, **_):
-        self._not_yet("dlopen")
+    def resolve_function(self, target) -> tuple[NodeFunc, object, str]:
+        """A function by table slot, `module!name`, or name (global scope, then any module):
+        (NodeFunc, its FuncType or `?`, a label).  Raises CallError."""
+        if isinstance(target, int) or (isinstance(target, str) and target.strip().lstrip("-").isdigit()):
+            slot = int(target)
+            self.stopped("call")
+            func = self.table.get(slot) if 0 <= slot < self.table.size else None
+            if func is None:
+                raise CallError(f"table slot {slot} holds no function")
+            return func, self.func_type_of(func), f"slot {slot}"
+        if "!" in target:
+            modname, name = target.split("!", 1)
+            mod = self.module_named(modname)
+            if mod is None:
+                raise CallError(f"no loaded module named {modname}")
+            candidates = [mod.exports.get(name)]
+        else:
+            candidates = [self.global_scope.lookup(target)]
+            candidates += [m.exports.get(target) for m in self.modules if m.state in ("ready", "instantiated")]
+        for sym in candidates:
+            if sym is not None and sym.kind == "func":
+                slot = self.table.slot_of(sym.key) if self.table is not None and self.table.interposed else None
+                if slot is not None and slot in self.table.interposed:  # the debugger's `set table`
+                    func = self.table.get(slot)
+                    if func is not None:
+                        return func, self.func_type_of(func), f"{sym.module}!{sym.name} (slot {slot}, interposed)"
+                return sym.extern, sym.func_type, f"{sym.module}!{sym.name}"
+        raise CallError(f"no function named {target} in the loaded modules")
 
-    def dlsym(self, handle: int, name: str):
-        self._not_yet("dlsym")
+    def call(self, target, args: list) -> object:
+        """Call a function in V8 with command-line style arguments, while node is stopped;
+        returns its result.  Raises CallError (a trap carries V8's wasm frames)."""
+        func, ftype, name = self.resolve_function(target)
+        if ftype == "?":  # a function no loaded module exports: numbers as they are
+            return self._call(func, name, [_number(a, name) for a in args], [])
+        from ..wasmtypes import coerce_args
+
+        return self._call(func, name, coerce_args(ftype, list(args), name), list(ftype.params))
+
+    def call_func(self, func: NodeFunc, name: str, args: list) -> object:
+        """Call `func` (a NodeFunc) with call values.  Raises CallError."""
+        ftype = self.func_type_of(func)
+        return self._call(func, name, args, list(ftype.params) if ftype != "?" else [])
+
+    def _call(self, func: NodeFunc, name: str, args: list, params: list) -> object:
+        channel = self.stopped("call")
+        source = self._source(func)
+        try:
+            value = channel.request("call", args=[str(a) if p == "i64" else a for a, p in zip(args, params or
+                                                                                            ["i32"] * len(args))],
+                                    params=params, **source)
+        except RequestFailed as exc:
+            detail = exc.detail
+            frames = tuple(detail.get("frames") or ())
+            if detail.get("trap"):
+                self.emit(CallTrapped(func.module or self.main_name, name, exc.reason, frames))
+                raise CallError(f"{name} trapped: {exc.reason}", trap=exc.reason, backtrace=frames) from None
+            raise CallError(f"{name} failed: {detail.get('exception') or 'exception'}: {exc.reason}",
+                            backtrace=frames) from None
+        return int(value) if isinstance(value, str) and value.lstrip("-").isdigit() else value
+
+    def dlopen(self, path: str, flags: int = RTLD_LAZY | RTLD_GLOBAL, **_) -> int:
+        """Load `path` with the glue's own loader (`loadDynamicLibrary`, with the flags its
+        dlopen gives: RTLD_GLOBAL, RTLD_NODELETE; RTLD_NOW/RTLD_LAZY are ignored, as by
+        emscripten), while node is stopped; returns dldbg's handle.  The loader's hooks report
+        and stop inside.  Raises DlError with the glue's message (dlerror's text)."""
+        channel = self.stopped("dlopen")
+        self._error = None
+        try:
+            reply = channel.request("dlopen", lib=path, **{"global": bool(flags & RTLD_GLOBAL)},
+                                    nodelete=bool(flags & RTLD_NODELETE))
+        except RequestFailed as exc:
+            self._error = exc.reason
+            raise DlError(exc.reason) from None
+        mod = next((m for m in reversed(self.modules) if m.path == path and m.state == "ready"), None)
+        if mod is None or not reply.get("loaded"):
+            self._error = (f"Could not load dynamic lib: {path}\nemscripten's loader has it registered from an earlier "
+                           f"load that did not complete (its LDSO keeps a failed library: a later dlopen of it returns "
+                           f"success without loading anything)")
+            raise DlError(self._error)
+        mod.refcount = reply.get("refcount", mod.refcount)
+        return mod.handle
+
+    def dlsym(self, handle: int, name: str) -> int:
+        """A data symbol's address or a function's table slot, as the glue's dlsym gives them
+        (`resolveGlobalSymbol` for RTLD_DEFAULT, else the library's exports; a function gets a
+        slot from `addFunction`).  Raises DlError with the glue's message."""
+        channel = self.stopped("dlsym")
+        self._error = None
+        if handle == RTLD_DEFAULT:
+            lib = None
+        else:
+            mod = self.by_handle.get(handle)
+            if mod is None:
+                self._error = f"Invalid library handle {handle:#x}"
+                raise DlError(self._error)
+            lib = self.lib_of(mod) or "__main__"
+        try:
+            return channel.request("dlsym", lib=lib, name=name)["value"]
+        except RequestFailed as exc:
+            self._error = exc.reason
+            raise DlError(exc.reason) from None
 
     def dlclose(self, handle: int):
-        self._not_yet("dlclose")
+        raise NotSupportedByBackend("dlclose: not available with the node backend: emscripten's loader never unloads "
+                                    "a library (its dlclose only drops a reference in libc)")
 
-    def dlerror(self):
-        self._not_yet("dlerror")
+    def dlerror(self) -> str | None:
+        """The last error of a `dlopen`/`dlsym` typed in the debugger, once; then None."""
+        error, self._error = self._error, None
+        return error
 
-    def set_slot(self, slot, func, key, old, new, module, command):
-        self._not_yet("set table")
+    def ensure_memory(self, limits=None):
+        raise NotSupportedByBackend("the node backend has no memory of its own: the program's memory exists while it "
+                                    "runs under node")
+
+    def set_slot(self, slot: int, func: NodeFunc, key, old, new, module, command) -> None:
+        """The debugger's write of `func` into table `slot` of the stopped program (the glue's
+        `setWasmTableEntry`, which keeps its table mirror in step); emits table.set.  Raises
+        DldbgError."""
+        channel = self.stopped("set table")
+        if not 0 <= slot < self.table.size:
+            raise DldbgError(f"slot {slot} is outside the table (size {self.table.size})")
+        previous = self.table.key_by_slot.get(slot)
+        channel.request("setslot", index=slot, source=self._source(func))
+        self.table.interposed.setdefault(slot, previous)
+        self.emit(TableSlotSet(module=module, stage=self.stage, slot=slot, old=old, new=new, command=command))
 
     def func_type_of(self, func: NodeFunc):
         """The function's type from its module's binary (a FuncType), or `?` when unknown."""
@@ -344,7 +490,8 @@ class NodeEngine:
         env = dict(self.environ, DLDBG_NODE_OUT=str(events_w), DLDBG_NODE_IN=str(replies_r))
         try:
             self.process = subprocess.Popen([self.node, "--no-experimental-fetch", glue.path, *argv[1:]], env=env,
-                                            pass_fds=(events_w, replies_r))
+                                            pass_fds=(events_w, replies_r),
+                                            stdin=None if self.stdin_passthrough else subprocess.DEVNULL)
         except OSError as exc:
             for fd in (events_r, events_w, replies_r, replies_w):
                 os.close(fd)
@@ -354,8 +501,11 @@ class NodeEngine:
         if self.store.pending:  # interrupted while node was starting (`--timeout`, Ctrl-C)
             self.store.pending = False
             self.process.send_signal(signal.SIGINT)
-        self._channel = Channel(events_r, replies_w)
+        self._channel = Channel(events_r, replies_w, on_hook=self._on_hook)
         self.memory, self.table = NodeMemory(self._channel), NodeTable(self._channel, self)
+        channel = self._channel
+        self.stack_pointer = NodeGlobal(lambda: self.stopped("$sp").request("sp"),
+                                        lambda v: self.stopped("set $sp").request("setsp", value=v & 0xFFFFFFFF))
         try:
             for msg in self._channel.hooks():
                 try:
@@ -367,16 +517,16 @@ class NodeEngine:
             if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait()
-            self._channel.close()
+            channel.close()
             self._channel = None
-            self.memory = self.table = None
+            self.memory = self.table = self.stack_pointer = None
 
     def _read_main(self, name: str) -> None:
         """Take `name` (a file in the glue's folder) as the main module, parsed for GOT kinds
         and function types when it can be read (else without its parse)."""
         self.main_name = name
         try:
-            self.main_wasm = read_module_file(os.path.join(self._glue_folder, name))
+            self.main_wasm = read_module_file(os.path.join(self._glue_folder, name), self.limits)
         except DldbgError:
             self.main_wasm = None
 
@@ -441,6 +591,7 @@ class NodeEngine:
         mod.refcount = data.get("refcount", 1)
         mod.handle = self._next_handle
         self._next_handle += 1
+        self.by_handle[mod.handle] = mod
         self.emit(Loaded(mod.name, mod.path, mod.handle, mod.refcount, mod.request))
 
     def _throw_loadDynamicLibrary(self, msg, data, got) -> None:
@@ -473,12 +624,33 @@ class NodeEngine:
             return
         self._by_mid[data["module"]] = mod
         try:
-            mod.wasm = read_module(raw, mod.path)
+            mod.wasm = read_module(raw, mod.path, self.limits)
         except WasmParseError:
             mod.wasm = None
+        over = self._over_limits(mod, raw)
+        if over is not None:  # the glue's load fails with dldbg's message, as dldbg's own loader's would
+            self._channel.fail_next = over
         dylink = mod.wasm.dylink.to_json() if mod.wasm is not None and mod.wasm.dylink else None
         eh = mod.wasm.eh.encoding if mod.wasm is not None else "unknown"
         self.emit(ModuleRead(mod.name, mod.path, len(raw), hashlib.sha256(raw).hexdigest(), dylink, None, eh))
+
+    def _over_limits(self, mod: NodeModule, raw: bytes) -> str | None:
+        """The resource limit (dldbg.limits) the module's bytes or MEM_INFO exceed, or None."""
+        limits = self.limits
+        if len(raw) > limits.file_size:
+            return (f"{mod.path}: read: the module is {len(raw)} bytes, larger than the file_size limit of "
+                    f"{limits.file_size} bytes (raise it with --limit file_size=N or DLDBG_LIMITS)")
+        dylink = mod.wasm.dylink if mod.wasm is not None else None
+        if dylink is None:
+            return None
+        for field, value, limit, name in (("memorysize", dylink.mem_size, limits.memory_size, "memory_size"),
+                                          ("memoryalignment", dylink.mem_align, limits.memory_alignment,
+                                           "memory_alignment"),
+                                          ("tablesize", dylink.table_size, limits.table_size, "table_size")):
+            if value > limit:
+                shown = f"2^{value}" if field == "memoryalignment" else str(value)
+                return f"{mod.path}: read: {dylink.format} MEM_INFO {field} {shown} is above {limits.describe(name)}"
+        return None
 
     def _enter_postInstantiation(self, msg, data, got) -> None:
         mod = self._by_mid.get(data.get("module"))
@@ -500,6 +672,8 @@ class NodeEngine:
         mod.stage = "imports"
         self._got_changes(got, "postInstantiation")
         mod.state, mod.stage = "instantiated", "instantiate"
+        mod.exports = module_exports(mod)
+        self._note_importers(mod)
         start = None
         if mod.wasm is not None and mod.wasm.start is not None:
             start = mod.wasm.function_name(mod.wasm.start) or f"func[{mod.wasm.start}]"
@@ -517,10 +691,49 @@ class NodeEngine:
     def _enter_mergeLibSymbols(self, msg, data, got) -> None:
         lib = os.path.basename(data["lib"])
         name = self.main_name if lib == "main" else lib
-        mod = self.module_named(name)
+        mod = self._add_main() if lib == "main" else self.module_named(name)
         if mod is not None:
-            mod.stage = "publish"
+            if mod is not self.main:
+                mod.stage = "publish"
+            # a shadowed name is one the glue's asmLibraryArg has already: a JS stub that calls
+            # Module['_NAME'], which mergeLibSymbols sets to the first module's export; so the
+            # first module publishing a name is the one that binds it, as in dldbg's engine
+            names = [n for n in (*data["symbols"], *data["shadowed"]) if n in mod.exports]
+            added, _ = self.global_scope.publish({n: mod.exports[n] for n in names})
+            mod.published += added
         self.emit(SymbolsPublished(name, "global", tuple(data["symbols"]), tuple(data["shadowed"])))
+
+    def _note_importers(self, mod: NodeModule) -> None:
+        """The module is an importer of each GOT entry its binary imports (GotEntry.importers)."""
+        for imp in mod.wasm.imports if mod.wasm is not None else ():
+            entry = self.got.get(imp.field) if imp.module in ("GOT.mem", "GOT.func") else None
+            if entry is not None and mod.name not in entry.importers:
+                entry.importers.append(mod.name)
+
+    def _add_main(self) -> NodeModule | None:
+        """The main module, once the glue has instantiated it (its `mergeLibSymbols(exports,
+        'main')`): its binary as dldbg's reader parsed it, its `__memory_base` and
+        `__table_base` as the glue set them, its static data and table slots from its dylink.0."""
+        if self.main is not None or self.main_wasm is None:
+            return self.main
+        bases = {"memory": 0, "table": 0}
+        for which in bases:
+            try:
+                bases[which] = int(self._channel.request("eval", scope="top", expr=(
+                    f"typeof ___{which}_base != 'undefined' ? Number(___{which}_base.value) : 0")))
+            except (DldbgError, ValueError):
+                pass
+        dylink = self.main_wasm.dylink
+        mod = NodeModule(0, self.main_name, os.path.join(self._glue_folder, self.main_name),
+                         RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE, 0, state="ready", wasm=self.main_wasm,
+                         memory_base=bases["memory"], memory_size=dylink.mem_size if dylink else 0,
+                         table_base=bases["table"], table_size=dylink.table_size if dylink else 0,
+                         nodelete=True, stage="done")
+        mod.exports = module_exports(mod)
+        self._note_importers(mod)
+        self.main = mod
+        self.modules.insert(0, mod)
+        return mod
 
     def _ctor___wasm_call_ctors(self, msg, data, got) -> None:
         mod = self._by_mid.get(data.get("module"))
@@ -535,7 +748,7 @@ class NodeEngine:
         name = mod.name if mod is not None else self.main_name
         for symbol, old, new in changes:
             kind = self._got_kind.get(symbol) or self._classify_got(symbol)
-            entry = self.got.entries.setdefault(symbol, NodeGotEntry(symbol, kind, new, required=True))
+            entry = self.got.entry(symbol, kind, new)
             entry.value = new
             if fn in ("relocateExports", "updateGOT"):
                 entry.provider = name
@@ -586,6 +799,19 @@ def _word_changes(before: bytes, after: bytes, base: int) -> tuple[tuple[int, in
     """(address, old, new) of each 4-byte word that differs."""
     return tuple((base + off, int.from_bytes(before[off:off + 4], "little"), int.from_bytes(after[off:off + 4], "little"))
                  for off in range(0, min(len(before), len(after)) - 3, 4) if before[off:off + 4] != after[off:off + 4])
+
+
+def _number(arg, name: str):
+    """A call argument of a function of unknown type: an int (any base) or a float."""
+    if not isinstance(arg, str):
+        return arg
+    try:
+        return int(arg, 0)
+    except ValueError:
+        try:
+            return float(arg)
+        except ValueError:
+            raise CallError(f"{name}: bad argument {arg!r}: not a number") from None
 
 
 def _missing(names) -> list[tuple[str, str]]:

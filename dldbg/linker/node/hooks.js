@@ -81,8 +81,116 @@ var __dldbg = (function () {
         return {lib: null, name: null, index: String(f.name)};
       }
       case 'eval': return String((req.scope === 'hook' ? ev : topEval)(req.expr));
+      case 'call': return callOp(req);
+      case 'dlopen': return dlopenOp(req);
+      case 'dlsym': return dlsymOp(req);
+      case 'slotof': {
+        var fn = exportsOf(req.lib)[req.name], map = optional('functionsInTableMap');
+        return typeof fn === 'function' && map && map.has(fn) ? map.get(fn) : null;
+      }
+      case 'setgot': {
+        var entry = topEval('GOT')[req.name];
+        if (!entry) throw new Error('no GOT entry ' + req.name);
+        var was = Number(entry.value);
+        entry.value = req.value;
+        gotSeen[req.name] = Number(entry.value);
+        return was;
+      }
+      case 'setslot': return setSlotOp(req);
+      case 'sp': return Number(stackPointer().get());
+      case 'setsp': stackPointer().set(req.value); return Number(stackPointer().get());
     }
     throw new Error('unknown request ' + JSON.stringify(req.op));
+  }
+  // -- requests that run the program's code (docs/node.md: call, dlopen, dlsym, ...) ---------
+  // A request may run wasm or the loader: its hooks report and stop inside it (hook() reads
+  // the pipe again), so dldbg's replies nest; the request's own reply comes once it returns.
+  function optional(name) { try { return topEval(name); } catch (e) { return undefined; } }
+  function mainExports() { return optional('wasmExports') || (optional('Module') || {})['asm'] || {}; }
+  function exportsOf(lib) {
+    // the glue's record of a loaded library: `module` (emscripten 3.1) or `exports` (later)
+    if (lib === null || lib === undefined) return mainExports();
+    var dso = topEval('LDSO').loadedLibsByName[lib];
+    if (!dso) throw new Error('no library ' + lib + ' in the loader (LDSO)');
+    var exp = dso.exports || dso.module;
+    if (!exp || typeof exp !== 'object') throw new Error(lib + ' is still loading');
+    return exp;
+  }
+  function functionOf(req) {
+    if (req.slot !== undefined && req.slot !== null) {
+      var f = topEval('wasmTable').get(req.slot);
+      if (!f) throw new Error('table slot ' + req.slot + ' holds no function');
+      return f;
+    }
+    var g = exportsOf(req.lib)[req.name];
+    if (typeof g !== 'function') throw new Error((req.lib || 'the main module') + ' exports no function ' + req.name);
+    return g;
+  }
+  function wasmFrames(e) {
+    var out = [], lines = String(e && e.stack || '').split('\n');
+    for (var i = 0; i < lines.length && lines[i].indexOf('callOp') < 0; i++)  // the called function's frames
+      if (/wasm:\/\/|wasm-function\[/.test(lines[i])) out.push(lines[i].trim().replace(/^at /, ''));
+    return out;
+  }
+  function RequestError(message, detail) { this.message = message; this.detail = detail; }
+  function callOp(req) {
+    var f = functionOf(req), stack = null, sp = null;
+    var args = req.args.map(function (a, i) { return req.params[i] === 'i64' ? BigInt(a) : a; });
+    try { stack = stackPointer(); sp = stack.get(); } catch (e) {}
+    try {
+      var r = f.apply(null, args);
+      return r === undefined ? null : (typeof r === 'bigint' ? String(r) : r);
+    } catch (e) {
+      if (stack !== null) stack.set(sp);  // a trapping frame never pops its stack
+      var name = e && e.constructor && e.constructor.name || typeof e;
+      throw new RequestError(errorText(e), {exception: name, frames: wasmFrames(e),
+                                            trap: e instanceof WebAssembly.RuntimeError});
+    }
+  }
+  function dlopenOp(req) {
+    // as the glue's dlopenInternal (_dlopen_js) calls the loader, without a C handle: the
+    // flags object, a local scope for RTLD_LOCAL (emscripten >= 3.1.2x: a 4-argument loader)
+    var load = topEval('loadDynamicLibrary'), fs = optional('FS');
+    var flags = {global: req.global, nodelete: req.nodelete, loadAsync: false, fs: fs};
+    var args = (load.__dldbg_arity || 0) >= 4 ? [req.lib, flags, req.global ? null : {}] : [req.lib, flags];
+    try { load.apply(null, args); }
+    catch (e) { throw new RequestError('Could not load dynamic lib: ' + req.lib + '\n' + errorText(e), {}); }
+    var dso = topEval('LDSO').loadedLibsByName[req.lib], exp = dso && (dso.exports || dso.module);
+    return {refcount: dso && dso.refcount !== Infinity ? dso.refcount : 1, loaded: !!exp && typeof exp === 'object'};
+  }
+  function dlsymOp(req) {
+    // as the glue's _dlsym_js: RTLD_DEFAULT through resolveGlobalSymbol, a library through its
+    // exports; a function gets a table slot (addFunction)
+    var result, where = req.lib === null ? 'RTLD_DEFAULT' : req.lib;
+    if (req.lib === null) {
+      result = topEval('resolveGlobalSymbol')(req.name, true);
+      if (result && typeof result === 'object' && 'sym' in result) result = result.sym;  // emscripten >= 3.1.4x
+    } else {
+      var exp = exportsOf(req.lib);
+      result = Object.prototype.hasOwnProperty.call(exp, req.name) ? exp[req.name] : undefined;
+    }
+    if (!result) throw new RequestError('Tried to lookup unknown symbol "' + req.name + '" in dynamic lib: ' + where, {});
+    if (typeof result === 'function') return {kind: 'func', value: topEval('addFunction')(result, result.sig)};
+    if (typeof result === 'object' && 'value' in result) result = result.value;
+    return {kind: 'data', value: Number(result)};
+  }
+  function setSlotOp(req) {
+    // an interposition: functionsInTableMap keeps the slot's old function there, so the glue's
+    // dlsym/addFunction of that function give this slot, which now holds the new one
+    var table = topEval('wasmTable'), f = functionOf(req.source);
+    if (req.index < 0 || req.index >= table.length) throw new Error('slot ' + req.index + ' is outside the table');
+    var set = optional('setWasmTableEntry');  // keeps the glue's wasmTableMirror in step
+    if (typeof set === 'function') set(req.index, f); else table.set(req.index, f);
+    return null;
+  }
+  function stackPointer() {
+    // the main module's __stack_pointer global (the glue's ___stack_pointer), else stackSave
+    var g = optional('___stack_pointer');
+    if (g && typeof g === 'object' && 'value' in g)
+      return {get: function () { return g.value; }, set: function (v) { g.value = v; }};
+    var save = optional('stackSave') || optional('_emscripten_stack_get_current'), restore = optional('stackRestore');
+    if (typeof save !== 'function') throw new Error('the glue has no __stack_pointer and no stackSave');
+    return {get: function () { return save(); }, set: function (v) { restore(v); }};
   }
   function hook(point, fn, data, ev, call) {
     if (!attached) return;
@@ -92,10 +200,17 @@ var __dldbg = (function () {
     for (;;) {
       var req = readLine();
       if (req === null) { attached = false; return; }      // dldbg went away: run on
-      if (req.op === 'continue') break;
+      if (req.op === 'continue') {
+        lastHook = Date.now();
+        if (req.fail) throw new Error(req.fail);  // dldbg refuses the module (its limits)
+        break;
+      }
       var reply;
       try { reply = {ok: true, value: serve(req, ev)}; }
-      catch (e) { reply = {ok: false, error: String(e && e.message || e)}; }
+      catch (e) {
+        reply = {ok: false, error: String(e && e.message !== undefined ? e.message : e)};
+        if (e instanceof RequestError) reply.detail = e.detail;
+      }
       send({reply: reply});
     }
     lastHook = Date.now();
@@ -173,6 +288,7 @@ var __dldbg = (function () {
       return leave(name, result, ev, call, data);
     };
     w.__dldbg = true;
+    w.__dldbg_arity = f.length;
     return w;
   }
   return {wrap: wrap};
