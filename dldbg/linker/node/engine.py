@@ -136,7 +136,15 @@ class NodeTable:
         module = self._engine.main_name if lib is None and found.get("name") else (os.path.basename(lib) if lib else None)
         if lib == "__main__":
             module = self._engine.main_name
-        return NodeFunc(module, found.get("name"), found.get("index"), slot)
+        name, index = found.get("name"), found.get("index")
+        if name is None and index is not None and index.isdigit():
+            # not an export: V8 names it by its function index; the module is the one whose
+            # table slots (dylink.0 tablesize, from its __table_base) hold the slot
+            owner = next((m for m in self._engine.modules if m.wasm is not None and m.table_size
+                          and m.table_base <= slot < m.table_base + m.table_size), None)
+            if owner is not None:
+                module, name = owner.name, owner.wasm.function_name(int(index)) or f"func[{index}]"
+        return NodeFunc(module, name, index, slot)
 
     def slot_of(self, key) -> int | None:
         """The table slot of a function named by its key (("named", module, export)), as the
@@ -268,7 +276,10 @@ class NodeEngine:
             listener(event)
 
     def module_named(self, name: str) -> NodeModule | None:
-        return next((m for m in reversed(self.modules) if m.name == name and m.state != "failed"), None)
+        """A module by file name, path (as the glue loaded it) or handle number; the latest
+        that did not fail."""
+        return next((m for m in reversed(self.modules) if m.state != "failed" and (
+            name in (m.name, m.path) or (m.handle and name == str(m.handle)))), None)
 
     def read_memory(self, address: int, size: int) -> bytes:
         """`size` bytes at `address`, from the stopped program.  Raises DldbgError outside
@@ -461,6 +472,8 @@ class NodeEngine:
             for exp in wasm.exports:
                 if exp.kind == "func" and exp.name == func.name:
                     return wasm.func_type(exp.index)
+            if func.index is not None and func.index.isdigit() and int(func.index) < wasm.num_imported_funcs + len(wasm.functions):
+                return wasm.func_type(int(func.index))
         return "?"
 
     def interrupt(self) -> None:

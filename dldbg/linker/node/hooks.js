@@ -170,7 +170,14 @@ var __dldbg = (function () {
       result = Object.prototype.hasOwnProperty.call(exp, req.name) ? exp[req.name] : undefined;
     }
     if (!result) throw new RequestError('Tried to lookup unknown symbol "' + req.name + '" in dynamic lib: ' + where, {});
-    if (typeof result === 'function') return {kind: 'func', value: topEval('addFunction')(result, result.sig)};
+    if (typeof result === 'function') {
+      if (!result.sig && !/\[native code\]/.test(Function.prototype.toString.call(result)))
+        // the glue's own dlsym would abort the program here (addFunction: Missing signature)
+        throw new RequestError(req.name + ' resolves to a JavaScript function of the glue without a signature (its ' +
+                               'stub for a side module\'s symbol); the glue\'s dlsym would abort the program: ' +
+                               'look it up in the library that defines it (dlsym LIBRARY ' + req.name + ')', {});
+      return {kind: 'func', value: topEval('addFunction')(result, result.sig)};
+    }
     if (typeof result === 'object' && 'value' in result) result = result.value;
     return {kind: 'data', value: Number(result)};
   }
