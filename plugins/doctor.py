@@ -234,6 +234,11 @@ def collect_wanted(session) -> tuple[list[Wanted], list[dict], dict]:
             symbol, importer = m.group(1), m.group(2)
         if symbol:
             want(symbol, importer, "function import")
+        m = _GLUE_UNDEFINED.search(message)
+        if symbol is None and m:  # the glue's lazy stub (resolveSymbol) of the called module
+            caller = message.split("!", 1)[0] if "!" in message.split(" ", 1)[0] else ""
+            importer, how = _glue_importer(session, paths, caller, m.group(1))
+            want(m.group(1), importer, how)
         m = _MISMATCH.search(message)
         if m:
             w = want(m.group(1), m.group(2), "function import")

@@ -167,6 +167,13 @@ def test_why_explains_the_glues_undefined_symbol():
     assert report["failure"]["module"] == "libmissing_data.so"
     wanted = report["symbols"][0]
     assert (wanted["symbol"], wanted["importer"], wanted["how"]) == ("missing_data", "libmissing_data.so", "GOT.mem")
+    # a function import is bound lazily by the glue's stub: the call fails, `why` names it
+    ok, failed, _, _ = debug(LOADTIME, "dlopen ../missing_symbol/libmissing_func.so", "call call_missing", "why",
+                             stop="ctor.call module=libem_greet.so")
+    assert "trapped: Aborted(Assertion failed: undefined symbol `does_not_exist`" in failed["call call_missing"]
+    wanted = ok["why"]["symbols"][0]
+    assert (wanted["symbol"], wanted["importer"], wanted["how"]) == ("does_not_exist", "libmissing_func.so",
+                                                                     "function import")
 
 
 def test_limits_apply_to_the_modules_the_glue_reads(tmp_path):
