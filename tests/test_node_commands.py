@@ -114,7 +114,8 @@ def test_dlopen_and_dlsym_through_the_glue_while_stopped():
     assert f"name {ok2[f'x/s {name_at:#x}']['strings'][0]['string']}, " in stdout  # "name em_plugin, ..."
     assert f"value {ok2[f'x/dw {value_at:#x}']['values'][0]}\n" in stdout  # "value 42"
     assert failed2["dlopen libnot_there_at_all.so"].startswith("Could not load dynamic lib: libnot_there_at_all.so")
-    assert "ENOENT: no such file or directory, open 'libnot_there_at_all.so'" in failed2["dlopen libnot_there_at_all.so"]
+    enoent = "ENOENT: no such file or directory, open 'libnot_there_at_all.so'"
+    assert enoent in failed2["dlopen libnot_there_at_all.so"]
     # main_exported () -> i32 called as plugin_apply's int (*)(int): V8's trap, as a call error
     assert "trapped: null function or function signature mismatch" in failed2[f"call plugin_apply {slot} 0"]
     trap = [o for o in objs2 if o.get("type") == "event" and o["event"]["kind"] == "call.trap"]
@@ -248,3 +249,21 @@ def test_every_command_answers_or_refuses_clearly():
         for path in (root / folder).rglob("*.py"):
             text = path.read_text()
             assert not re.search(r"(from|import) \S*linker\.node|isinstance\([^)]*Node", text), path
+
+
+def test_the_docs_example_runs_as_shown():
+    """docs/node.md's last example: its command line's output, but for V8's timing."""
+    import shlex
+
+    text = (OUT.parents[1] / "docs" / "node.md").read_text()
+    block = text.rsplit("```\n$ cd samples/out/emcc/em_loadtime && ", 1)[1].split("```", 1)[0]
+    command, _, expected = block.partition("\n")
+    while command.endswith("\\"):
+        more, _, expected = expected.partition("\n")
+        command = command[:-1] + more
+    argv = shlex.split(command)
+    assert argv[0] == "dldbg"
+    proc = subprocess.run([sys.executable, "-m", "dldbg", *argv[1:]], cwd=LOADTIME, capture_output=True, text=True,
+                          timeout=60)
+    timing = re.compile(r"instantiated in [0-9.]+s")
+    assert timing.sub("", proc.stdout + proc.stderr) == timing.sub("", expected)

@@ -330,7 +330,7 @@ class NodeEngine:
     def _source(self, func: NodeFunc) -> dict:
         """How the hooks find `func`: by module and export name, else by the slot it came from."""
         mod = self.module_named(func.module) if func.module and func.name else None
-        if mod is not None:
+        if mod is not None and func.name in mod.exports:
             return {"lib": self.lib_of(mod), "name": func.name}
         if func.slot is not None:
             return {"slot": func.slot}
@@ -383,10 +383,9 @@ class NodeEngine:
     def _call(self, func: NodeFunc, name: str, args: list, params: list) -> object:
         channel = self.stopped("call")
         source = self._source(func)
+        values = [str(a) if i < len(params) and params[i] == "i64" else a for i, a in enumerate(args)]
         try:
-            value = channel.request("call", args=[str(a) if p == "i64" else a for a, p in zip(args, params or
-                                                                                            ["i32"] * len(args))],
-                                    params=params, **source)
+            value = channel.request("call", args=values, params=params, **source)
         except RequestFailed as exc:
             detail = exc.detail
             frames = tuple(detail.get("frames") or ())
@@ -432,7 +431,7 @@ class NodeEngine:
             if mod is None:
                 self._error = f"Invalid library handle {handle:#x}"
                 raise DlError(self._error)
-            lib = self.lib_of(mod) or "__main__"
+            lib = self.lib_of(mod)
         try:
             return channel.request("dlsym", lib=lib, name=name)["value"]
         except RequestFailed as exc:
@@ -472,8 +471,9 @@ class NodeEngine:
             for exp in wasm.exports:
                 if exp.kind == "func" and exp.name == func.name:
                     return wasm.func_type(exp.index)
-            if func.index is not None and func.index.isdigit() and int(func.index) < wasm.num_imported_funcs + len(wasm.functions):
-                return wasm.func_type(int(func.index))
+            index = int(func.index) if func.index is not None and func.index.isdigit() else -1
+            if 0 <= index < wasm.num_imported_funcs + len(wasm.functions):  # named by V8's function index
+                return wasm.func_type(index)
         return "?"
 
     def interrupt(self) -> None:

@@ -169,7 +169,8 @@ var __dldbg = (function () {
       var exp = exportsOf(req.lib);
       result = Object.prototype.hasOwnProperty.call(exp, req.name) ? exp[req.name] : undefined;
     }
-    if (!result) throw new RequestError('Tried to lookup unknown symbol "' + req.name + '" in dynamic lib: ' + where, {});
+    if (!result)
+      throw new RequestError('Tried to lookup unknown symbol "' + req.name + '" in dynamic lib: ' + where, {});
     if (typeof result === 'function') {
       if (!result.sig && !/\[native code\]/.test(Function.prototype.toString.call(result)))
         // the glue's own dlsym would abort the program here (addFunction: Missing signature)
