@@ -177,15 +177,24 @@ def test_why_explains_the_glues_undefined_symbol():
                                                                      "function import")
 
 
-def test_limits_apply_to_the_modules_the_glue_reads(tmp_path):
-    """A side module larger than --limit file_size fails its load in the glue with dldbg's
-    message; the program does not run on as if nothing happened."""
+@pytest.mark.skipif(shutil.which("wasm-objdump") is None, reason="no wabt")
+def test_limits_apply_to_the_modules_the_glue_reads():
+    """A side module larger than --limit file_size, or with more imports than --limit imports,
+    fails its load in the glue with dldbg's message; the program does not run on as if nothing
+    happened."""
     size = os.path.getsize(LOADTIME / "libem_greet.so")
     proc = subprocess.run([sys.executable, "-m", "dldbg", "run", "--node", "--limit", f"file_size={size - 1}",
                            "main.js"], cwd=LOADTIME, capture_output=True, text=True, timeout=60)
     assert f"libem_greet.so: read: the module is {size} bytes, larger than the file_size limit of {size - 1}" \
         in proc.stderr
     assert proc.returncode not in (0, 3) and "hello, world" not in proc.stdout
+    imports = subprocess.run(["wasm-objdump", "-j", "Import", "-x", "libem_greet.so"], cwd=LOADTIME,
+                             capture_output=True, text=True).stdout
+    count = int(re.search(r"Import\[(\d+)\]", imports).group(1))  # wabt's count, not dldbg's
+    proc = subprocess.run([sys.executable, "-m", "dldbg", "run", "--node", "--limit", f"imports={count - 1}",
+                           "main.js"], cwd=LOADTIME, capture_output=True, text=True, timeout=60)
+    assert f"libem_greet.so: read: {count} imports is above the limit of {count - 1}" in proc.stderr
+    assert "hello, world" not in proc.stdout
 
 
 def test_node_reads_dev_null_in_the_debugger_and_stdin_under_run():

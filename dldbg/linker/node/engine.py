@@ -636,11 +636,14 @@ class NodeEngine:
         if mod is None:
             return
         self._by_mid[data["module"]] = mod
+        over = None
         try:
             mod.wasm = read_module(raw, mod.path, self.limits)
-        except WasmParseError:
+        except WasmParseError as exc:  # V8 may run what dldbg cannot read; not what is above a limit
             mod.wasm = None
-        over = self._over_limits(mod, raw)
+            if "--limit" in exc.message:
+                over = f"{mod.path}: read: {exc.message} at byte offset {exc.offset:#x}"
+        over = over or self._over_limits(mod, raw)
         if over is not None:  # the glue's load fails with dldbg's message, as dldbg's own loader's would
             self._channel.fail_next = over
         dylink = mod.wasm.dylink.to_json() if mod.wasm is not None and mod.wasm.dylink else None
