@@ -259,3 +259,23 @@ def test_every_command_answers_or_refuses_clearly():
             text = path.read_text()
             assert not re.search(r"(from|import) \S*linker\.node|isinstance\([^)]*Node", text), path
 
+
+
+def test_abort_fails_the_load_in_the_glue():
+    """`abort` at a stop inside a dlopen typed while stopped: the glue's load fails (the module
+    is failed, the dlopen an error) and the program runs on as under node; at a stop of the
+    program's own start-up load: that load fails in the glue, as a failing library's would."""
+    ok, failed, objs, proc = debug(LOADTIME, "break instantiate module=libem_plugin.so",
+                                   "dlopen ../em_dlopen/libem_plugin.so", "abort", "info modules",
+                                   stop="ctor.call module=libem_greet.so")
+    assert "aborted by the debugger" in failed["dlopen ../em_dlopen/libem_plugin.so"]
+    fails = [o["event"] for o in objs if o.get("type") == "event" and o["event"]["kind"] == "load.fail"]
+    assert [f["module"] for f in fails] == ["libem_plugin.so"] and "aborted by the debugger" in fails[0]["reason"]
+    assert {m["name"]: m["state"] for m in ok["info modules"]["modules"]}["libem_plugin.so"] == "failed"
+    assert "plugin ctor" not in proc.stdout
+    program = "".join(line for line in proc.stdout.splitlines(True) if not line.startswith("{"))
+    assert program == node_stdout("em_loadtime")  # the program's own run, unchanged
+    _, _, objs, proc = debug(LOADTIME, "abort", stop="instantiate module=libem_util.so")
+    assert "Error: libem_util.so: instantiate: aborted by the debugger" in proc.stderr  # the glue's uncaught error
+    assert "hello, world" not in proc.stdout
+    assert [o["result"]["exit_status"] for o in objs if o.get("command") == "run"] != [3]

@@ -27,7 +27,7 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 
-from ...errors import CallError, DldbgError, DlError, NotSupportedByBackend, WasmParseError
+from ...errors import CallError, DldbgError, DlError, LoadError, NotSupportedByBackend, WasmParseError
 from ...events import (CallTrapped, ConstructorCalled, Event, GlueHooked, GotCreated, GotUpdated, Instantiated,
                        LoadFailed, LoadStarted, Loaded, MemoryAllocated, MemorySet, ModuleRead, NeededResolved,
                        StartRelocationsApplied, SymbolsPublished, TableGrown, TableSlotSet)
@@ -523,6 +523,8 @@ class NodeEngine:
             for msg in self._channel.hooks():
                 try:
                     self._on_hook(msg)
+                except (LoadError, CallError) as exc:  # `abort` at a stop: the hooked function fails in the glue
+                    self._channel.fail_next = str(exc)
                 finally:
                     self._channel.resume()
             return self.process.wait()

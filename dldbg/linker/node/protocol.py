@@ -97,6 +97,7 @@ class Channel:
                     self.on_hook(msg)
             except Exception as exc:  # noqa: BLE001 - kept for after the reply (the pipe stays in step)
                 failed = failed or exc
+                self.fail_next = self.fail_next or str(exc)  # `abort`: the hooked function fails in the glue
             finally:
                 self.resume()
         self.waiting = True  # back in the hook that was asked
