@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -81,14 +82,25 @@ def test_each_engine_is_the_runners_only_engine(tmp_path):
 
 
 @pytest.mark.parametrize("engine", [[], ["--node"]], ids=["wasmtime", "node"])
-def test_engine_wrapper_runs_main_js_as_the_runner_does(engine):
+def test_engine_wrapper_runs_main_js_as_the_runner_does(engine, tmp_path):
+    """The program's output and status are node's (recorded in scenario.json); with --node and
+    $DLDBG_CONFORMANCE_TRACES, the run's trace goes to a file there, where the conformance
+    script counts the libraries the hooks saw load."""
     folder = OUT / "emcc" / "em_loadtime"
     spec = json.loads((SRC / "em_loadtime" / "scenario.json").read_text())
     program = next(p for p in spec["emscripten_programs"] if p["args"])
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    env = dict(os.environ, DLDBG_CONFORMANCE_TRACES=str(traces), DLDBG_CACHE_DIR=str(tmp_path / "cache"))
     proc = subprocess.run([sys.executable, str(ENGINE), *engine, str(folder / "main.js"), *program["args"]],
-                          capture_output=True, text=True, cwd=folder)
+                          capture_output=True, text=True, cwd=folder, env=env)
     assert (proc.stdout, proc.stderr, proc.returncode) == (
         program["node"]["stdout"], program["node"]["stderr"], program["node"]["exit"])
+    if engine:
+        side = [lib["name"] for lib in spec["libraries"] if lib["name"].endswith(".so")]
+        assert conformance_module().hooked_loads(str(traces)) == (1, len(side), len(side), [])
+        trace = next(traces.iterdir()).read_text().splitlines()
+        assert trace[0] == str(folder / "main.js") and trace[-1] == f"exit {program['node']['exit']}"
 
 
 def test_engine_wrapper_refuses_plain_javascript(tmp_path):
