@@ -169,8 +169,17 @@ def test_why_explains_the_glues_undefined_symbol():
     wanted = report["symbols"][0]
     assert (wanted["symbol"], wanted["importer"], wanted["how"]) == ("missing_data", "libmissing_data.so", "GOT.mem")
     # a function import is bound lazily by the glue's stub: the call fails, `why` names it
-    ok, failed, _, _ = debug(LOADTIME, "dlopen ../missing_symbol/libmissing_func.so", "call call_missing", "why",
-                             stop="ctor.call module=libem_greet.so")
+    ok, failed, _, _ = debug(LOADTIME, "dlopen ../missing_symbol/libmissing_func.so",
+                             "info imports libmissing_func.so", "info imports libem_greet.so", "call call_missing",
+                             "why", stop="ctor.call module=libem_greet.so")
+    rows = {r["import"]: r for r in ok["info imports libmissing_func.so"]["imports"]}
+    assert (rows["env.does_not_exist"]["how"], rows["env.does_not_exist"]["state"]) == ("lazy", "lazy stub, unbound")
+    assert rows["env.memory"]["provider"] == "(glue)"
+    rows = {r["import"]: r for r in ok["info imports libem_greet.so"]["imports"]}
+    # greet's printf is the main module's (emcc -O1 makes it iprintf), util_scale util's, through
+    # the glue's JavaScript stub (the main module imports it too)
+    assert (rows["env.iprintf"]["how"], rows["env.iprintf"]["provider"]) == ("global-scope", "main.wasm")
+    assert (rows["env.util_scale"]["how"], rows["env.util_scale"]["provider"]) == ("glue-stub", "libem_util.so")
     assert "trapped: Aborted(Assertion failed: undefined symbol `does_not_exist`" in failed["call call_missing"]
     wanted = ok["why"]["symbols"][0]
     assert (wanted["symbol"], wanted["importer"], wanted["how"]) == ("does_not_exist", "libmissing_func.so",

@@ -692,6 +692,7 @@ class NodeEngine:
         mod.state, mod.stage = "instantiated", "instantiate"
         mod.exports = module_exports(mod)
         self._note_importers(mod)
+        mod.bindings = self._bindings(mod)
         start = None
         if mod.wasm is not None and mod.wasm.start is not None:
             start = mod.wasm.function_name(mod.wasm.start) or f"func[{mod.wasm.start}]"
@@ -720,6 +721,41 @@ class NodeEngine:
             added, _ = self.global_scope.publish({n: mod.exports[n] for n in names})
             mod.published += added
         self.emit(SymbolsPublished(name, "global", tuple(data["symbols"]), tuple(data["shadowed"])))
+
+    def _bindings(self, mod: NodeModule) -> list:
+        """How the glue bound the module's function imports (`info imports`), asked at its
+        instantiation: `global-scope` (a loaded module's export in asmLibraryArg), `glue-stub`
+        (the glue's JavaScript stub that calls a module's export), `host` (a JavaScript
+        function of the glue), `lazy` (a stub that binds on the first call; unbound when
+        nothing defines the name now)."""
+        from ..module import ImportBinding, LazyStub
+
+        imports = [imp for imp in (mod.wasm.imports if mod.wasm is not None else ())
+                   if imp.module in ("env", "wasi_snapshot_preview1")]
+        imps = [imp for imp in imports if imp.kind == "func"]
+        # memory, table, __stack_pointer, __memory_base, __table_base: the glue's own
+        out = [ImportBinding(imp, "host", "(glue)", imp.field) for imp in imports if imp.kind != "func"]
+        if not imps:
+            return out
+        try:
+            found = self._channel.request("bindings", names=[imp.field for imp in imps])
+        except DldbgError:  # a glue without asmLibraryArg (later emscripten: wasmImports): not shown
+            return out
+        weak = mod.wasm.dylink.weak_imports if mod.wasm.dylink else frozenset()
+        for imp, where in zip(imps, found):
+            provider = None
+            if where is not None:
+                lib = where.get("lib")
+                provider = "(glue)" if where.get("glue") else (self.main_name if lib is None else
+                                                                os.path.basename(lib))
+            if where is not None and where.get("direct"):
+                how = "host" if where.get("glue") else ("glue-stub" if where.get("via") else "global-scope")
+                out.append(ImportBinding(imp, how, provider, imp.field))
+                continue
+            stub = LazyStub(mod, imp.field, mod.wasm.types[imp.desc], imp.field in weak,
+                            target=NodeFunc(provider, imp.field) if provider else None, provider=provider)
+            out.append(ImportBinding(imp, "lazy", provider, imp.field, stub=stub))
+        return out
 
     def _note_importers(self, mod: NodeModule) -> None:
         """The module is an importer of each GOT entry its binary imports (GotEntry.importers)."""

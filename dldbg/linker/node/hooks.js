@@ -97,6 +97,7 @@ var __dldbg = (function () {
         return was;
       }
       case 'setslot': return setSlotOp(req);
+      case 'bindings': return bindingsOp(req);
       case 'sp': return Number(stackPointer().get());
       case 'setsp': stackPointer().set(req.value); return Number(stackPointer().get());
     }
@@ -190,6 +191,35 @@ var __dldbg = (function () {
     var set = optional('setWasmTableEntry');  // keeps the glue's wasmTableMirror in step
     if (typeof set === 'function') set(req.index, f); else table.set(req.index, f);
     return null;
+  }
+  function bindingsOp(req) {
+    // how the glue binds each function import `env.NAME` (its instantiation Proxy): a function
+    // of asmLibraryArg (the global scope) at once, else a lazy stub that resolveSymbol binds on
+    // the first call; and which loaded module's export that is, if any
+    var table = topEval('asmLibraryArg'), resolve = topEval('resolveGlobalSymbol'), mod = optional('Module') || {};
+    var libs = topEval('LDSO').loadedLibsByName, sources = [[null, mainExports()]];
+    for (var l in libs) {
+      var e = libs[l].exports || libs[l].module;
+      if (l !== '__main__' && e && typeof e === 'object') sources.push([l, e]);
+    }
+    function owner(f, name) {
+      for (var i = 0; i < sources.length; i++) if (sources[i][1][name] === f) return sources[i][0];
+      return undefined;
+    }
+    return req.names.map(function (name) {
+      var f = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined, direct = f !== undefined;
+      if (!direct) {
+        try { f = resolve(name, false); } catch (e) { f = undefined; }
+        if (f && typeof f === 'object' && 'sym' in f) f = f.sym;
+      }
+      if (!f) return null;
+      var lib = owner(f, name), via = false;
+      if (lib === undefined && typeof mod['_' + name] === 'function' && mod['_' + name] !== f) {
+        lib = owner(mod['_' + name], name);  // the glue's JS stub for a module's symbol (Module._NAME)
+        via = lib !== undefined;
+      }
+      return {direct: direct, glue: lib === undefined, lib: lib === undefined ? null : lib, via: via};
+    });
   }
   function stackPointer() {
     // the main module's __stack_pointer global (the glue's ___stack_pointer), else stackSave
