@@ -386,6 +386,13 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
     else:
         engine = Engine(StandaloneHost(), **engine_options)
     engines.append(engine)
+    # the compiles start now, on worker threads, while the host sets up and the program runs:
+    # the main's, and those of the libraries the program's last run loaded
+    from .linker.tiers import last_run_modules
+
+    engine.precompile(args.file)
+    for library in last_run_modules(engine.cache.folder, args.file):
+        engine.precompile(library)
     if categories:
         engine.listeners.append(Tracer(stderr, categories))
     from .progress import ProgressLine
@@ -404,6 +411,7 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
                                                     for m in engine.modules if m.path in file_shas])
         return status
     finally:
+        engine.cache.wait()  # the compiles' code written, and queued for the tier-up
         if engine.tier == "winch":
             from .linker.tiers import spawn_tier_up
 

@@ -9,6 +9,10 @@ files this cache wrote are read, from the user's own cache folder.
 The cache also learns how fast this machine compiles (bytes of module per second, from the
 compiles of modules of at least `SPEED_MIN_BYTES`, kept in `compiled/speed.json`), so that a
 front end can show how far a long compile has got (`expected_seconds`).
+
+A compile can run on a worker thread (`start`): wasmtime compiles without Python's GIL, so the
+caller goes on (the host sets up, the program runs) while it does, and `get` of the same module
+waits for it; the worker then writes the machine code to the cache while the module is used.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import time
 
 import wasmtime
@@ -61,6 +66,10 @@ class CompileCache:
         self.tier_up = tier_up
         self._tag = hashlib.sha256(f"wasmtime={wasmtime_version()};{settings}".encode()).hexdigest()[:16]
         self._memory: dict[str, wasmtime.Module] = {}
+        #: compiles running on worker threads (`start`), by sha256
+        self._pending: dict[str, _Pending] = {}
+        self._workers: list[threading.Thread] = []
+        self._speed_lock = threading.Lock()
         #: bytes of module compiled per second on this machine (None until measured)
         self.speed: float | None = self._read_speed()
 
@@ -75,6 +84,13 @@ class CompileCache:
         started = time.perf_counter()
         if sha256 in self._memory:
             return self._memory[sha256], "memory-cache", time.perf_counter() - started
+        pending = self._pending.pop(sha256, None)
+        if pending is not None:  # compiling on a worker thread (`start`): wait for it
+            pending.done.wait()
+            if pending.error is not None:
+                raise pending.error
+            self._memory[sha256] = pending.module
+            return pending.module, "compiled", pending.seconds
         path = self.path_for(sha256)
         module, source = None, "compiled"
         if path and os.path.exists(path):
@@ -85,13 +101,52 @@ class CompileCache:
                 module = None
         if module is None:
             module = wasmtime.Module(self.engine, data)
-            self._learn_speed(len(data), time.perf_counter() - started)
-            if path:
-                self._store(path, module.serialize())
-                if self.tier_up:
-                    self._store(os.path.join(self.folder, TIER_UP_FOLDER, f"{sha256}.wasm"), data)
+            self._keep(module, data, sha256, time.perf_counter() - started)
         self._memory[sha256] = module
         return module, source, time.perf_counter() - started
+
+    def start(self, data: bytes, sha256: str) -> bool:
+        """Begin compiling `data` (whose sha256 is `sha256`) on a worker thread, unless its
+        machine code is cached or already being compiled; `get(data, sha256)` waits for it and
+        raises its error, if any (wasmtime.WasmtimeError), as a compile of its own would.
+        Returns whether a compile was started.  The worker writes the code to the cache folder
+        after `get` has it; `wait` waits for that."""
+        if self.has(sha256) or sha256 in self._pending:
+            return False
+        pending = self._pending[sha256] = _Pending()
+        # not a daemon: the process waits for the cache file to be written before it ends
+        worker = threading.Thread(target=self._compile_on_worker, args=(data, sha256, pending),
+                                  name="dldbg-compile")
+        self._workers.append(worker)
+        worker.start()
+        return True
+
+    def wait(self) -> None:
+        """Wait for the compiles begun by `start`, and for their machine code to be written
+        to the cache folder (the tier-up reads the queue they add to)."""
+        while self._workers:
+            self._workers.pop().join()
+
+    def _compile_on_worker(self, data: bytes, sha256: str, pending: "_Pending") -> None:
+        started = time.perf_counter()
+        try:
+            pending.module = wasmtime.Module(self.engine, data)
+        except BaseException as exc:  # noqa: BLE001  (raised again by `get`, on the caller's thread)
+            pending.error = exc
+        pending.seconds = time.perf_counter() - started
+        pending.done.set()
+        if pending.module is not None:
+            self._keep(pending.module, data, sha256, pending.seconds)
+
+    def _keep(self, module: wasmtime.Module, data: bytes, sha256: str, seconds: float) -> None:
+        """A module compiled here: learn the speed, write its code to the cache folder and
+        queue it for the tier-up."""
+        self._learn_speed(len(data), seconds)
+        path = self.path_for(sha256)
+        if path:
+            self._store(path, module.serialize())
+            if self.tier_up:
+                self._store(os.path.join(self.folder, TIER_UP_FOLDER, f"{sha256}.wasm"), data)
 
     def eh_use(self, wasm, sha256: str) -> EhUse:
         """`wasm.eh` (the exception-handling scan, which walks every function body: a fifth of
@@ -108,7 +163,8 @@ class CompileCache:
         return wasm.eh
 
     def has(self, sha256: str) -> bool:
-        """The machine code of the module `sha256` is cached (in memory or on disk)."""
+        """The machine code of the module `sha256` is cached (in memory or on disk); False
+        while it is being compiled (`start`)."""
         path = self.path_for(sha256)
         return sha256 in self._memory or bool(path and os.path.exists(path))
 
@@ -139,12 +195,13 @@ class CompileCache:
         if size < SPEED_MIN_BYTES or seconds <= 0:
             return
         speed = size / seconds
-        self.speed = speed if self.speed is None else SPEED_WEIGHT * speed + (1 - SPEED_WEIGHT) * self.speed
-        path = self._speed_path()
-        if path:
-            table = self._read_speed_table()
-            table[self._tag] = round(self.speed)
-            self._store(path, json.dumps(table).encode())
+        with self._speed_lock:  # compiles on worker threads learn too
+            self.speed = speed if self.speed is None else SPEED_WEIGHT * speed + (1 - SPEED_WEIGHT) * self.speed
+            path = self._speed_path()
+            if path:
+                table = self._read_speed_table()
+                table[self._tag] = round(self.speed)
+                self._store(path, json.dumps(table).encode())
 
     def _store(self, path: str, blob: bytes) -> None:
         try:
@@ -155,3 +212,16 @@ class CompileCache:
             os.replace(tmp, path)
         except OSError:
             pass  # a read-only or full cache folder only costs a recompile next time
+
+
+class _Pending:
+    """A compile running on a worker thread (`CompileCache.start`): `done` is set once `module`
+    or `error` is, with the compile's `seconds`."""
+
+    __slots__ = ("done", "module", "error", "seconds")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.module: wasmtime.Module | None = None
+        self.error: BaseException | None = None
+        self.seconds = 0.0

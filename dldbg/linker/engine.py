@@ -19,7 +19,7 @@ from ..events import (CallTrapped, Event, LazyBound, LoadFailed, Loaded, MemoryG
                       TableSlotSet)
 from ..wasm.types import FuncType, Import, Limits
 from ..wasm.files import ModuleFiles
-from ..wasm.reader import WasmModule
+from ..wasm.reader import WasmModule, read_wasm_bytes
 from ..limits import ResourceLimits, default_limits
 from .cache import CompileCache, default_cache_dir
 from .flags import BAD_MODE_MESSAGE, RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW
@@ -501,6 +501,31 @@ class Engine:
         """Publish host-provided definitions (emscripten's JS library, layout symbols such as
         `__heap_base`) into the global scope, ahead of every module."""
         self.global_scope.publish(symbols)
+
+    def precompile(self, path: str) -> bool:
+        """Begin compiling the module file `path` on a worker thread (`CompileCache.start`), so
+        that its load finds the machine code ready or under way: `dldbg run` starts the
+        program's main this way before the host sets up, and the libraries its last run loaded
+        (`dldbg.linker.tiers.last_run_modules`) before the program asks for them.  Nothing is
+        started for a module whose code is cached (nor is the file parsed then), that must be
+        translated to exnref first, or that the host adapts (`Host.prepare`), nor for a file
+        that cannot be read or parsed: its load reports that.  Returns whether a compile was
+        started."""
+        import hashlib
+
+        try:
+            if self.cache.has(hashlib.sha256(read_wasm_bytes(path, self.limits.file_size)).hexdigest()):
+                return False
+            data, wasm = self.files.get(path)  # parsed now rather than at its load
+            sha = hashlib.sha256(data).hexdigest()
+            if self.cache.eh_use(wasm, sha).encoding == "legacy":
+                return False
+            prepare = getattr(self.host, "prepare", None)
+            if prepare is not None and prepare(wasm, data) is not None:
+                return False
+        except DldbgError:
+            return False
+        return self.cache.start(data, sha)
 
     def interrupt(self) -> None:
         """Stop running wasm at its next epoch check (Ctrl-C); the call raises CallError."""

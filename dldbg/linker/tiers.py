@@ -50,6 +50,11 @@ def apply_tier(config, tier: str, settings: dict) -> None:
     # it on), so a Winch engine goes without it.
     config.wasm_exceptions = False
     settings["wasm_exceptions"] = False
+    # A Winch engine still compiles its trampolines (host <-> wasm calls: one per exported or
+    # table function, 7000 for an emscripten MAIN_MODULE) with Cranelift, most of a large main
+    # module's compile: without Cranelift's optimisations that is a sixth less CPU time.
+    config.cranelift_opt_level = "none"
+    settings["cranelift_opt_level"] = "none"
     settings["strategy"] = tier
 
 
@@ -108,6 +113,23 @@ def record_run(folder: str | None, program: str, modules: list[tuple[str, str, s
         os.replace(tmp, path)
     except OSError:
         pass
+
+
+def last_run_modules(folder: str | None, program: str) -> list[str]:
+    """The paths of the modules other than `program` that its last run loaded (`record_run`
+    in the cache folder `folder`), in load order; [] when nothing is recorded."""
+    import json
+
+    if not folder:
+        return []
+    try:
+        with open(_manifest(folder, program), encoding="utf-8") as fh:
+            modules = json.load(fh)
+        real = os.path.realpath(program)
+        return [entry[0] for entry in modules
+                if isinstance(entry, list) and entry and isinstance(entry[0], str) and os.path.realpath(entry[0]) != real]
+    except (OSError, ValueError):
+        return []
 
 
 def _last_run_changed(cache, program: str) -> bool:
