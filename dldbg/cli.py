@@ -322,6 +322,10 @@ def _run_pyodide(args, stdout: TextIO, stderr: TextIO, engines: list, categories
         engines.append(engine)
         if categories:
             engine.listeners.append(Tracer(stderr, categories))
+        from .progress import ProgressLine
+
+        if ProgressLine.wanted(stderr):  # the main's translation and compile when not cached: minutes
+            engine.listeners.append(ProgressLine(stderr))
         host.run(engine, str(dist.main), [str(dist.main)])
         loaded = [m for m in engine.modules if m is not engine.main and m.state == "ready"]
         skipped = [lib.member for lib in inputs.libraries if not lib.pyodide_loads]

@@ -168,6 +168,33 @@ def test_run_pyodide_loads_a_wheel_and_fails_in_one_line(fetched, tmp_path, caps
     assert "signature mismatch for env._PyLong_NumBits" in err[0]
 
 
+def test_run_pyodide_shows_progress_on_a_terminal(fetched, tmp_path, monkeypatch):
+    """`dldbg run --pyodide` gets the progress line of the main's translation and compile (an
+    empty folder: the main alone); it had none, so a first run sat silent for minutes."""
+    import io
+
+    import dldbg.progress
+
+    package, _wheels = fetched
+    seen = []
+
+    class Recording(dldbg.progress.ProgressLine):
+        def __call__(self, event):
+            seen.append(event.kind)
+            super().__call__(event)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(dldbg.progress, "ProgressLine", Recording)
+    (tmp_path / "empty").mkdir()
+    out = io.StringIO()
+    assert cli_main(["run", "--pyodide", str(package), str(tmp_path / "empty")], stdout=out, stderr=Terminal()) == 0
+    assert "loaded 0 libraries" in out.getvalue()
+    assert "module.read" in seen and "module.compile" in seen
+
+
 def test_check_reports_elf_and_missing_needed_with_provider(fetched, tmp_path, capsys):
     package, wheels = fetched
     folder = tmp_path / "pkg"
