@@ -43,19 +43,44 @@ EPILOG_RUN = """Examples:
 """
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, the terminal's width found without `shutil`: argparse imports it
+    (and through it zlib, bz2 and lzma) for every argument it adds, a few milliseconds of
+    every `dldbg inspect`.  The width is shutil.get_terminal_size's: $COLUMNS, else the
+    terminal's, else 80."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        if width is None:
+            width = _columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _columns() -> int:
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dldbg",
         description="A debugger for WebAssembly dynamic linking (the dylink.0 ABI).\n\n"
                     "The debugger: dldbg [--repl|--tui] [-x FILE] [-ex CMD] [--batch] [--json] FILE [-- ARGS]\n"
                     "(`dldbg --help-debugger` lists its options).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("-V", "--version", action="version", version=f"dldbg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("inspect", help="show a module's dylink.0 metadata, imports and exports",
-                       epilog=EPILOG_INSPECT, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=EPILOG_INSPECT, formatter_class=HelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
     _limit_option(p)
@@ -66,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "undefined symbol, signature mismatch, missing NEEDED library (with the distribution package "
                        "that provides it), Python or platform tag mismatch, non-wasm file and exception-handling "
                        "encoding that differs from the main's.",
-                       epilog=EPILOG_CHECK, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=EPILOG_CHECK, formatter_class=HelpFormatter)
     p.add_argument("files", nargs="+", metavar="WHEEL_OR_SO")
     p.add_argument("--pyodide", metavar="VERSION|FOLDER", default=None,
                    help="the Pyodide to check against: an npm version, fetched once (default 314.0.7), or a "
@@ -82,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "follow --) or a side module, loaded in the standalone host after the --preload "
                        "libraries, with their NEEDED libraries, as a program's start-up does; --invoke "
                        "FUNC then calls a function.",
-                       epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=EPILOG_RUN, formatter_class=HelpFormatter)
     p.add_argument("file", nargs="?", metavar="FILE")
     p.add_argument("--invoke", nargs="+", metavar=("FUNC", "ARGS"),
                    help="the function to call after loading, and its integer or float arguments")
@@ -489,10 +514,10 @@ def entry() -> None:
     """The `dldbg` executable.  A closed pipe (`dldbg inspect --json F | head -c 300`) ends dldbg
     as it ends cat or grep: SIGPIPE's default action, no message, status 141 in the shell
     (Python ignores SIGPIPE and raises BrokenPipeError instead)."""
-    import signal
+    import _signal  # `signal` is this plus enums built at import time: a millisecond of start-up
 
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if hasattr(_signal, "SIGPIPE"):
+        _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
     raise SystemExit(main())
 
 

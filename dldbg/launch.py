@@ -19,7 +19,7 @@ import contextlib
 import sys
 from typing import TextIO
 
-from .cli import positive_seconds
+from .cli import HelpFormatter, positive_seconds
 
 EPILOG = """Examples:
   dldbg samples/out/clang16/missing_symbol/libmissing_data.so
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Debug the dynamic linking of FILE (a side module, or a program a host runs): stop at any "
                     "linker stage, inspect and change memory, the table, the GOT and symbols, call functions. "
                     "`dldbg inspect` and `dldbg run` are the non-interactive tools.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+        epilog=EPILOG, formatter_class=HelpFormatter, allow_abbrev=False)
     p.add_argument("--help-debugger", action="help", help="show this help (also -h after any debugger option)")
     p.add_argument("file", nargs="?", metavar="FILE", help="side module or program")
     ui = p.add_mutually_exclusive_group()

@@ -120,10 +120,13 @@ def test_usage_errors_exit_2():
 
 def test_inspect_imports_neither_wasmtime_nor_importlib_metadata():
     """`dldbg inspect` reads the binary alone: start-up pays for no runtime and no package
-    metadata (the version is a literal).  Checked in a fresh interpreter's sys.modules."""
+    metadata (the version is a literal), nor for shutil (and its compression modules: argparse
+    imports it for the terminal's width) or signal's enums (for SIGPIPE).  Checked in a fresh
+    interpreter's sys.modules, through the executable's entry point."""
     path = sample("clang16", "reloc", "libreloc.so")
-    code = ("import sys; from dldbg.cli import main; status = main(['inspect', '--json', sys.argv[1]]); "
-            "print(sorted(m for m in ('wasmtime', 'importlib.metadata') if m in sys.modules)); sys.exit(status)")
+    code = ("import atexit, sys; sys.argv = ['dldbg', 'inspect', '--json', sys.argv[1]]; "
+            "atexit.register(lambda: print(sorted(m for m in ('wasmtime', 'importlib.metadata', 'shutil', 'signal') "
+            "if m in sys.modules))); from dldbg.cli import entry; entry()")
     done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
