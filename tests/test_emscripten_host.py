@@ -191,3 +191,29 @@ def test_inspect_lists_unimplemented_imports_without_importing_wasmtime():
     assert report["emscripten_unimplemented"] == []
     util = proc.stdout.split("libem_util.so:", 1)[1]
     assert "emscripten imports not implemented" not in util
+
+
+def test_js_library_bindings_inspect_each_function_once(tmp_path, monkeypatch, capfd):
+    """Binding the JS library asks `inspect.signature` once per function and parameter count,
+    not once per program run (a MAIN_MODULE program binds a hundred on every run)."""
+    import inspect
+
+    from dldbg.hosts.emscripten import EmscriptenHost
+    from dldbg.hosts.programs import ProgramOptions
+    from dldbg.linker.engine import Engine
+
+    path = str(OUT / "emcc" / "em_cxx" / "main.wasm")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} is not built")
+    calls = []
+    real = inspect.signature
+    monkeypatch.setattr(inspect, "signature", lambda f, *a, **k: calls.append(f) or real(f, *a, **k))
+    runs = []
+    for _ in range(2):
+        before = len(calls)
+        engine = Engine(EmscriptenHost(ProgramOptions()), cache_dir=str(tmp_path))
+        assert engine.host.run(engine, path, [path]) == 0
+        runs.append(len(calls) - before)
+    assert runs[0] > 0 and runs[1] == 0
+    assert sig_to_types("vij") == (("i32", "i64"), ())
+    capfd.readouterr()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import weakref
 
 import wasmtime
 
@@ -409,13 +410,24 @@ def _takes(impl, ftype: FuncType) -> bool:
     numbers = ("i32", "i64", "f32", "f64")
     if len(ftype.results) > 1 or not all(t in numbers for t in ftype.params + ftype.results):
         return False
-    try:
-        inspect.signature(impl).bind(None, *range(len(ftype.params)))
-    except TypeError:
-        return False
-    except ValueError:  # no signature to inspect: trust it
-        return True
-    return True
+    # closures of one `def` (the invoke_* family's) bind alike: keyed by their code
+    known = _TAKES.setdefault(getattr(impl, "__code__", impl), {})
+    shape = (len(ftype.params), len(getattr(impl, "__defaults__", None) or ()),
+             len(getattr(impl, "__kwdefaults__", None) or ()))
+    if shape not in known:
+        try:
+            inspect.signature(impl).bind(None, *range(len(ftype.params)))
+            known[shape] = True
+        except TypeError:
+            known[shape] = False
+        except ValueError:  # no signature to inspect: trust it
+            known[shape] = True
+    return known[shape]
+
+
+#: JS-library function's code -> {(parameters, defaults, keyword defaults): `_takes`}:
+#: inspect.signature is slow, and a MAIN_MODULE program binds a hundred of them on every run
+_TAKES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _wrong_type(name: str, ftype: FuncType):

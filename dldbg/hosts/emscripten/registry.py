@@ -63,8 +63,15 @@ def implemented(name: str) -> bool:
     return name in load_all() or name.startswith(FAMILIES)
 
 
+_SIG_TYPES = {"i": "i32", "p": "i32", "j": "i64", "f": "f32", "d": "f64"}
+_SIGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
 def sig_to_types(sig: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """emscripten signature -> (params, results) as wasm value type names."""
-    names = {"i": "i32", "p": "i32", "j": "i64", "f": "f32", "d": "f64"}
-    result = () if sig[0] == "v" else (names[sig[0]],)
-    return tuple(names[c] for c in sig[1:]), result
+    """emscripten signature -> (params, results) as wasm value type names.  Raises KeyError
+    for a letter other than v, i, p, j, f, d (or IndexError for '')."""
+    known = _SIGS.get(sig)
+    if known is None:  # a program's glue has a few dozen signatures for a thousand functions
+        result = () if sig[0] == "v" else (_SIG_TYPES[sig[0]],)
+        known = _SIGS[sig] = (tuple(_SIG_TYPES[c] for c in sig[1:]), result)
+    return known
