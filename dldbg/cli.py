@@ -431,6 +431,12 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
     file_shas: dict[str, str] = {}  # path -> sha256 of the file, for the run's record
     engine.listeners.append(
         lambda e: file_shas.__setitem__(os.path.abspath(e.path), e.sha256) if e.kind == "module.read" else None)
+    if _OWN_PROCESS:
+        # what start-up made (modules, the parsed main, the host's tables) stays: the
+        # collector's full passes need not walk it again while the program runs
+        import gc
+
+        gc.freeze()
     try:
         status = _run_loaded(engine, host_class, args, stdout)
         from .linker.tiers import record_run
@@ -510,12 +516,24 @@ def _print_result(result, stdout: TextIO) -> None:
     print(" ".join(repr(v) if isinstance(v, float) else str(v) for v in values), file=stdout)
 
 
+#: set by `entry`: this process is dldbg's, and so are the garbage collector's settings
+_OWN_PROCESS = False
+#: the collector's youngest-generation threshold in the dldbg process (Python's is 700): start-up
+#: and a load make objects by the hundred thousand, nearly all kept, and at 700 the collector
+#: ran 170 times in a run of the SQLite workload (benchmarks/workload.py), 7% of its CPU time
+GC_YOUNG_THRESHOLD = 10_000
+
+
 def entry() -> None:
     """The `dldbg` executable.  A closed pipe (`dldbg inspect --json F | head -c 300`) ends dldbg
     as it ends cat or grep: SIGPIPE's default action, no message, status 141 in the shell
     (Python ignores SIGPIPE and raises BrokenPipeError instead)."""
     import _signal  # `signal` is this plus enums built at import time: a millisecond of start-up
+    import gc
 
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     if hasattr(_signal, "SIGPIPE"):
         _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
     raise SystemExit(main())

@@ -131,3 +131,24 @@ def test_inspect_imports_neither_wasmtime_nor_importlib_metadata():
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
     assert json.loads(done.stdout.splitlines()[0])["dylink"] is not None
+
+
+def test_the_dldbg_process_collects_garbage_less_often_and_freezes_its_start_up():
+    """The executable (not `main` called in a program of its own) raises the collector's young
+    threshold and, before the program runs, freezes what start-up made: the settings are read
+    back in the process after a run."""
+    import gc
+
+    path = sample("clang16", "reloc", "libreloc.so")
+    code = ("import atexit, gc, sys; sys.argv = ['dldbg', 'run', sys.argv[1], '--invoke', 'get_ctor_state']; "
+            "atexit.register(lambda: print(gc.get_threshold()[0], gc.get_freeze_count() > 0)); "
+            "from dldbg.cli import entry; entry()")
+    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DLDBG_NO_TIER_UP": "1"})
+    assert done.returncode == 0, done.stderr
+    from dldbg.cli import GC_YOUNG_THRESHOLD
+
+    assert done.stdout.splitlines()[-1] == f"{GC_YOUNG_THRESHOLD} True"
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    assert run(["run", path, "--invoke", "get_ctor_state"])[0] == 0  # in-process: left alone
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
