@@ -205,6 +205,11 @@ def test_js_library_bindings_inspect_each_function_once(tmp_path, monkeypatch, c
     path = str(OUT / "emcc" / "em_cxx" / "main.wasm")
     if not os.path.exists(path):
         pytest.skip(f"{path} is not built")
+    import weakref
+
+    import dldbg.hosts.emscripten.host as host_module
+
+    monkeypatch.setattr(host_module, "_TAKES", weakref.WeakKeyDictionary())  # as in a new process
     calls = []
     real = inspect.signature
     monkeypatch.setattr(inspect, "signature", lambda f, *a, **k: calls.append(f) or real(f, *a, **k))
