@@ -84,3 +84,19 @@ def test_winch_engines_compile_their_trampolines_without_cranelift_optimisations
     with Cranelift: at opt level none (part of the cache key), a Cranelift engine optimises."""
     assert "cranelift_opt_level=none" in make_config("winch")[1].split(";")
     assert "cranelift_opt_level" not in make_config("cranelift")[1]
+
+
+def test_nothing_starts_under_a_host_that_adapts_modules_or_for_cached_code(tmp_path):
+    """The WASI host may add a `memory` export before compiling (`prepare`): the bytes compiled
+    are not the file's, so no compile starts from the file; nor for code already cached."""
+    from dldbg.hosts.standalone import StandaloneHost
+    from dldbg.hosts.wasi import WasiHost
+    from dldbg.linker.engine import Engine
+
+    path = sample("clang16", "reloc", "libreloc.so")
+    assert not Engine(WasiHost(), cache_dir=str(tmp_path)).precompile(path)
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path))
+    assert engine.precompile(path)
+    engine.load_startup([path])
+    engine.cache.wait()
+    assert not Engine(StandaloneHost(), cache_dir=str(tmp_path)).precompile(path)

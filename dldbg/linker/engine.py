@@ -508,20 +508,20 @@ class Engine:
         program's main this way before the host sets up, and the libraries its last run loaded
         (`dldbg.linker.tiers.last_run_modules`) before the program asks for them.  Nothing is
         started for a module whose code is cached (nor is the file parsed then), that must be
-        translated to exnref first, or that the host adapts (`Host.prepare`), nor for a file
-        that cannot be read or parsed: its load reports that.  Returns whether a compile was
-        started."""
+        translated to exnref first, or under a host that may adapt modules (`Host.prepare`:
+        the WASI and Pyodide hosts; the code cached is then that of other bytes), nor for a
+        file that cannot be read or parsed: its load reports that.  Returns whether a compile
+        was started."""
         import hashlib
 
+        if getattr(self.host, "prepare", None) is not None:
+            return False
         try:
             if self.cache.has(hashlib.sha256(read_wasm_bytes(path, self.limits.file_size)).hexdigest()):
                 return False
             data, wasm = self.files.get(path)  # parsed now rather than at its load
             sha = hashlib.sha256(data).hexdigest()
             if self.cache.eh_use(wasm, sha).encoding == "legacy":
-                return False
-            prepare = getattr(self.host, "prepare", None)
-            if prepare is not None and prepare(wasm, data) is not None:
                 return False
         except DldbgError:
             return False
