@@ -40,6 +40,7 @@ EPILOG_RUN = """Examples:
   dldbg run --preload libprovider.so -L deps libuser.so --invoke add 2 40
   dldbg run --trace=libs,got,reloc libreloc.so --invoke get_answer
   dldbg run --trace=help
+  dldbg run --node --pyodide 314.0.7 pkg.whl -- -c 'import pkg'
 """
 
 
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "FUNC then calls a function.",
                        epilog=EPILOG_RUN, formatter_class=HelpFormatter)
     p.add_argument("file", nargs="?", metavar="FILE")
+    p.add_argument("wheels", nargs="*", help=argparse.SUPPRESS)  # --node --pyodide VERSION WHEEL...
     p.add_argument("--invoke", nargs="+", metavar=("FUNC", "ARGS"),
                    help="the function to call after loading, and its integer or float arguments")
     p.add_argument("--dir", dest="dirs", action="append", default=[], metavar="HOST[::GUEST]",
@@ -120,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bind-now", action="store_true", help="resolve every function import at load time")
     p.add_argument("--node", action="store_true",
                    help="FILE is an emscripten program's JavaScript glue (MAIN.js): run it under node with "
-                        "emscripten's own loader, hooked (docs/node.md)")
+                        "emscripten's own loader, hooked; with --pyodide: real Pyodide under node, the wheels "
+                        "FILE... installed, Python running the arguments after -- (docs/node.md)")
     p.add_argument("--trace", metavar="CATEGORIES", nargs="?", const="all",
                    help="print an LD_DEBUG-style line per linker event to stderr (--trace=help lists categories)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the compiled-module cache")
@@ -303,7 +306,11 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
     if args.trace == "help":
         print(help_text(), file=stdout)
         return 0
-    if not args.file:
+    if args.wheels and not (args.node and args.pyodide is not None):
+        print(f"dldbg run: error: unrecognized arguments: {' '.join(args.wheels)} (several wheels: --node --pyodide)",
+              file=stderr)
+        return 2
+    if not args.file and not (args.node and args.pyodide is not None):
         print("dldbg run: error: FILE is required", file=stderr)
         return 2
     engines: list = []
@@ -455,15 +462,12 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
 
 def _run_node(args, stderr: TextIO, engines: list, categories) -> int:
     """`dldbg run --node MAIN.js -- ARGS`: the program under node with emscripten's own loader
-    (dldbg.linker.node); its output is node's, the trace goes to stderr."""
+    (dldbg.linker.node); its output is node's, the trace goes to stderr.  `dldbg run --node
+    --pyodide VERSION|FOLDER [WHEEL...] -- PYTHON_ARGS`: Python in Pyodide (its exit status)."""
     from .linker.cache import default_cache_dir
     from .linker.node.engine import NodeEngine
     from .trace import Tracer
 
-    if args.pyodide is not None:
-        print("dldbg run: error: --node --pyodide is not available yet (issue 14's next stage; docs/node.md)",
-              file=stderr)
-        return 2
     unused = [name for name, value in (("--invoke", args.invoke), ("--dir", args.dirs), ("--env", args.env),
                                        ("--preload", args.preload), ("-L", args.library_path),
                                        ("--bind-now", args.bind_now)) if value]
@@ -476,7 +480,16 @@ def _run_node(args, stderr: TextIO, engines: list, categories) -> int:
     except DldbgError as exc:
         print(f"dldbg run: error: {exc}", file=stderr)
         return 2
-    engine = NodeEngine(args.file, cache_dir=None if args.no_cache else default_cache_dir(), limits=limits)
+    cache_dir = None if args.no_cache else default_cache_dir()
+    if args.pyodide is not None:  # Python in real Pyodide under node, the wheels installed first
+        from .hosts.pyodide import open_distribution
+        from .linker.node.pyodide import PyodideNodeEngine
+
+        engine = PyodideNodeEngine(open_distribution(args.pyodide), [args.file, *args.wheels] if args.file else [],
+                                   cache_dir=cache_dir, limits=limits)
+        args.file = engine.glue
+    else:
+        engine = NodeEngine(args.file, cache_dir=cache_dir, limits=limits)
     engines.append(engine)
     if categories:
         engine.listeners.append(Tracer(stderr, categories))

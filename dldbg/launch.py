@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from typing import TextIO
 
@@ -29,6 +30,7 @@ EPILOG = """Examples:
   dldbg --plugin myplugin.py FILE
   dldbg MAIN.wasm -- input.txt
   dldbg --pyodide 314.0.7 pkg-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl
+  dldbg --node --pyodide 314.0.7 pkg.whl -- -c 'import pkg'
 """
 
 
@@ -50,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=HelpFormatter, allow_abbrev=False)
     p.add_argument("--help-debugger", action="help", help="show this help (also -h after any debugger option)")
     p.add_argument("file", nargs="?", metavar="FILE", help="side module or program")
+    p.add_argument("wheels", nargs="*", help=argparse.SUPPRESS)  # --node --pyodide VERSION WHEEL...
     ui = p.add_mutually_exclusive_group()
     ui.add_argument("--repl", action="store_true", help="the prompt_toolkit REPL")
     ui.add_argument("--tui", action="store_true", help="the full-screen TUI (the default on a terminal)")
@@ -71,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", action="append", default=[], metavar="K=V", help="set a main program's environment variable")
     p.add_argument("--node", action="store_true",
                    help="FILE is an emscripten program's JavaScript glue (MAIN.js): run it under node with "
-                        "emscripten's own loader, hooked (docs/node.md)")
+                        "emscripten's own loader, hooked; with --pyodide: real Pyodide under node, the wheels "
+                        "FILE... installed, `run` runs Python with the arguments after -- (docs/node.md)")
     p.add_argument("--bind-now", action="store_true", help="resolve every function import at load time")
     p.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
     p.add_argument("-nx", "--nx", "-n", dest="nx", action="store_true",
@@ -133,13 +137,15 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
     except DldbgError as exc:
         print(f"dldbg: error: {exc}", file=stderr)
         return 2
+    node_pyodide = args.node and args.pyodide is not None
+    if args.wheels and not node_pyodide:
+        print(f"dldbg: error: unrecognized arguments: {' '.join(args.wheels)} (several wheels: --node --pyodide)",
+              file=stderr)
+        return 2
+    program = args.file
     if args.node:
-        if not args.file:
+        if not args.file and not node_pyodide:
             print("dldbg: error: --node needs the program's glue (MAIN.js)", file=stderr)
-            return 2
-        if args.pyodide is not None:
-            print("dldbg: error: --node --pyodide is not available yet (issue 14's next stage; docs/node.md)",
-                  file=stderr)
             return 2
         unused = [name for name, value in (("--dir", args.dirs), ("--env", args.env), ("--preload", args.preload),
                                            ("-L", args.library_path), ("--bind-now", args.bind_now)) if value]
@@ -147,11 +153,27 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
             print(f"dldbg: error: {', '.join(unused)}: not available with --node (the program's own glue loads and "
                   f"runs it under node; docs/node.md)", file=stderr)
             return 2
-        from .linker.node import node_engine_factory
+        if node_pyodide:  # Python in real Pyodide under node; the session's program is Pyodide's glue
+            from .hosts.pyodide import open_distribution
+            from .linker.node.pyodide import pyodide_engine_factory
 
-        options["engine_factory"] = node_engine_factory(no_cache=args.no_cache)
+            wheels = [args.file, *args.wheels] if args.file else []
+            try:
+                dist = open_distribution(args.pyodide)
+                missing = next((w for w in wheels if not os.path.isfile(w)), None)
+                if missing is not None:
+                    raise DldbgError(f"{missing}: no such wheel file")
+            except DldbgError as exc:
+                print(f"dldbg: error: {exc.one_line()}", file=stderr)
+                return 1
+            program = str(dist.glue)
+            options["engine_factory"] = pyodide_engine_factory(dist, wheels, no_cache=args.no_cache)
+        else:
+            from .linker.node import node_engine_factory
+
+            options["engine_factory"] = node_engine_factory(no_cache=args.no_cache)
     workdir = None
-    if args.pyodide is not None:
+    if args.pyodide is not None and not args.node:
         import tempfile
 
         from .errors import DldbgError
@@ -166,7 +188,7 @@ def debugger_main(argv: list[str], *, stdout: TextIO | None = None, stderr: Text
             print(f"dldbg: error: {exc.one_line()}", file=stderr)
             return 1
         options["program_host"] = program_host(dist, inputs)
-    session = Session(args.file, registry=builtin_registry(), program_args=program_args,
+    session = Session(program, registry=builtin_registry(), program_args=program_args,
                       library_path=args.library_path, preload=args.preload,
                       bind_now=args.bind_now, plugins=plugins, printer=printer,
                       program_dirs=[parse_dir(d) for d in args.dirs],

@@ -80,6 +80,18 @@ def compile_cache() -> Path:
     return Path(default_cache_dir())
 
 
+def _pyodide_inputs():
+    import importlib.util
+
+    if "pyodide_inputs" in sys.modules:
+        return sys.modules["pyodide_inputs"]
+    spec = importlib.util.spec_from_file_location("pyodide_inputs", ROOT / "tests" / "pyodide" / "inputs.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pyodide_inputs"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
 def _env(tmp_path, cache: Path) -> dict:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -113,6 +125,8 @@ def test_the_docs_have_runnable_examples():
 def test_doc_example(where, kind, text, tmp_path, compile_cache):
     if FETCHED in text and not (ROOT / ".cache").exists():
         pytest.skip(f"{where} needs inputs fetched into .cache/ (scripts/cowasm-python --fetch-only)")
+    if ".cache/pyodide/wheels/" in text:  # the real wheels of tests/pyodide/inputs.py, fetched when missing
+        _pyodide_inputs().ensure_wheels(log=lambda *a, **k: None)
     env = _env(tmp_path, compile_cache)
     if kind == "python":
         done = subprocess.run([sys.executable, "-c", text], cwd=ROOT, env=env, capture_output=True, text=True,

@@ -156,8 +156,6 @@ def test_a_glue_without_a_dynamic_loader_is_refused_clearly(tmp_path):
     with pytest.raises(GlueError, match=r"plain\.js: instrument: not an emscripten glue with a dynamic loader: no "
                                         r"`function loadDynamicLibrary\(` or `function loadWebAssemblyModule\(`"):
         instrument_text("console.log('hi');\n", "plain.js")
-    with pytest.raises(GlueError, match=r"an ES module glue .* is not supported by the node backend yet"):
-        instrument_text("const u = import.meta.url;\n", "pyodide.asm.mjs")
     glue = tmp_path / "plain.js"
     glue.write_text("console.log('hi');\n")
     result = dldbg("run", "--node", str(glue), cwd=tmp_path)
@@ -207,8 +205,14 @@ def test_quit_while_stopped_ends_node_and_timeout_stops_a_run():
     assert result.returncode == 124 and "timed out after 0.2 s" in result.stderr
 
 
-@pytest.mark.parametrize("argv", [["run", "--node", "--pyodide", "314.0.7", "main.js"],
-                                  ["--node", "--pyodide", "314.0.7", "main.js", "--batch"]])
-def test_node_with_pyodide_is_refused_as_not_done_yet(argv):
+@pytest.mark.parametrize("argv", [["run", "--node", "--pyodide", "314.0.7", "nothere.whl"],
+                                  ["--node", "--pyodide", "314.0.7", "nothere.whl", "--batch"]])
+def test_node_with_pyodide_names_a_missing_wheel(argv):
     result = dldbg(*argv, cwd=OUT / "emcc" / "em_loadtime")
-    assert result.returncode == 2 and "--node --pyodide is not available yet" in result.stderr
+    assert result.returncode == 1 and result.stderr == "dldbg: error: nothere.whl: no such wheel file\n"
+
+
+@pytest.mark.parametrize("argv", [["run", "--node", "main.js", "other.js"], ["--node", "main.js", "other.js", "--batch"]])
+def test_several_files_need_node_with_pyodide(argv):
+    result = dldbg(*argv, cwd=OUT / "emcc" / "em_loadtime")
+    assert result.returncode == 2 and "unrecognized arguments: other.js (several wheels: --node --pyodide)" in result.stderr

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from ...errors import CallError, DldbgError, DlError, LoadError, NotSupportedByBackend, WasmParseError
 from ...events import (CallTrapped, ConstructorCalled, Event, GlueHooked, GotCreated, GotUpdated, Instantiated,
                        LoadFailed, LoadStarted, Loaded, MemoryAllocated, MemorySet, ModuleRead, NeededResolved,
-                       StartRelocationsApplied, SymbolsPublished, TableGrown, TableSlotSet)
+                       RelocationsApplied, StartRelocationsApplied, SymbolsPublished, TableGrown, TableSlotSet)
 from ...limits import ResourceLimits
 from ...wasm.reader import WasmModule, read_module, read_module_file
 from ..flags import RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOW, describe_flags
@@ -178,27 +178,45 @@ class NodeGot:
     def __init__(self, engine: "NodeEngine"):
         self.entries: dict[str, NodeGotEntry] = {}
         self._engine = engine
+        #: entries of the main module's start-up that no loaded module imports (NodeEngine
+        #: `startup_got_events` False): mirrored, not listed; `promote` lists them
+        self.startup: dict[str, NodeGotEntry] = {}
 
     def get(self, symbol: str) -> NodeGotEntry | None:
-        return self.entries.get(symbol)
+        return self.entries.get(symbol) or self.startup.get(symbol)
 
     def value(self, symbol: str) -> int:
-        return self.entries[symbol].value
+        """Raises KeyError for a symbol the GOT does not have."""
+        entry = self.get(symbol)
+        if entry is None:
+            raise KeyError(symbol)
+        return entry.value
+
+    def promote(self, symbols) -> None:
+        """List the start-up entries a module imports (its GOT.mem/GOT.func imports)."""
+        for symbol in symbols:
+            if symbol in self.startup:
+                self.entries[symbol] = self.startup.pop(symbol)
 
     def set(self, symbol: str, value: int, provider: str) -> int:
         """Write GOT[symbol] in the stopped program (the glue's WebAssembly.Global); returns the
         old value.  Raises DldbgError when node is not stopped."""
-        entry = self.entries[symbol]
+        entry = self.get(symbol)
+        if entry is None:
+            raise KeyError(symbol)
         old = self._engine.stopped("set got").request("setgot", name=symbol, value=value & 0xFFFFFFFF)
         entry.value, entry.provider = value & 0xFFFFFFFF, provider
         return old
 
-    def entry(self, symbol: str, kind: str, value: int) -> NodeGotEntry:
-        """The mirror's entry for `symbol` (new ones get a global `global GOT.mem.NAME` reads)."""
-        if symbol not in self.entries:
+    def entry(self, symbol: str, kind: str, value: int, startup: bool = False) -> NodeGotEntry:
+        """The mirror's entry for `symbol` (new ones get a global `global GOT.mem.NAME` reads;
+        `startup`: a new one goes to the unlisted start-up entries)."""
+        found = self.get(symbol)
+        if found is None:
             glob = NodeGlobal(lambda: self.value(symbol), lambda v: self.set(symbol, v, "(debugger)"))
-            self.entries[symbol] = NodeGotEntry(symbol, kind, value, required=True, glob=glob)
-        return self.entries[symbol]
+            found = NodeGotEntry(symbol, kind, value, required=True, glob=glob)
+            (self.startup if startup else self.entries)[symbol] = found
+        return found
 
 
 class _Rearm:
@@ -225,6 +243,11 @@ class NodeEngine:
     """
 
     backend = "node"
+    #: module paths name host files (emscripten's loader reads them relative to the current folder)
+    guest_paths = False
+    #: GOT entries the main module's start-up makes (before any library loads) are events; a
+    #: mirror only when False (Pyodide's main exports thousands of symbols)
+    startup_got_events = True
 
     def __init__(self, glue: str, *, cache_dir: str | None = None, node: str | None = None, environ=None,
                  limits: ResourceLimits | None = None, stdin_passthrough: bool = True):
@@ -262,6 +285,7 @@ class NodeEngine:
         self._by_mid: dict[int, NodeModule] = {}  # hooks.js module ids (loadWebAssemblyModule)
         self._instantiating: NodeModule | None = None
         self._got_kind: dict[str, str] = {}
+        self._main_kinds: tuple[dict, dict] | None = None
         self._next_id = 1
         self._next_handle = 1
         self._next_request = 0
@@ -492,18 +516,17 @@ class NodeEngine:
         without a dynamic loader)."""
         if self.node is None:
             raise DldbgError("the node backend needs node on PATH (Debian: apt-get install nodejs)")
-        glue = instrument(path, self.cache_dir)
-        self._glue_folder = os.path.dirname(os.path.abspath(path))
+        glue, command, main_wasm = self._launch(path, argv)
+        self._glue_folder = os.path.dirname(os.path.abspath(main_wasm))
         # the glue's wasmBinaryFile, until its first hook names it (main.js.strict.js: main.wasm)
-        self._read_main(os.path.basename(os.path.splitext(path)[0] + ".wasm"))
-        self.emit(GlueHooked(os.path.basename(path), glue.original, glue.path, glue.hooked,
+        self._read_main(os.path.basename(main_wasm))
+        self.emit(GlueHooked(os.path.basename(glue.original), glue.original, glue.path, glue.hooked,
                              tuple(f"{name} ({what})" for name, what in _missing(glue.missing)), glue.not_exposed))
         events_r, events_w = os.pipe()
         replies_r, replies_w = os.pipe()
         env = dict(self.environ, DLDBG_NODE_OUT=str(events_w), DLDBG_NODE_IN=str(replies_r))
         try:
-            self.process = subprocess.Popen([self.node, "--no-experimental-fetch", glue.path, *argv[1:]], env=env,
-                                            pass_fds=(events_w, replies_r),
+            self.process = subprocess.Popen(command, env=env, pass_fds=(events_w, replies_r),
                                             stdin=None if self.stdin_passthrough else subprocess.DEVNULL)
         except OSError as exc:
             for fd in (events_r, events_w, replies_r, replies_w):
@@ -545,6 +568,11 @@ class NodeEngine:
         except DldbgError:
             self.main_wasm = None
 
+    def _launch(self, path: str, argv: list[str]) -> tuple:
+        """The instrumented glue, node's command line and the main module's file."""
+        glue = instrument(path, self.cache_dir)
+        return glue, [self.node, "--no-experimental-fetch", glue.path, *argv[1:]], os.path.splitext(path)[0] + ".wasm"
+
     # -- hooks -> events ----------------------------------------------------------------
     def _current(self) -> NodeModule | None:
         """The module a hook without a module id concerns: the one instantiating, else the
@@ -581,8 +609,8 @@ class NodeEngine:
             return
         parent = self._parent(lib)
         if parent is not None:
-            self.emit(NeededResolved(parent.name, lib, lib if os.path.exists(lib) else None, (lib,),
-                                     data["already_loaded"]))
+            found = lib if self.guest_paths or os.path.exists(lib) else None
+            self.emit(NeededResolved(parent.name, lib, found, (lib,), data["already_loaded"]))
         if data["already_loaded"]:
             return
         flags = RTLD_NOW | (RTLD_GLOBAL if data["flags"]["global"] else 0) | \
@@ -617,11 +645,15 @@ class NodeEngine:
         self.emit(LoadFailed(mod.name, mod.path, mod.stage, data["error"], (),
                              ("emscripten's loader does not roll back: what it changed stays",), mod.request))
 
-    def _reading(self, raw: bytes) -> NodeModule | None:
-        """The loading module these bytes are the file of (its file's content, else the
-        latest one not read yet: emscripten reads a library's bytes in a promise, no name)."""
+    def _reading(self, raw: bytes, lib: str | None = None) -> NodeModule | None:
+        """The loading module these bytes are the file of: the one named `lib` (emscripten 4/5
+        pass the name), else the one whose file has these bytes, else the latest one not read yet
+        (emscripten 3.1.6 reads a library's bytes in a promise, no name)."""
         unread = [m for m in self.modules if m.state == "loading" and m.wasm is None]
-        for mod in reversed(unread):
+        named = [m for m in unread if lib is not None and os.path.normpath(m.path) == os.path.normpath(lib)]
+        if named:
+            return named[-1]
+        for mod in reversed(unread) if not self.guest_paths else ():
             try:
                 with open(mod.path, "rb") as f:
                     if f.read() == raw:
@@ -634,7 +666,7 @@ class NodeEngine:
         if data.get("bytes") is None:
             return
         raw = base64.b64decode(data["bytes"])
-        mod = self._reading(raw)
+        mod = self._reading(raw, data.get("lib"))
         if mod is None:
             return
         self._by_mid[data["module"]] = mod
@@ -648,6 +680,8 @@ class NodeEngine:
         over = over or self._over_limits(mod, raw)
         if over is not None:  # the glue's load fails with dldbg's message, as dldbg's own loader's would
             self._channel.fail_next = over
+        if mod.wasm is not None:
+            self.got.promote(imp.field for imp in mod.wasm.imports if imp.module in ("GOT.mem", "GOT.func"))
         dylink = mod.wasm.dylink.to_json() if mod.wasm is not None and mod.wasm.dylink else None
         eh = mod.wasm.eh.encoding if mod.wasm is not None else "unknown"
         self.emit(ModuleRead(mod.name, mod.path, len(raw), hashlib.sha256(raw).hexdigest(), dylink, None, eh))
@@ -789,6 +823,13 @@ class NodeEngine:
         self.modules.insert(0, mod)
         return mod
 
+    def _relocs___wasm_apply_data_relocs(self, msg, data, got) -> None:
+        mod = self._by_mid.get(data.get("module"))
+        if mod is not None:
+            mod.stage = "reloc"
+            self.emit(RelocationsApplied(mod.name, "__wasm_apply_data_relocs", "loader",
+                                         tuple(tuple(c) for c in data.get("changes") or ())))
+
     def _ctor___wasm_call_ctors(self, msg, data, got) -> None:
         mod = self._by_mid.get(data.get("module"))
         if mod is not None:
@@ -800,12 +841,15 @@ class NodeEngine:
         """GOT entries created or changed since the previous hook (the glue's `GOT` object)."""
         mod = self._current()
         name = mod.name if mod is not None else self.main_name
+        quiet = not self.startup_got_events and all(m is self.main for m in self.modules)
         for symbol, old, new in changes:
             kind = self._got_kind.get(symbol) or self._classify_got(symbol)
-            entry = self.got.entry(symbol, kind, new)
+            entry = self.got.entry(symbol, kind, new, startup=quiet)
             entry.value = new
             if fn in ("relocateExports", "updateGOT"):
                 entry.provider = name
+            if quiet:
+                continue
             if old is None:
                 self.emit(GotCreated(name, kind, symbol, new, "(glue)" if new else None,
                                      new if kind == "GOT.func" and new else None))
@@ -816,18 +860,29 @@ class NodeEngine:
     def _classify_got(self, symbol: str) -> str:
         """GOT.mem or GOT.func: as a module imports it, else as a module exports it (emscripten's
         updateGOT makes entries for every export; the glue's GOT does not say which kind)."""
-        wasms = [m.wasm for m in reversed(self.modules)] + [self.main_wasm]
-        for wasm in wasms:
-            for imp in wasm.imports if wasm is not None else ():
-                if imp.module in ("GOT.mem", "GOT.func") and imp.field == symbol:
-                    self._got_kind[symbol] = imp.module
-                    return imp.module
-        for wasm in wasms:
-            for exp in wasm.exports if wasm is not None else ():
-                if exp.name == symbol and exp.kind in ("func", "global"):
-                    self._got_kind[symbol] = "GOT.func" if exp.kind == "func" else "GOT.mem"
-                    return self._got_kind[symbol]
+        if self._main_kinds is None:  # the main's imports and exports, indexed once (Pyodide's: ~9,000)
+            self._main_kinds = _got_kinds(self.main_wasm)
+        side = [_got_kinds(m.wasm) for m in reversed(self.modules)]
+        for imports, _ in [*side, self._main_kinds]:
+            if symbol in imports:
+                self._got_kind[symbol] = imports[symbol]
+                return imports[symbol]
+        for _, exports in [*side, self._main_kinds]:
+            if symbol in exports:
+                self._got_kind[symbol] = exports[symbol]
+                return exports[symbol]
         return "GOT.mem"
+
+
+def _got_kinds(wasm: WasmModule | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The GOT kind of each symbol the module imports from GOT.mem/GOT.func, and of each
+    function (GOT.func) or global (GOT.mem) it exports."""
+    if wasm is None:
+        return {}, {}
+    imports = {imp.field: imp.module for imp in wasm.imports if imp.module in ("GOT.mem", "GOT.func")}
+    exports = {exp.name: "GOT.func" if exp.kind == "func" else "GOT.mem" for exp in wasm.exports
+               if exp.kind in ("func", "global")}
+    return imports, exports
 
 
 def _initial_image(mod: NodeModule) -> bytes:

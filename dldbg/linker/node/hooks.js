@@ -2,8 +2,10 @@
 // the program's glue (never into the user's file).  Protocol: dldbg docs/node.md.  Each hook
 // writes one JSON line to fd DLDBG_NODE_OUT and blocks on fd DLDBG_NODE_IN (fs.readSync) until
 // dldbg answers {"op": "continue"}; other lines are requests, answered with {"reply": ...}.
+// node's fs comes from process.getBuiltinModule (node >= 20.16), which an ES module glue (no
+// `require`) and a glue run by vm.runInThisContext (Pyodide 0.29's pyodide.asm.js) both have.
 var __dldbg = (function () {
-  var fs = require('fs');
+  var fs = typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('fs') : require('fs');
   var OUT = Number(process.env.DLDBG_NODE_OUT), IN = Number(process.env.DLDBG_NODE_IN);
   var attached = OUT > 0 && IN > 0;
   var chunk = Buffer.alloc(1 << 16), pending = '', seq = 0;
@@ -11,7 +13,8 @@ var __dldbg = (function () {
   var gotSeen = Object.create(null);
   var calls = 0;               // each wrapped call's id, echoed by its leave or throw
   var binaries = new WeakMap(); // module bytes -> module id (loadWebAssemblyModule)
-  var modules = 0, instantiating = null;
+  var metadatas = new WeakMap(); // getDylinkMetadata's result -> module id (emscripten 4/5)
+  var modules = 0, instantiating = null, instantiatingSize = 0, reading = null;
   var lastHook = Date.now();
 
   function send(obj) {
@@ -31,7 +34,8 @@ var __dldbg = (function () {
     return JSON.parse(line);
   }
   function mainName() {
-    try { return String(topEval('wasmBinaryFile')).replace(/^.*[\\/]/, ''); } catch (e) { return null; }
+    try { var f = topEval('wasmBinaryFile'); return f ? String(f).replace(/^.*[\\/]/, '') : null; }
+    catch (e) { return null; }
   }
   function heap() {
     var mem = topEval('wasmMemory');
@@ -75,7 +79,7 @@ var __dldbg = (function () {
         if (!f) return null;
         var libs = topEval('LDSO').loadedLibsByName, sources = [];
         for (var lib in libs) if (libs[lib].module && typeof libs[lib].module === 'object') sources.push([lib, libs[lib].module]);
-        try { sources.push([null, topEval('Module')['asm']]); } catch (e) {}
+        try { sources.push([null, topEval('Module')['asm'] || topEval('wasmExports')]); } catch (e) {}
         for (var i = 0; i < sources.length; i++)
           for (var k in sources[i][1]) if (sources[i][1][k] === f) return {lib: sources[i][0], name: k};
         return {lib: null, name: null, index: String(f.name)};
@@ -255,33 +259,47 @@ var __dldbg = (function () {
   }
   function errorText(e) { return String(e && e.message !== undefined ? e.message : e); }
   function bytesOf(binary) {
-    if (binary instanceof Uint8Array || binary instanceof ArrayBuffer)
-      return Buffer.from(binary instanceof ArrayBuffer ? new Uint8Array(binary) : binary).toString('base64');
+    // a Uint8Array, an ArrayBuffer, or emscripten 4/5's HEAP8.slice (an Int8Array: the bytes C's
+    // dlopen read into the handle)
+    if (binary instanceof ArrayBuffer) return Buffer.from(new Uint8Array(binary)).toString('base64');
+    if (ArrayBuffer.isView(binary))
+      return Buffer.from(binary.buffer, binary.byteOffset, binary.byteLength).toString('base64');
     return null;  // a WebAssembly.Module (preloaded): no bytes
+  }
+  function handleOf(args, from) {
+    // emscripten 3.1.6: (lib, flags, handle); 4/5: (libName, flags, localScope, handle) and
+    // loadWebAssemblyModule(binary, flags, libName, localScope, handle): the last number
+    for (var i = args.length - 1; i >= from; i--) if (typeof args[i] === 'number') return args[i];
+    return 0;
   }
   function enterData(name, args, ev) {
     switch (name) {
       case 'loadDynamicLibrary': {
         var lib = String(args[0]), flags = args[1] || {global: true, nodelete: true}, known = false;
         try { known = !!topEval('LDSO').loadedLibsByName[lib]; } catch (e) {}
-        return {lib: lib, handle: args[2] || 0, already_loaded: known,
+        return {lib: lib, handle: handleOf(args, 2), already_loaded: known,
                 flags: {global: !!flags.global, nodelete: !!flags.nodelete, loadAsync: !!flags.loadAsync,
                         allowUndefined: !!flags.allowUndefined}};
       }
       case 'loadWebAssemblyModule': {
         var mid = ++modules;
         if (args[0] && typeof args[0] === 'object') binaries.set(args[0], mid);
-        return {module: mid, bytes: bytesOf(args[0]), handle: args[2] || 0};
+        reading = mid;
+        return {module: mid, bytes: bytesOf(args[0]), handle: handleOf(args, 2),
+                lib: typeof args[2] === 'string' ? args[2] : null};
       }
       case 'postInstantiation': {
         var md = ev('metadata'), bin = null;
         try { bin = ev('binary'); } catch (e) {}
-        instantiating = (bin && typeof bin === 'object' && binaries.get(bin)) || null;
+        instantiating = (bin && typeof bin === 'object' && binaries.get(bin)) || metadatas.get(md) || null;
+        instantiatingSize = md.memorySize || 0;
         return {module: instantiating, memoryBase: ev('memoryBase'), tableBase: ev('tableBase'), memorySize: md.memorySize,
                 memoryAlign: md.memoryAlign, tableSize: md.tableSize, tableLength: topEval('wasmTable').length};
       }
+      case 'relocateExports': return {memoryBase: typeof args[1] === 'number' ? args[1] : 0};
       case 'mergeLibSymbols': {
-        var lib2 = args[0] || {}, table = topEval('asmLibraryArg'), symbols = [], shadowed = [];
+        var lib2 = args[0] || {}, table, symbols = [], shadowed = [];
+        try { table = topEval('asmLibraryArg'); } catch (e) { table = topEval('wasmImports'); }
         for (var sym in lib2) {
           if (!Object.prototype.hasOwnProperty.call(lib2, sym)) continue;
           (Object.prototype.hasOwnProperty.call(table, sym) ? shadowed : symbols).push(sym);
@@ -301,8 +319,28 @@ var __dldbg = (function () {
         return r;
       };
     }
+    var relocs = result && typeof result === 'object' ? result['__wasm_apply_data_relocs'] : null;
+    if (name === 'relocateExports' && typeof relocs === 'function' && instantiating !== null) {
+      // emscripten 4/5: the glue calls the module's __wasm_apply_data_relocs itself (at once, or
+      // from __RELOC_FUNCS__ at start-up): report the words it changes in the module's memory
+      var base = enter.memoryBase, size = instantiatingSize, rid = instantiating;
+      result['__wasm_apply_data_relocs'] = function () {
+        var before = heap().slice(base, base + size), t = Date.now(), r = relocs.apply(this, arguments);
+        var after = heap(), changes = [];
+        for (var off = 0; off + 4 <= size; off += 4) {
+          var a = before[off] | before[off + 1] << 8 | before[off + 2] << 16 | before[off + 3] << 24;
+          var b = after[base + off] | after[base + off + 1] << 8 | after[base + off + 2] << 16 | after[base + off + 3] << 24;
+          if (a !== b) changes.push([base + off, a >>> 0, b >>> 0]);
+        }
+        hook('relocs', '__wasm_apply_data_relocs', {module: rid, seconds: (Date.now() - t) / 1000, changes: changes}, ev, null);
+        return r;
+      };
+    }
     if (name === 'postInstantiation') instantiating = null;
-    if (name === 'getDylinkMetadata' && result) data = {neededDynlibs: result.neededDynlibs || []};
+    if (name === 'getDylinkMetadata' && result) {
+      if (reading !== null && typeof result === 'object') metadatas.set(result, reading);
+      data = {neededDynlibs: result.neededDynlibs || []};
+    }
     if (name === 'loadDynamicLibrary') {
       var dso = null;
       try { dso = topEval('LDSO').loadedLibsByName[enter.lib]; } catch (e) {}
@@ -320,6 +358,7 @@ var __dldbg = (function () {
       var result;
       try { result = f.apply(this, arguments); }
       catch (e) { hook('throw', name, {error: errorText(e)}, ev, call); throw e; }
+      finally { if (name === 'loadWebAssemblyModule') reading = null; }
       if (result && typeof result.then === 'function')
         return result.then(function (v) { return leave(name, v, ev, call, data); },
                            function (e) { hook('throw', name, {error: errorText(e)}, ev, call); throw e; });

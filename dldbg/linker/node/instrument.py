@@ -1,14 +1,17 @@
 """An instrumented copy of an emscripten program's JavaScript glue, for the node backend.
 
 The glue keeps its loader's function names (emscripten's libdylink.js: `loadDynamicLibrary`,
-`loadWebAssemblyModule`, its inner `postInstantiation`, ...), even minified.  Right before each
-such function's declaration, in the same scope, dldbg inserts one statement that rebinds the
-name to a wrapper (`hooks.js` `__dldbg.wrap`) reporting the call's start and end to dldbg; the
-wrapper is handed a closure that evaluates expressions in that scope (`memoryBase`, `GOT`,
-`wasmMemory`).  A prologue (hooks.js, then `__dirname`, `__filename`, `require` and
-`process.argv[1]` as they are for the program's own file) goes first.  The copy lives in
-`<cache folder>/node/`, named by the SHA-256 of the glue and of hooks.js; the user's files are
-never written.  Protocol and what each glue generation exposes: docs/node.md.
+`loadWebAssemblyModule`, its inner `postInstantiation`, ...), even minified.  In the same scope
+as each such function, dldbg inserts one statement that rebinds the name to a wrapper
+(`hooks.js` `__dldbg.wrap`) reporting the call's start and end to dldbg: right before a
+declaration `function NAME(` (emscripten 3.1.6; `postInstantiation` in every version), right
+after a definition `var NAME=...;` (emscripten 4 and 5 write most loader functions as arrow
+functions).  The wrapper is handed a closure that evaluates expressions in that scope
+(`memoryBase`, `GOT`, `wasmMemory`).  A prologue goes first: hooks.js, then, for a program's
+glue, `__dirname`, `__filename`, `require` and `process.argv[1]` as they are for the program's
+own file (a MODULARIZE factory such as Pyodide's, loaded from its own folder: hooks.js alone).
+The copy lives in `<cache folder>/node/`, named by the SHA-256 of the glue and of hooks.js; the
+user's files are never written.  Protocol and what each glue generation exposes: docs/node.md.
 """
 
 from __future__ import annotations
@@ -47,6 +50,17 @@ NOT_EXPOSED = (
     "__wasm_call_ctors: no reloc.apply events",
     "compile: V8 compiles inside WebAssembly.Module/instantiate: no module.compile events",
 )
+#: emscripten 4/5's postInstantiation calls the module's `__wasm_apply_data_relocs` itself; the
+#: hooks wrap it (reloc.apply, as the wasmtime engine's loader reports it)
+CALLS_RELOCS = 'moduleExports["__wasm_apply_data_relocs"]'
+
+
+def not_exposed(source: str) -> tuple[str, ...]:
+    """The stages no hook reaches in this glue (the reloc stage is exposed when the glue calls
+    `__wasm_apply_data_relocs` itself)."""
+    if CALLS_RELOCS in source:
+        return tuple(line for line in NOT_EXPOSED if not line.startswith("reloc:"))
+    return NOT_EXPOSED
 
 
 class GlueError(DldbgError):
@@ -70,29 +84,125 @@ def hooks_source() -> str:
 
 
 def _declaration(name: str) -> re.Pattern:
-    # a declaration at the start of a line: `  function NAME(`
-    return re.compile(rf"^([ \t]*)function {re.escape(name)}\s*\(", re.MULTILINE)
+    # a declaration in statement position: `  function NAME(` at the start of a line, or after
+    # `;`, `{` or `}` (minified glue)
+    return re.compile(rf"(?:^|(?<=[;{{}}]))([ \t]*)function {re.escape(name)}\s*\(", re.MULTILINE)
 
 
-def instrument_text(source: str, glue_path: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """The instrumented text, the hooked names and the missing ones.  Raises GlueError when a
-    name of REQUIRED is missing or a hooked name is declared more than once."""
-    if glue_path.endswith(".mjs") or "import.meta" in source:
-        raise GlueError(f"{glue_path}: instrument: an ES module glue (MODULARIZE/EXPORT_ES6, e.g. Pyodide's "
-                        f"pyodide.asm.mjs) is not supported by the node backend yet (docs/node.md)")
+def _definition(name: str) -> re.Pattern:
+    # `var NAME=` in statement position (emscripten 4/5: `var loadWebAssemblyModule=(binary,...)=>{`)
+    return re.compile(rf"(?:^|(?<=[;{{}}]))([ \t]*)var {re.escape(name)}\s*=(?!=)", re.MULTILINE)
+
+
+_REGEX_BEFORE = set("(,=:[!&|?{};+-*%<>~^")
+_REGEX_WORDS = {"return", "typeof", "case", "do", "else", "in", "of", "void", "throw", "new", "delete", "yield",
+                "await"}
+
+
+def statement_end(src: str, i: int) -> int:
+    """The offset just after the `;` that ends the statement in which offset `i` stands (at
+    bracket depth 0), skipping strings, template literals, comments and regular expression
+    literals; the offset of the `}` closing the enclosing block when the statement has no `;`.
+    Raises GlueError when the text ends first."""
+    n, depth, templates, prev, word = len(src), 0, [], ";", ""
+    while i < n:
+        c = src[i]
+        if c in " \t\r\n":
+            i += 1
+            continue
+        if c == "/" and src.startswith("//", i):
+            j = src.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if c == "/" and src.startswith("/*", i):
+            j = src.find("*/", i + 2)
+            i = n if j < 0 else j + 2
+            continue
+        if c in "'\"":
+            i += 1
+            while i < n and src[i] != c:
+                i += 2 if src[i] == "\\" else 1
+            i, prev = i + 1, "a"
+            continue
+        if c == "`" or (c == "}" and templates and templates[-1] == depth):
+            if c == "}":
+                templates.pop()
+            i += 1
+            while i < n and src[i] != "`" and not src.startswith("${", i):
+                i += 2 if src[i] == "\\" else 1
+            if src.startswith("${", i):
+                templates.append(depth)
+                i += 2
+                prev = "{"
+            else:
+                i, prev = i + 1, "a"
+            continue
+        if c == "/" and (prev in _REGEX_BEFORE or (prev == "a" and word in _REGEX_WORDS)):
+            i += 1
+            in_class = False
+            while i < n and (src[i] != "/" or in_class):
+                if src[i] == "\\":
+                    i += 1
+                elif src[i] == "[":
+                    in_class = True
+                elif src[i] == "]":
+                    in_class = False
+                i += 1
+            i += 1
+            while i < n and (src[i].isalnum() or src[i] in "_$"):
+                i += 1
+            prev = "a"
+            word = ""
+            continue
+        if c.isalnum() or c in "_$":
+            j = i
+            while j < n and (src[j].isalnum() or src[j] in "_$"):
+                j += 1
+            word, prev, i = src[i:j], "a", j
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth < 0:
+                return i
+        elif c == ";" and depth == 0:
+            return i + 1
+        prev = c
+        i += 1
+    raise GlueError("instrument: the statement does not end (unbalanced brackets or an unterminated literal)")
+
+
+def instrument_text(source: str, glue_path: str, *, program_lines: bool = True
+                     ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The instrumented text, the hooked names and the missing ones.  `program_lines`: the
+    prologue gives the copy the glue's own `__dirname`, `__filename`, `require` and argv[1] (a
+    program's glue; not a MODULARIZE factory such as Pyodide's).  Raises GlueError when a name
+    of REQUIRED is missing or a hooked name is defined more than once."""
     inserts: list[tuple[int, str]] = []
     hooked, missing = [], []
     for name in HOOKED:
-        found = list(_declaration(name).finditer(source))
-        if not found:
+        declared = list(_declaration(name).finditer(source))
+        defined = list(_definition(name).finditer(source))
+        if not declared and not defined:
             missing.append(name)
             continue
-        if len(found) > 1:
-            raise GlueError(f"{glue_path}: instrument: `function {name}(` is declared {len(found)} times "
-                            f"(at byte offsets {', '.join(hex(m.start()) for m in found)}); dldbg hooks one")
-        m = found[0]
-        inserts.append((m.start(), f"{m.group(1)};{name} = __dldbg.wrap({json.dumps(name)}, {name}, "
-                                   f"function (__dldbg_expr) {{ return eval(__dldbg_expr); }});\n"))
+        if len(declared) + len(defined) > 1:
+            at = sorted(m.start() for m in declared + defined)
+            raise GlueError(f"{glue_path}: instrument: `{name}` is defined {len(at)} times "
+                            f"(at byte offsets {', '.join(hex(a) for a in at)}); dldbg hooks one")
+        rebind = (f"{name} = __dldbg.wrap({json.dumps(name)}, {name}, "
+                  f"function (__dldbg_expr) {{ return eval(__dldbg_expr); }});")
+        if declared:
+            m = declared[0]
+            inserts.append((m.start(), f"{m.group(1)};{rebind}\n"))
+        else:
+            m = defined[0]
+            try:
+                end = statement_end(source, m.end())
+            except GlueError as exc:
+                raise GlueError(f"{glue_path}: {exc} (`var {name}=` at byte offset {m.start():#x})") from None
+            inserts.append((end, f";{rebind}"))
         hooked.append(name)
     absent = [n for n in REQUIRED if n in missing]
     if absent:
@@ -103,25 +213,30 @@ def instrument_text(source: str, glue_path: str) -> tuple[str, tuple[str, ...], 
     for at, text in sorted(inserts, reverse=True):
         out = out[:at] + text + out[at:]
     folder = os.path.dirname(os.path.abspath(glue_path))
-    original = json.dumps(os.path.abspath(glue_path))
-    # node's CommonJS wrapper passes __dirname, __filename and require as parameters; the
-    # copy's own are rebound to the glue's, and process.argv[1] (the glue's `thisProgram`)
-    # too, so that the program and its --pre-js code see their files as under `node MAIN.js`
-    # (Module is left alone: a --pre-js may assign a new one)
-    prologue = (hooks_source() + f"var __filename = {original}, __dirname = {json.dumps(folder)};\n"
-                f"var require = require('module').createRequire({original});\n"
-                f"process.argv[1] = {original};\n")
-    shebang = ""
+    prologue = hooks_source()
+    if program_lines:
+        original = json.dumps(os.path.abspath(glue_path))
+        # node's CommonJS wrapper passes __dirname, __filename and require as parameters; the
+        # copy's own are rebound to the glue's, and process.argv[1] (the glue's `thisProgram`)
+        # too, so that the program and its --pre-js code see their files as under `node MAIN.js`
+        # (Module is left alone: a --pre-js may assign a new one); an ES module has no require
+        esm = glue_path.endswith(".mjs") or "import.meta" in source
+        modules = "process.getBuiltinModule('module')" if esm else "require('module')"
+        prologue += (f"var __filename = {original}, __dirname = {json.dumps(folder)};\n"
+                     f"var require = {modules}.createRequire({original});\n"
+                     f"process.argv[1] = {original};\n")
+    head = ""
     if out.startswith("#!"):
-        shebang, _, out = out.partition("\n")
-        shebang += "\n"
-    return shebang + prologue + out, tuple(hooked), tuple(missing)
+        head, _, out = out.partition("\n")
+        head += "\n"
+    if out.startswith(('"use strict";', "'use strict';")):  # the directive stays first
+        head += out[:13]
+        out = out[13:]
+    return head + prologue + out, tuple(hooked), tuple(missing)
 
 
-def instrument(glue_path: str, cache_dir: str | None) -> Instrumented:
-    """Write (or reuse) the instrumented copy of `glue_path` under `cache_dir`/node (a
-    temporary folder when `cache_dir` is None).  Raises GlueError, or DldbgError when the glue
-    cannot be read."""
+def read_glue(glue_path: str) -> str:
+    """The glue's text.  Raises GlueError (not UTF-8) or DldbgError (cannot be read)."""
     try:
         with open(glue_path, "rb") as f:
             raw = f.read()
@@ -131,19 +246,36 @@ def instrument(glue_path: str, cache_dir: str | None) -> Instrumented:
         source = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise GlueError(f"{glue_path}: read: not UTF-8 JavaScript at byte offset {exc.start:#x}") from None
-    text, hooked, missing = instrument_text(source, glue_path)
-    if cache_dir is None:
-        import tempfile
+    return source
 
-        cache_dir = os.path.join(tempfile.gettempdir(), f"dldbg-{os.getuid()}")
-    key = hashlib.sha256(text.encode()).hexdigest()[:16]
-    folder = os.path.join(cache_dir, "node")
-    os.makedirs(folder, exist_ok=True)
-    base, ext = os.path.splitext(os.path.basename(glue_path))
-    path = os.path.join(folder, f"{base}.{key}{ext if ext in ('.js', '.mjs', '.cjs') else '.js'}")
+
+def write_once(path: str, text: str) -> None:
+    """Write `text` to `path` unless it exists (atomically: a concurrent run sees all or nothing)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     if not os.path.exists(path):
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:
             f.write(text)
         os.replace(tmp, path)
-    return Instrumented(os.path.abspath(glue_path), path, hooked, missing, NOT_EXPOSED)
+
+
+def instrument(glue_path: str, cache_dir: str | None) -> Instrumented:
+    """Write (or reuse) the instrumented copy of `glue_path` under `cache_dir`/node (a
+    temporary folder when `cache_dir` is None).  Raises GlueError, or DldbgError when the glue
+    cannot be read."""
+    source = read_glue(glue_path)
+    text, hooked, missing = instrument_text(source, glue_path)
+    key = hashlib.sha256(text.encode()).hexdigest()[:16]
+    base, ext = os.path.splitext(os.path.basename(glue_path))
+    path = os.path.join(node_cache(cache_dir), "node", f"{base}.{key}{ext if ext in ('.js', '.mjs', '.cjs') else '.js'}")
+    write_once(path, text)
+    return Instrumented(os.path.abspath(glue_path), path, hooked, missing, not_exposed(source))
+
+
+def node_cache(cache_dir: str | None) -> str:
+    """dldbg's cache folder, or a temporary one for this user when `cache_dir` is None."""
+    if cache_dir is None:
+        import tempfile
+
+        cache_dir = os.path.join(tempfile.gettempdir(), f"dldbg-{os.getuid()}")
+    return cache_dir

@@ -1,0 +1,206 @@
+"""The node backend running real Pyodide (issue 14): `dldbg --node --pyodide VERSION WHEEL -- PYTHON_ARGS`
+on Pyodide 314.0.7 (emscripten 5.0.3, ES module glue) and 0.29.3 (emscripten 4.0.9), importing the
+real wheels of tests/pyodide/inputs.py (fetched once into .cache/ when missing).
+
+Expected results come from real Pyodide under node without hooks: dldbg's Pyodide driver
+(dldbg/linker/node/pyodide_driver.mjs) run by node on the distribution's own folder, its glue
+untouched.  Python itself reports, through ctypes, the address of the GOT.mem entry the wheel's
+module imports (`PyExc_TypeError`) and the value stored there (`id(TypeError)`); dldbg, stopped
+inside Python's import at the module's instantiation, must show the same in `info got` and `x`.
+Each version costs about 6 s (real Pyodide alone) plus 8-10 s (the debugger's run) when warm.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dldbg.hosts.pyodide import open_distribution
+from dldbg.linker.node.instrument import HOOKED, GlueError, instrument_text, read_glue, statement_end
+from dldbg.linker.node.pyodide import driver_path
+
+HERE = Path(__file__).resolve().parent
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="no node")
+
+
+def _load_inputs_module():
+    spec = importlib.util.spec_from_file_location("pyodide_inputs", HERE / "pyodide" / "inputs.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pyodide_inputs"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+inputs_script = sys.modules.get("pyodide_inputs") or _load_inputs_module()
+
+#: per Pyodide version: the wheel its Python and ABI accept, the extension module Python's
+#: import loads, and the code run (Python 3.14 / ABI 2026_0 for 314.0.7; 3.13 / 2025_0 for 0.29.3)
+CASES = {
+    "314.0.7": ("msgpack-1.2.4-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+                "_cmsgpack.cpython-314-wasm32-emscripten.so", "import msgpack; print(msgpack.packb([1, 2]))"),
+    "0.29.3": ("librt-0.16.0-cp313-cp313-pyemscripten_2025_0_wasm32.whl",
+               "base64.cpython-313-wasm32-emscripten.so", "import librt.base64; print(librt.base64.b64encode(b'dldbg'))"),
+}
+#: Python reports the GOT.mem entry's address and the value stored there, then exits with 3
+REPORT = ("import ctypes, sys; "
+          "print('got', hex(ctypes.addressof(ctypes.c_void_p.in_dll(ctypes.pythonapi, 'PyExc_TypeError')))); "
+          "print('value', hex(id(TypeError))); sys.exit(3)")
+
+
+@pytest.fixture(scope="module")
+def fetched():
+    reason = inputs_script.can_fetch()
+    if reason:
+        pytest.skip(reason)
+    try:
+        packages = {v: inputs_script.ensure_pyodide(v) for v in CASES}
+        wheels = {p.name: p for p in inputs_script.ensure_wheels(log=lambda *a, **k: None)}
+    except RuntimeError as exc:
+        pytest.fail(f"fetching the Pyodide inputs failed: {exc}")
+    return packages, wheels
+
+
+def plain_pyodide(package: Path, wheels: list[Path], args: list[str], cwd=None) -> subprocess.CompletedProcess:
+    """Real Pyodide under node, its glue untouched (indexURL: the distribution's own folder)."""
+    config = {"loader": str(package / "pyodide.mjs"), "indexURL": f"{package}/", "wheels": [str(w) for w in wheels]}
+    return subprocess.run(["node", driver_path(), json.dumps(config), *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def dldbg(*argv, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dldbg", *argv], capture_output=True, text=True, timeout=180, cwd=cwd)
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def debugged(request, fetched):
+    """Per version: real Pyodide's output, and one debugger run stopping at the wheel module's
+    read and instantiation (info got, x at the GOT entry's address) and continuing to the end."""
+    version = request.param
+    packages, wheels = fetched
+    wheel_name, module, code = CASES[version]
+    wheel = wheels[wheel_name]
+    args = ["-c", f"{code}; {REPORT}"]
+    expected = plain_pyodide(packages[version], [wheel], args)
+    assert expected.returncode == 3, expected.stderr
+    report = dict(line.split() for line in expected.stdout.splitlines() if line.startswith(("got ", "value ")))
+    got_address = int(report["got"], 16)
+    result = dldbg("--node", "--pyodide", str(packages[version]), str(wheel), "--batch", "--json",
+                   "-ex", f"break module.read module={module}", "-ex", f"break instantiate module={module}",
+                   "-ex", "run", "-ex", "info modules", "-ex", "continue", "-ex", f"info got {module}",
+                   "-ex", f"x/1xw {got_address:#x}", "-ex", "continue", "--", *args)
+    objs = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    program_out = "".join(line for line in result.stdout.splitlines(True) if not line.startswith("{"))
+    return version, module, expected, report, result, objs, program_out
+
+
+def _results(objs) -> dict:
+    return {o["command"]: o["result"] for o in objs if o.get("type") == "result" and o["ok"]}
+
+
+def test_stops_at_the_wheel_modules_read_and_instantiation_inside_pythons_import(debugged):
+    _version, module, _expected, _report, result, objs, _out = debugged
+    stops = [o["stop"]["event"] for o in objs if o.get("type") == "stop"]
+    assert [(e["kind"], e["module"]) for e in stops] == [("module.read", module), ("instantiate", module)], result.stderr
+    assert "/site-packages/" in stops[0]["path"] and stops[0]["path"].endswith("/" + module)  # Pyodide's file system
+    assert stops[0]["dylink"]["mem_size"] > 0
+    mods = {m["name"]: m for m in _results(objs)["info modules"]["modules"]}
+    assert mods[module]["state"] == "loading"  # stopped at its read, inside Python's import
+
+
+def test_info_got_and_x_show_the_live_values_python_sees(debugged):
+    _version, module, _expected, report, result, objs, _out = debugged
+    results = _results(objs)
+    got = {row["symbol"]: row for row in results[f"info got {module}"]}
+    entry = got["PyExc_TypeError"]
+    assert entry["got"] == "GOT.mem" and module in entry["importers"] and entry["provider"] == "pyodide.asm.wasm"
+    assert entry["value"] == int(report["got"], 16)
+    examined = results[f"x/1xw {int(report['got'], 16):#x}"]
+    assert examined["values"][0] == int(report["value"], 16), result.stderr
+
+
+def test_continue_finishes_the_import_and_pythons_output_and_status_come_through(debugged):
+    _version, _module, expected, _report, result, objs, program_out = debugged
+    assert program_out == expected.stdout
+    assert _results(objs)["run"]["exit_status"] == 3  # Python's SystemExit, after the last `continue`
+    assert result.returncode == 0, result.stderr
+    events = [o["event"] for o in objs if o.get("type") == "event"]
+    hooks = next(e for e in events if e["kind"] == "glue.hooks")
+    assert set(hooks["hooked"]) == set(HOOKED)  # emscripten 4.0.9 and 5.0.3 have every loader function
+    assert not any(line.startswith("reloc:") for line in hooks["not_exposed"])
+    # the glue calls the module's __wasm_apply_data_relocs itself, after instantiation
+    kinds = [e["kind"] for e in events if e["module"] == _module]
+    assert kinds.index("instantiate") < kinds.index("reloc.apply") < kinds.index("load.done")
+    relocs = next(e for e in events if e["kind"] == "reloc.apply")
+    assert relocs["function"] == "__wasm_apply_data_relocs" and relocs["changes"]
+
+
+def test_run_a_script_prints_pythons_output_and_exits_with_its_status(fetched, tmp_path):
+    """`dldbg run --node --pyodide` with a SCRIPT and its arguments: the output and the exit
+    status of real Pyodide running the same script (an uncaught exception: its traceback, 1);
+    the trace names the .so Python's import loads."""
+    packages, wheels = fetched
+    wheel = wheels[CASES["314.0.7"][0]]
+    script = tmp_path / "use_msgpack.py"
+    script.write_text("import sys, msgpack\nprint(sys.argv[1:], msgpack.unpackb(msgpack.packb({'a': 1})))\n"
+                      "raise ValueError(sys.argv[1])\n")
+    expected = plain_pyodide(packages["314.0.7"], [wheel], [script.name, "5", "x"], cwd=tmp_path)
+    assert expected.returncode == 1 and expected.stdout == "['5', 'x'] {'a': 1}\n", expected.stderr
+    assert expected.stderr.endswith("ValueError: 5\n")
+    result = dldbg("run", "--node", "--trace=libs", "--pyodide", "314.0.7", str(wheel), "--", script.name, "5", "x",
+                   cwd=tmp_path)
+    assert result.stdout == expected.stdout
+    assert result.returncode == expected.returncode
+    assert result.stderr.endswith(expected.stderr.splitlines(True)[-1])
+    assert "_cmsgpack.cpython-314-wasm32-emscripten.so: loaded, handle 1" in result.stderr
+
+
+@pytest.mark.parametrize("version", list(CASES))
+def test_both_glues_have_every_loader_function_hooked(fetched, version):
+    packages, _ = fetched
+    glue = open_distribution(packages[version]).glue
+    text, hooked, missing = instrument_text(read_glue(str(glue)), str(glue), program_lines=False)
+    assert set(hooked) == set(HOOKED) and not missing
+    assert text.count("__dldbg.wrap(") == len(HOOKED)  # one rebinding statement each
+
+
+def test_statement_end_skips_strings_templates_regexps_and_comments():
+    src = ("var f=(a)=>{var s=';}';var t=`x${a+`;${'}'}`}`;var r=/[;}]\\/;/g;/* ; } */ // ;\n"
+           "return a/2/1;};var g=1;")
+    end = statement_end(src, len("var f="))
+    assert src[:end].endswith("return a/2/1;};") and src[end:] == "var g=1;"
+    assert statement_end("var f=function(){return 1};}rest", 6) == len("var f=function(){return 1};")
+    with pytest.raises(GlueError, match="does not end"):
+        statement_end("var f=(a)=>{", 6)
+
+
+async def test_the_tui_steps_pyodides_loader_inside_pythons_import(fetched, monkeypatch):
+    """The TUI, unchanged, on the node backend running Python: a breakpoint typed in the command
+    bar stops the glue's loader inside `import msgpack`, `n` steps to the next event, the modules
+    tree follows, `c` lets Python finish (its status in the output log)."""
+    from tuikit import SIZE, new_app, output_text, press, type_line
+    from dldbg.linker.node.pyodide import pyodide_engine_factory
+    from dldbg.tui.widgets import ModulesTree
+
+    packages, wheels = fetched
+    wheel_name, module, code = CASES["314.0.7"]
+    dist = open_distribution(packages["314.0.7"])
+    app = new_app(str(dist.glue), engine_factory=pyodide_engine_factory(dist, [wheels[wheel_name]], no_cache=True),
+                  program_args=["-c", code])
+    status = lambda: str(app.query_one("#status-text").render())  # noqa: E731
+    async with app.run_test(size=SIZE) as pilot:
+        await app.settled(pilot)
+        await press(app, pilot, ":")
+        await type_line(app, pilot, f"break module.read module={module}")
+        await press(app, pilot, "r")
+        assert "PAUSED" in status() and "module.read" in status() and module in status()
+        assert f"{module} loading" in str(app.query_one(ModulesTree).root.children[0].label)
+        await press(app, pilot, "n")  # the module's static data: the glue's getMemory
+        assert "memory.alloc" in status()
+        await press(app, pilot, "c")
+        assert "program exited with status 0" in output_text(app)
