@@ -197,10 +197,12 @@ async def test_the_tui_steps_pyodides_loader_inside_pythons_import(fetched, monk
         await app.settled(pilot)
         await press(app, pilot, ":")
         await type_line(app, pilot, f"break module.read module={module}")
-        await press(app, pilot, "r")
+        await pilot.press("r")  # Pyodide starts (6 s of CPU; more on a loaded machine), Python imports
+        await app.settled(pilot, timeout=180)
         assert "PAUSED" in status() and "module.read" in status() and module in status()
         assert f"{module} loading" in str(app.query_one(ModulesTree).root.children[0].label)
         await press(app, pilot, "n")  # the module's static data: the glue's getMemory
         assert "memory.alloc" in status()
-        await press(app, pilot, "c")
+        await pilot.press("c")
+        await app.settled(pilot, timeout=180)
         assert "program exited with status 0" in output_text(app)
