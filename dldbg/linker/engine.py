@@ -339,6 +339,7 @@ class Engine:
         exports = mod.externs
         wasm = mod.wasm
         out: dict[str, Symbol] = {}
+        imported_globals = wasm.num_imported_globals
         for exp in wasm.exports:
             extern = exports[exp.name]
             if exp.kind == "func":
@@ -346,9 +347,11 @@ class Engine:
                                        key=mod.func_key(exp.index), func_type=wasm.func_type(exp.index))
             elif exp.kind == "global":
                 gtype = wasm.global_type(exp.index)
-                own = exp.index >= wasm.num_imported_globals
+                own = exp.index >= imported_globals
                 if own and not gtype.mutable and gtype.val_type in ("i32", "i64"):
-                    value = extern.value(self.store)
+                    value = _constant(wasm.globals[exp.index - imported_globals].init)
+                    if value is None:  # an initialiser that reads imported globals: ask wasmtime
+                        value = extern.value(self.store)
                     if exp.name in wasm.tls_exports:
                         out[exp.name] = Symbol(exp.name, "tls", mod.name, mod.id, address=value)
                     else:
@@ -720,3 +723,13 @@ class Engine:
                     return f"{mod.name}!{wasm.function_name(index) or f'func[{index}]'}"
         name = frame.func_name or f"func[{index}]"
         return f"{frame.module_name or '?'}!{name}"
+
+
+def _constant(init) -> int | None:
+    """The value of an immutable global's initialiser when it is a lone `i32.const` or
+    `i64.const` (what an immutable global holds for ever; a data export's offset, as compilers
+    emit it), else None.  Reading it from the binary spares a wasmtime call per data export."""
+    ops = init.ops
+    if len(ops) == 1 and ops[0][0] in ("i32.const", "i64.const"):
+        return ops[0][1]
+    return None

@@ -14,6 +14,8 @@ from typing import Callable, Hashable
 
 import wasmtime
 
+from .capi import FuncrefSlots
+
 FuncKey = Hashable
 
 
@@ -26,6 +28,8 @@ class FunctionTable:
     def __init__(self, store: wasmtime.Store, table: wasmtime.Table, on_grow: Callable[[int, int, int, str], None]):
         self.store = store
         self.table = table
+        #: slot writes through the C API (a GOT.func load writes one slot per function)
+        self._slots = FuncrefSlots(store, table)
         self._on_grow = on_grow
         self._slot_by_key: dict[FuncKey, int] = {}
         self.key_by_slot: dict[int, FuncKey] = {}
@@ -68,14 +72,14 @@ class FunctionTable:
         if slot is not None:
             return slot, False
         slot = self._take_free() if self._free else self.grow(1, reason)
-        self.table.set(self.store, slot, func)
+        self._slots.set(slot, func)
         self._slot_by_key[key] = slot
         self.key_by_slot[slot] = key
         return slot, True
 
     def place(self, key: FuncKey, func: wasmtime.Func, slot: int) -> None:
         """Put `func`, which has no slot yet, in the (null, unassigned) `slot`."""
-        self.table.set(self.store, slot, func)
+        self._slots.set(slot, func)
         self._slot_by_key[key] = slot
         self.key_by_slot[slot] = key
 
@@ -98,7 +102,7 @@ class FunctionTable:
         return [(k, s) for k, s in self._pending.items() if k[0] == "module" and k[1] == module_id]
 
     def fill(self, slot: int, func: wasmtime.Func) -> None:
-        self.table.set(self.store, slot, func)
+        self._slots.set(slot, func)
         key = self.key_by_slot.get(slot)
         self._pending.pop(key, None)
 
@@ -119,7 +123,7 @@ class FunctionTable:
         for lo, hi in written:
             touched.update(range(max(lo, start), min(hi, end, self.size)))
         for slot in sorted(touched):
-            self.table.set(self.store, slot, None)
+            self._slots.set(slot, None)
             key = self.key_by_slot.pop(slot, None)
             self.interposed.pop(slot, None)
             if key is not None and self._slot_by_key.get(key) == slot:
@@ -151,7 +155,7 @@ class FunctionTable:
         """Put `func` (identity `key`) in `slot` without moving any function's identity: the
         function the slot belonged to keeps it as its slot, so calls through it reach `func`."""
         old = self.key_by_slot.get(slot)
-        self.table.set(self.store, slot, func)
+        self._slots.set(slot, func)
         original = self.interposed.get(slot, old)
         if key == original:
             self.interposed.pop(slot, None)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import wasmtime
 
+from .capi import I32Globals
+
 UNDEFINED_ADDR = -1
 
 
@@ -31,25 +33,25 @@ class GlobalOffsetTable:
     def __init__(self, store: wasmtime.Store):
         self.store = store
         self.entries: dict[str, GotEntry] = {}
-        self._type = wasmtime.GlobalType(wasmtime.ValType.i32(), True)
+        #: the entries' wasmtime globals, made and read through the C API (one per symbol)
+        self._globals = I32Globals(store)
 
     def get(self, symbol: str) -> GotEntry | None:
         return self.entries.get(symbol)
 
     def create(self, symbol: str, got: str, value: int = UNDEFINED_ADDR, provider: str | None = None) -> GotEntry:
-        glob = wasmtime.Global(self.store, self._type, wasmtime.Val.i32(to_i32(value)))
-        entry = GotEntry(symbol, got, glob, provider=provider)
+        entry = GotEntry(symbol, got, self._globals.new(to_i32(value)), provider=provider)
         self.entries[symbol] = entry
         return entry
 
     def value(self, symbol: str) -> int:
-        return self.entries[symbol].glob.value(self.store)
+        return self._globals.get(self.entries[symbol].glob)
 
     def set(self, symbol: str, value: int, provider: str | None) -> int:
         """Set the entry's value; returns the old value."""
         entry = self.entries[symbol]
-        old = entry.glob.value(self.store)
-        entry.glob.set_value(self.store, wasmtime.Val.i32(to_i32(value)))
+        old = self._globals.get(entry.glob)
+        self._globals.set(entry.glob, to_i32(value))
         entry.provider = provider
         return old
 
@@ -57,7 +59,8 @@ class GlobalOffsetTable:
         self.entries.pop(symbol, None)
 
     def unresolved(self) -> list[GotEntry]:
-        return [e for e in self.entries.values() if e.glob.value(self.store) == UNDEFINED_ADDR]
+        get = self._globals.get
+        return [e for e in self.entries.values() if get(e.glob) == UNDEFINED_ADDR]
 
 
 def to_i32(value: int) -> int:

@@ -1,0 +1,113 @@
+"""wasmtime's C API called directly where the loader does something once per symbol.
+
+wasmtime-py's wrappers convert every value through `Val`, look the object's type up again
+(`Table.set` builds a `TableType` per call) and allocate several ctypes objects per call: a GOT
+entry made with `wasmtime.Global(...)` costs about 19 microseconds, a `Table.set` about 23, on
+the project's machine; the same C calls made here cost 3 to 4.  Each helper keeps wasmtime-py's
+objects (`wasmtime.Global`, `wasmtime.Func`) as what it hands out and takes, so the rest of the
+engine never sees the difference, and falls back to the public API when the private names it
+uses (`wasmtime._bindings`, `Global._from_raw`, `Store._context`) are missing in another
+wasmtime-py version.  Errors of wasmtime are raised as `wasmtime.WasmtimeError`, as the public
+API does.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import wasmtime
+
+try:
+    from wasmtime import _bindings
+    from wasmtime import _ffi as ffi
+
+    _GLOBAL_NEW = _bindings._wasmtime_global_new
+    _GLOBAL_GET = _bindings._wasmtime_global_get
+    _GLOBAL_SET = _bindings._wasmtime_global_set
+    _TABLE_SET = _bindings._wasmtime_table_set
+    _I32, _FUNCREF = ffi.WASMTIME_I32.value, ffi.WASMTIME_FUNCREF.value
+    _GLOBAL_T, _VAL_T = ffi.wasmtime_global_t, ffi.wasmtime_val_t
+    _from_raw = wasmtime.Global._from_raw
+    _error = wasmtime.WasmtimeError._from_ptr
+    FAST = True
+except (AttributeError, ImportError):  # another wasmtime-py: the public API below
+    FAST = False
+
+_byref = ctypes.byref
+
+
+class I32Globals:
+    """Mutable i32 globals of one store (the GOT's entries): create, read, write.
+
+    Values are Python ints, stored as i32 (callers wrap them to the signed range first).
+    """
+
+    def __init__(self, store: wasmtime.Store):
+        self.store = store
+        self.type = wasmtime.GlobalType(wasmtime.ValType.i32(), True)
+        self._fast = FAST and hasattr(store, "_context")
+        if self._fast:
+            self._context = store._context()
+            self._type_ptr = self.type.ptr()
+            self._val = _VAL_T(kind=_I32)  # one value buffer, reused (an i32 needs no unrooting)
+
+    def new(self, value: int) -> wasmtime.Global:
+        """A new global holding `value`."""
+        if not self._fast:
+            return wasmtime.Global(self.store, self.type, wasmtime.Val.i32(value))
+        val = self._val
+        val.of.i32 = value
+        raw = _GLOBAL_T()
+        error = _GLOBAL_NEW(self._context, self._type_ptr, _byref(val), _byref(raw))
+        if error:
+            raise _error(error)
+        return _from_raw(raw)
+
+    def get(self, glob: wasmtime.Global) -> int:
+        if not self._fast:
+            return glob.value(self.store)
+        val = self._val
+        _GLOBAL_GET(self._context, _byref(glob._global), _byref(val))
+        return val.of.i32
+
+    def set(self, glob: wasmtime.Global, value: int) -> None:
+        if not self._fast:
+            glob.set_value(self.store, wasmtime.Val.i32(value))
+            return
+        val = self._val
+        val.kind = _I32
+        val.of.i32 = value
+        error = _GLOBAL_SET(self._context, _byref(glob._global), _byref(val))
+        if error:
+            raise _error(error)
+
+
+class FuncrefSlots:
+    """Writes of functions (or null) into the slots of one funcref table."""
+
+    def __init__(self, store: wasmtime.Store, table: wasmtime.Table):
+        self.store = store
+        self.table = table
+        self._fast = FAST and hasattr(store, "_context") and hasattr(table, "_table")
+        if self._fast:
+            self._context = store._context()
+            self._table = _byref(table._table)
+            self._val = _VAL_T(kind=_FUNCREF)
+
+    def set(self, slot: int, func: wasmtime.Func | None) -> None:
+        """Put `func` (None: null) in `slot`.  Raises wasmtime.WasmtimeError outside the table."""
+        if not self._fast:
+            self.table.set(self.store, slot, func)
+            return
+        val = self._val
+        if func is None:
+            val.of.funcref = _NULL_FUNC
+        else:
+            val.of.funcref = func._func
+        error = _TABLE_SET(self._context, self._table, slot, _byref(val))
+        if error:
+            raise _error(error)
+
+
+if FAST:
+    _NULL_FUNC = ffi.wasmtime_func_t()  # store_id 0: a null funcref (wasmtime's C API, val.h)
