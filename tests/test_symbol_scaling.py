@@ -70,17 +70,24 @@ def _load_all(tmp_path: Path, n: int, monkeypatch) -> dict:
     calls: dict[str, int] = {}
     _count_calls(monkeypatch, calls)
     collections = []
-    monkeypatch.setattr(gc, "callbacks", gc.callbacks + [lambda phase, info: collections.append(phase == "start")])
+
+    def collecting(phase, _info):
+        collections.append(phase == "start")
+
     passes = {}
-    for role in ("funcs", "data", "got_mem", "got_func"):
-        CountingList.passes = 0
-        calls.clear()
-        start, collected = len(events), len(collections)
-        engine.dlopen(str(paths[role]), RTLD_NOW | RTLD_GLOBAL)
-        passes[role] = {"import passes": CountingList.passes,
-                        "table growths": sum(e.kind == "table.grow" for e in events[start:]),
-                        "wasmtime-py wrapper calls": dict(calls),
-                        "collections": sum(collections[collected:])}
+    gc.callbacks.append(collecting)  # the collector reads this very list
+    try:
+        for role in ("funcs", "data", "got_mem", "got_func"):
+            CountingList.passes = 0
+            calls.clear()
+            start, collected = len(events), len(collections)
+            engine.dlopen(str(paths[role]), RTLD_NOW | RTLD_GLOBAL)
+            passes[role] = {"import passes": CountingList.passes,
+                            "table growths": sum(e.kind == "table.grow" for e in events[start:]),
+                            "wasmtime-py wrapper calls": dict(calls),
+                            "collections": sum(collections[collected:])}
+    finally:
+        gc.callbacks.remove(collecting)
     monkeypatch.undo()  # the calls below are not counted
     data = next(m for m in engine.modules if m.name == paths["data"].name)
     assert engine.call(f"{paths['got_mem'].name}!sum", []) == symbolgen.expected_mem_sum(n, data.memory_base)
