@@ -455,3 +455,30 @@ EVENT_TYPES: tuple[type[Event], ...] = (
 )
 
 EVENT_KINDS = {cls.kind: cls for cls in EVENT_TYPES}
+
+
+def _fast_init(cls: type[Event]) -> None:
+    """Give `cls` an `__init__` that fills the instance's `__dict__` directly.
+
+    A frozen dataclass's own `__init__` sets each field through `object.__setattr__` (the
+    class forbids plain assignment), several times the cost of the stores; the loader emits an
+    event per import and per GOT entry, tens of thousands in one load.  Same parameters, same
+    defaults, same instances (equality, hashing, `to_json` and `dataclasses.replace` are the
+    dataclass's); only classes whose fields have plain defaults are changed.
+    """
+    fields = dataclasses.fields(cls)
+    if any(f.default_factory is not dataclasses.MISSING for f in fields):
+        return
+    defaults = {f"_default_{f.name}": f.default for f in fields if f.default is not dataclasses.MISSING}
+    params = ", ".join(f.name + (f"=_default_{f.name}" if f"_default_{f.name}" in defaults else "") for f in fields)
+    stores = "".join(f"    fields[{f.name!r}] = {f.name}\n" for f in fields)
+    namespace = dict(defaults)
+    exec(f"def __init__(self, {params}):\n    fields = self.__dict__\n{stores}", namespace)  # noqa: S102
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = cls.__init__.__doc__
+    cls.__init__ = init
+
+
+for _cls in EVENT_TYPES:
+    _fast_init(_cls)

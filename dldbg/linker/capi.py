@@ -27,8 +27,13 @@ try:
     _TABLE_SET = _bindings._wasmtime_table_set
     _I32, _FUNCREF = ffi.WASMTIME_I32.value, ffi.WASMTIME_FUNCREF.value
     _GLOBAL_T, _VAL_T = ffi.wasmtime_global_t, ffi.wasmtime_val_t
+    _EXTERN_T, _INSTANCE_T = ffi.wasmtime_extern_t, ffi.wasmtime_instance_t
+    _INSTANCE_NEW = ffi.wasmtime_instance_new
     _from_raw = wasmtime.Global._from_raw
     _error = wasmtime.WasmtimeError._from_ptr
+    from wasmtime._func import enter_wasm as _enter_wasm
+
+    _NULL_FUNC = ffi.wasmtime_func_t()  # store_id 0: a null funcref (wasmtime's C API, val.h)
     FAST = True
 except (AttributeError, ImportError):  # another wasmtime-py: the public API below
     FAST = False
@@ -75,7 +80,6 @@ class I32Globals:
             glob.set_value(self.store, wasmtime.Val.i32(value))
             return
         val = self._val
-        val.kind = _I32
         val.of.i32 = value
         error = _GLOBAL_SET(self._context, _byref(glob._global), _byref(val))
         if error:
@@ -109,5 +113,18 @@ class FuncrefSlots:
             raise _error(error)
 
 
-if FAST:
-    _NULL_FUNC = ffi.wasmtime_func_t()  # store_id 0: a null funcref (wasmtime's C API, val.h)
+def instantiate(store: wasmtime.Store, module: wasmtime.Module, externs: list) -> wasmtime.Instance:
+    """`wasmtime.Instance(store, module, externs)` without its per-import type dispatch (it
+    imports six classes and tests each against every import).  Raises what it raises: a
+    `wasmtime.Trap` from the start function, `wasmtime.WasmtimeError` for a bad import."""
+    if not FAST:
+        return wasmtime.Instance(store, module, externs)
+    items = (_EXTERN_T * len(externs))()
+    for i, extern in enumerate(externs):
+        items[i] = extern._as_extern()  # every wasmtime extern class has it
+    instance = _INSTANCE_T()
+    with _enter_wasm(store) as trap:
+        error = _INSTANCE_NEW(store._context(), module.ptr(), items, len(externs), _byref(instance), trap)
+        if error:
+            raise _error(error)
+    return wasmtime.Instance._from_raw(instance)

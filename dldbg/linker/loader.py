@@ -56,6 +56,7 @@ from ..events import (
 from ..wasm.reader import read_module
 from ..wasm.types import GlobalType
 from .exnref import translate
+from .capi import instantiate
 from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
 from .gcpause import gc_paused
 from .got import UNDEFINED_ADDR, to_i32
@@ -100,6 +101,9 @@ class LoadRequest:
         self.tls_pending: list[tuple[LoadedModule, str]] = []
         self._elem_slot_maps: dict[int, dict[int, int]] = {}
         self._chain: list[str] = []
+        #: GOT.func definitions looked up by `_place_found_functions` for the module whose
+        #: imports are being resolved (name -> (symbol, how)), used again by `_early_value`
+        self._got_found: dict[str, tuple] = {}
 
     # -- entry points -------------------------------------------------------------------
     def load(self, path: str, requested_by: LoadedModule | None = None) -> LoadedModule:
@@ -367,14 +371,17 @@ class LoadRequest:
         self.engine.enter(mod.name, "imports")
         self._reserve_own_function_slots(mod)
         externs, undefined = [], []
-        for imp in mod.wasm.imports:
-            try:
-                externs.append(self._resolve_import(mod, imp, imp.field in weak))
-            except UndefinedSymbolError as exc:
-                # go on, so that every undefined symbol of the module has its import.unresolved
-                # event (and `why` names them all); the load fails with the first, as emscripten's
-                undefined.append(exc)
-                externs.append(None)
+        try:
+            for imp in mod.wasm.imports:
+                try:
+                    externs.append(self._resolve_import(mod, imp, imp.field in weak))
+                except UndefinedSymbolError as exc:
+                    # go on, so that every undefined symbol of the module has its import.unresolved
+                    # event (and `why` names them all); the load fails with the first, as emscripten's
+                    undefined.append(exc)
+                    externs.append(None)
+        finally:
+            self._got_found = {}
         if undefined:
             raise undefined[0]
         return externs
@@ -385,8 +392,10 @@ class LoadRequest:
         engine, table, wasm = self.engine, self.engine.table, mod.wasm
         keys: dict = {}  # insertion-ordered set
         for imp in wasm.imports:
+            if imp.module != "GOT.func":
+                continue
             exp = _own_export(mod, imp.field)
-            if (imp.module != "GOT.func" or exp is None or exp.kind != "func" or exp.index < wasm.num_imported_funcs
+            if (exp is None or exp.kind != "func" or exp.index < wasm.num_imported_funcs
                     or engine.got.get(imp.field) is not None or engine.lookup(imp.field, mod.group)[0] is not None
                     or exp.index in self._elem_slots(mod)):
                 continue
@@ -405,12 +414,13 @@ class LoadRequest:
         """One table growth for the functions of other modules that this module's new GOT.func
         entries will point at and that have no slot yet; each then gets its slot in import
         order, as `symbol_value` would have given it one at a time."""
-        engine, table = self.engine, self.engine.table
+        engine, table, looked_up = self.engine, self.engine.table, self._got_found
         found: dict = {}  # key -> function, insertion-ordered
         for imp in mod.wasm.imports:
             if imp.module != "GOT.func" or engine.got.get(imp.field) is not None:
                 continue
-            sym, _how = self._got_lookup(imp.field, mod.group)
+            looked_up[imp.field] = self._got_lookup(imp.field, mod.group)
+            sym = looked_up[imp.field][0]
             if sym is not None and sym.kind == "func" and sym.func is not None and table.slot_of(sym.key) is None:
                 found.setdefault(sym.key, sym.func)
         if not found:
@@ -564,7 +574,8 @@ class LoadRequest:
     def _early_value(self, mod: LoadedModule, name: str, got_kind: str) -> tuple[int | None, str | None]:
         """A GOT value known before instantiation: a published definition, else the module's own
         export computed from the binary (so LLD 14's start-function relocations see final values)."""
-        sym, _how = self._got_lookup(name, mod.group)
+        found = self._got_found.get(name)
+        sym, _how = found if found is not None else self._got_lookup(name, mod.group)
         if sym is not None:
             value = self.engine.symbol_value(sym, f"GOT.func.{name}", self.txn)
             if value is not None:
@@ -611,7 +622,7 @@ class LoadRequest:
         engine.store.set_epoch_deadline(1)  # an interrupt that arrived while no wasm ran is stale
         saved_sp = engine.stack_value()
         try:
-            mod.instance = wasmtime.Instance(engine.store, mod.compiled, externs)
+            mod.instance = instantiate(engine.store, mod.compiled, externs)
             mod.externs = instance_exports(engine.store, mod.instance, [e.name for e in mod.wasm.exports])
         except BaseException as exc:
             engine.restore_stack(saved_sp)
