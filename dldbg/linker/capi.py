@@ -1,16 +1,19 @@
 """wasmtime's C API called directly where the loader does something once per symbol.
 
 wasmtime-py's wrappers convert every value through `Val`, look the object's type up again
-(`Table.set` builds a `TableType` per call) and allocate several ctypes objects per call: a GOT
-entry made with `wasmtime.Global(...)` costs about 19 microseconds, a `Table.set` about 23, on
-the project's machine; the same C calls made here cost 3 to 4.  Each helper keeps wasmtime-py's
-objects (`wasmtime.Global`, `wasmtime.Func`) as what it hands out and takes, so the rest of the
-engine never sees the difference, and falls back to the public API when the private names it
-uses (`wasmtime._bindings`, `Global._from_raw`, `Store._context`) are missing in another
-wasmtime-py version.  Errors of wasmtime are raised as `wasmtime.WasmtimeError`, as the public
-API does.
+(`Table.set` builds a `TableType` per call) and allocate several ctypes objects per call, and
+its C functions check each argument against a declared pointer type (`argtypes`), which costs
+more than the call itself: a GOT entry made with `wasmtime.Global(...)` took about 19
+microseconds, a `Table.set` about 23, on the project's machine.  The helpers here call the
+same C functions through pointers without declared argument types (every argument is a
+pointer made with `byref`, or a `c_uint64`), with one reused value buffer: 1 to 3 microseconds.
+Each keeps wasmtime-py's objects (`wasmtime.Global`, `wasmtime.Func`) as what it hands out
+and takes, so the rest of the engine never sees the difference, and the public API is used
+when the private names (`wasmtime._bindings.dll`, `Global._from_raw`, `Store._context`) are
+missing in another wasmtime-py version.  wasmtime's errors are raised as
+`wasmtime.WasmtimeError`, as the public API does.  C signatures: wasmtime's `global.h`,
+`table.h`, `instance.h`.
 """
-
 from __future__ import annotations
 
 import ctypes
@@ -21,16 +24,25 @@ try:
     from wasmtime import _bindings
     from wasmtime import _ffi as ffi
 
-    _GLOBAL_NEW = _bindings._wasmtime_global_new
-    _GLOBAL_GET = _bindings._wasmtime_global_get
-    _GLOBAL_SET = _bindings._wasmtime_global_set
-    _TABLE_SET = _bindings._wasmtime_table_set
+    def _untyped(name: str, restype=ctypes.c_void_p):
+        """A pointer of its own to C function `name`, without argument types (wasmtime-py's,
+        shared, keeps its own); returns an error pointer as an int, or None."""
+        func = _bindings.dll[name]  # a new function pointer object on each lookup
+        func.restype = restype
+        return func
+
+    _GLOBAL_NEW = _untyped("wasmtime_global_new")
+    _GLOBAL_GET = _untyped("wasmtime_global_get", None)
+    _GLOBAL_SET = _untyped("wasmtime_global_set")
+    _TABLE_SET = _untyped("wasmtime_table_set")
+    _U64 = ctypes.c_uint64
+    _ERROR_P = ctypes.POINTER(ffi.wasmtime_error_t)
     _I32, _FUNCREF = ffi.WASMTIME_I32.value, ffi.WASMTIME_FUNCREF.value
     _GLOBAL_T, _VAL_T = ffi.wasmtime_global_t, ffi.wasmtime_val_t
     _EXTERN_T, _INSTANCE_T = ffi.wasmtime_extern_t, ffi.wasmtime_instance_t
     _INSTANCE_NEW = ffi.wasmtime_instance_new
     _from_raw = wasmtime.Global._from_raw
-    _error = wasmtime.WasmtimeError._from_ptr
+    _from_error = wasmtime.WasmtimeError._from_ptr
     from wasmtime._func import enter_wasm as _enter_wasm
 
     _NULL_FUNC = ffi.wasmtime_func_t()  # store_id 0: a null funcref (wasmtime's C API, val.h)
@@ -39,6 +51,11 @@ except (AttributeError, ImportError):  # another wasmtime-py: the public API bel
     FAST = False
 
 _byref = ctypes.byref
+
+
+def _error(address: int) -> wasmtime.WasmtimeError:
+    """The WasmtimeError of a `wasmtime_error_t *` returned as an int (it is freed)."""
+    return _from_error(ctypes.cast(address, _ERROR_P))
 
 
 class I32Globals:
@@ -55,15 +72,15 @@ class I32Globals:
             self._context = store._context()
             self._type_ptr = self.type.ptr()
             self._val = _VAL_T(kind=_I32)  # one value buffer, reused (an i32 needs no unrooting)
+            self._val_ref = _byref(self._val)
 
     def new(self, value: int) -> wasmtime.Global:
         """A new global holding `value`."""
         if not self._fast:
             return wasmtime.Global(self.store, self.type, wasmtime.Val.i32(value))
-        val = self._val
-        val.of.i32 = value
+        self._val.of.i32 = value
         raw = _GLOBAL_T()
-        error = _GLOBAL_NEW(self._context, self._type_ptr, _byref(val), _byref(raw))
+        error = _GLOBAL_NEW(self._context, self._type_ptr, self._val_ref, _byref(raw))
         if error:
             raise _error(error)
         return _from_raw(raw)
@@ -71,17 +88,15 @@ class I32Globals:
     def get(self, glob: wasmtime.Global) -> int:
         if not self._fast:
             return glob.value(self.store)
-        val = self._val
-        _GLOBAL_GET(self._context, _byref(glob._global), _byref(val))
-        return val.of.i32
+        _GLOBAL_GET(self._context, _byref(glob._global), self._val_ref)
+        return self._val.of.i32
 
     def set(self, glob: wasmtime.Global, value: int) -> None:
         if not self._fast:
             glob.set_value(self.store, wasmtime.Val.i32(value))
             return
-        val = self._val
-        val.of.i32 = value
-        error = _GLOBAL_SET(self._context, _byref(glob._global), _byref(val))
+        self._val.of.i32 = value
+        error = _GLOBAL_SET(self._context, _byref(glob._global), self._val_ref)
         if error:
             raise _error(error)
 
@@ -97,6 +112,7 @@ class FuncrefSlots:
             self._context = store._context()
             self._table = _byref(table._table)
             self._val = _VAL_T(kind=_FUNCREF)
+            self._val_ref = _byref(self._val)
 
     def set(self, slot: int, func: wasmtime.Func | None) -> None:
         """Put `func` (None: null) in `slot`.  Raises wasmtime.WasmtimeError outside the table."""
@@ -108,7 +124,7 @@ class FuncrefSlots:
             val.of.funcref = _NULL_FUNC
         else:
             val.of.funcref = func._func
-        error = _TABLE_SET(self._context, self._table, slot, _byref(val))
+        error = _TABLE_SET(self._context, self._table, _U64(slot), self._val_ref)
         if error:
             raise _error(error)
 
@@ -126,5 +142,5 @@ def instantiate(store: wasmtime.Store, module: wasmtime.Module, externs: list) -
     with _enter_wasm(store) as trap:
         error = _INSTANCE_NEW(store._context(), module.ptr(), items, len(externs), _byref(instance), trap)
         if error:
-            raise _error(error)
+            raise _from_error(error)
     return wasmtime.Instance._from_raw(instance)

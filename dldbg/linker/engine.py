@@ -314,11 +314,11 @@ class Engine:
 
     def lookup(self, name: str, group: Scope | None = None) -> tuple[Symbol | None, str | None]:
         """Search the global scope, then an RTLD_LOCAL group's scope."""
-        sym = self.global_scope.lookup(name)
+        sym = self.global_scope.symbols.get(name)  # Scope.lookup without its call: once per import
         if sym is not None:
             return sym, "global scope"
         if group is not None:
-            sym = group.lookup(name)
+            sym = group.symbols.get(name)
             if sym is not None:
                 return sym, "local scope"
         return None, None

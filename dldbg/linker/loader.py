@@ -421,8 +421,10 @@ class LoadRequest:
                 continue
             looked_up[imp.field] = self._got_lookup(imp.field, mod.group)
             sym = looked_up[imp.field][0]
-            if sym is not None and sym.kind == "func" and sym.func is not None and table.slot_of(sym.key) is None:
-                found.setdefault(sym.key, sym.func)
+            if sym is not None and sym.kind == "func" and table.slot_of(sym.key) is None:
+                func = sym.func
+                if func is not None:
+                    found.setdefault(sym.key, func)
         if not found:
             return
         base = table.grow(len(found), f"GOT.func slots for {len(found)} functions {mod.name} takes the address of")
@@ -566,10 +568,11 @@ class LoadRequest:
         """A GOT entry's definition: `orig$NAME` first (emscripten `resolveGlobalSymbol(name,
         direct)`: without WASM_BIGINT a function with i64 in its type is exported legalized as
         NAME and as itself as `orig$NAME`; its address is the original's)."""
-        sym, how = self.engine.lookup("orig$" + name, group)
+        lookup = self.engine.lookup
+        sym, how = lookup("orig$" + name, group)
         if sym is not None and sym.kind == "func":
             return sym, how
-        return self.engine.lookup(name, group)
+        return lookup(name, group)
 
     def _early_value(self, mod: LoadedModule, name: str, got_kind: str) -> tuple[int | None, str | None]:
         """A GOT value known before instantiation: a published definition, else the module's own
