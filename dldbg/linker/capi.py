@@ -46,6 +46,8 @@ try:
     from wasmtime._func import enter_wasm as _enter_wasm
 
     _NULL_FUNC = ffi.wasmtime_func_t()  # store_id 0: a null funcref (wasmtime's C API, val.h)
+    _GLOBAL_HEAD = bytes([ffi.WASMTIME_EXTERN_GLOBAL.value]) + bytes(_EXTERN_T.of.offset - 1)
+    _GLOBAL_TAIL = bytes(ctypes.sizeof(_EXTERN_T) - _EXTERN_T.of.offset - ctypes.sizeof(_GLOBAL_T))
     FAST = True
 except (AttributeError, ImportError):  # another wasmtime-py: the public API below
     FAST = False
@@ -135,9 +137,13 @@ def instantiate(store: wasmtime.Store, module: wasmtime.Module, externs: list) -
     `wasmtime.Trap` from the start function, `wasmtime.WasmtimeError` for a bad import."""
     if not FAST:
         return wasmtime.Instance(store, module, externs)
-    items = (_EXTERN_T * len(externs))()
-    for i, extern in enumerate(externs):
-        items[i] = extern._as_extern()  # every wasmtime extern class has it
+    # the array's bytes, made at once: a global's `wasmtime_extern_t` is its kind, padding and
+    # its `wasmtime_global_t` (a GOT import each: a ctypes struct apiece costs 5 times more)
+    glob_class, head, tail = wasmtime.Global, _GLOBAL_HEAD, _GLOBAL_TAIL
+    items = (_EXTERN_T * len(externs)).from_buffer_copy(b"".join([
+        head + bytes(extern._global) + tail if type(extern) is glob_class
+        else bytes(extern._as_extern())  # every wasmtime extern class has it
+        for extern in externs]))
     instance = _INSTANCE_T()
     with _enter_wasm(store) as trap:
         error = _INSTANCE_NEW(store._context(), module.ptr(), items, len(externs), _byref(instance), trap)
