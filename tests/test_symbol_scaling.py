@@ -2,9 +2,9 @@
 times whatever the number of exports, GOT.mem and GOT.func imports (it used to be walked once
 per global export and per function identity: quadratic), and the GOT.func slots of functions
 other modules define come from one table growth, not one per function.  The per-symbol work
-avoids wasmtime-py's slow wrappers (a `Global` made, a `Global.value` read or a `Table.set`
-per symbol: dldbg.linker.capi calls the C API instead, and a data export's value comes from its
-initialiser), and the garbage collector does not run once per few hundred symbols
+avoids wasmtime-py's slow wrappers (a `Global` made, a `Global.value` read, a `Table.set` or an
+import converted by `wasmtime.Instance` per symbol: dldbg.linker.capi calls the C API instead,
+and a data export's value comes from its initialiser), and the garbage collector does not run once per few hundred symbols
 (dldbg.linker.gcpause).  Work is counted, not timed (timings are in benchmarks/growth.py).  The
 modules come from benchmarks/symbolgen.py."""
 
@@ -29,20 +29,21 @@ from dldbg.linker.flags import RTLD_DEFAULT, RTLD_GLOBAL, RTLD_NOW  # noqa: E402
 _READ_MODULE = files.read_module
 
 
-#: wasmtime-py's wrappers that a load must not call once per symbol
+#: wasmtime-py's wrappers that a load must not call once per symbol (`get_extern_ptr`: what
+#: `wasmtime.Instance` calls per import)
 WRAPPERS = ((wasmtime.Global, "__init__"), (wasmtime.Global, "value"), (wasmtime.Global, "set_value"),
-            (wasmtime.Table, "set"))
+            (wasmtime.Table, "set"), (wasmtime._instance, "get_extern_ptr"))
 
 
 def _count_calls(monkeypatch, calls: dict) -> None:
-    for cls, name in WRAPPERS:
-        original = getattr(cls, name)
+    for owner, name in WRAPPERS:
+        original = getattr(owner, name)
 
-        def counting(*args, _original=original, _name=f"{cls.__name__}.{name}", **kwargs):
+        def counting(*args, _original=original, _name=f"{owner.__name__}.{name}", **kwargs):
             calls[_name] = calls.get(_name, 0) + 1
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(cls, name, counting)
+        monkeypatch.setattr(owner, name, counting)
 
 
 class CountingList(list):
