@@ -58,7 +58,6 @@ from ..wasm.types import GlobalType
 from .exnref import translate
 from .capi import instantiate
 from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
-from .gcpause import gc_paused
 from .got import UNDEFINED_ADDR, to_i32
 from .memdiff import Snapshot
 from .module import ImportBinding, LazyStub, LoadedModule, is_internal
@@ -199,7 +198,6 @@ class LoadRequest:
             self.engine.complete(mod, self)
 
     # -- read ---------------------------------------------------------------------------
-    @gc_paused
     def _read(self, path: str, real: str, program: bool = False) -> LoadedModule:
         """Read, parse and compile.  A side module needs dylink.0 first; a main program may
         have no dylink.0 (it then has fixed addresses)."""
@@ -365,7 +363,6 @@ class LoadRequest:
                      lambda: table.release(base, base + size, self._elem_ranges(mod)))
 
     # -- imports ------------------------------------------------------------------------
-    @gc_paused
     def _resolve_imports(self, mod: LoadedModule) -> list:
         weak = mod.wasm.weak_imports
         self.engine.enter(mod.name, "imports")
@@ -614,7 +611,6 @@ class LoadRequest:
         return values
 
     # -- instantiate --------------------------------------------------------------------
-    @gc_paused
     def _instantiate(self, mod: LoadedModule, externs: list) -> None:
         engine = self.engine
         engine.enter(mod.name, "instantiate")
@@ -688,7 +684,6 @@ class LoadRequest:
                 table.fill(slot, mod.externs[names[key[2]]])
 
     # -- GOT ----------------------------------------------------------------------------
-    @gc_paused
     def _update_got_from_exports(self, mod: LoadedModule) -> None:
         """emscripten `updateGOT(moduleExports)`: fill the module's own unresolved GOT imports."""
         for name in mod.got_symbols:
@@ -712,7 +707,6 @@ class LoadRequest:
         engine.emit(GotUpdated(mod.name, entry.got, name, old, value, sym.module, reason))
         return True
 
-    @gc_paused
     def _report_undefined(self, mods: list[LoadedModule]) -> None:
         """emscripten `reportUndefinedSymbols`: resolve what is left, weak -> 0, else fail."""
         engine = self.engine
@@ -826,7 +820,6 @@ class LoadRequest:
             self.engine.emit(ConstructorCalled(mod.name, name, round(time.perf_counter() - began, 6)))
 
     # -- publish ------------------------------------------------------------------------
-    @gc_paused
     def _publish(self, mod: LoadedModule) -> None:
         engine = self.engine
         engine.enter(mod.name, "publish")
