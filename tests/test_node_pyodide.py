@@ -93,7 +93,7 @@ def debugged(request, fetched):
     result = dldbg("--node", "--pyodide", str(packages[version]), str(wheel), "--batch", "--json",
                    "-ex", f"break module.read module={module}", "-ex", f"break instantiate module={module}",
                    "-ex", "run", "-ex", "info modules", "-ex", "continue", "-ex", f"info got {module}",
-                   "-ex", f"x/1xw {got_address:#x}", "-ex", "continue", "--", *args)
+                   "-ex", f"x/1xw {got_address:#x}", "-ex", f"info imports {module}", "-ex", "continue", "--", *args)
     objs = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     program_out = "".join(line for line in result.stdout.splitlines(True) if not line.startswith("{"))
     return version, module, expected, report, result, objs, program_out
@@ -122,6 +122,10 @@ def test_info_got_and_x_show_the_live_values_python_sees(debugged):
     assert entry["value"] == int(report["got"], 16)
     examined = results[f"x/1xw {int(report['got'], 16):#x}"]
     assert examined["values"][0] == int(report["value"], 16), result.stderr
+    # the glue bound the module's function imports to the main's exports (wasmImports in 4/5)
+    imports = {row["import"]: row for row in results[f"info imports {module}"]["imports"]}
+    assert imports["env.PyErr_SetString"]["how"] == "global-scope"
+    assert imports["env.PyErr_SetString"]["provider"] == "pyodide.asm.wasm"
 
 
 def test_continue_finishes_the_import_and_pythons_output_and_status_come_through(debugged):

@@ -773,7 +773,7 @@ class NodeEngine:
             return out
         try:
             found = self._channel.request("bindings", names=[imp.field for imp in imps])
-        except DldbgError:  # a glue without asmLibraryArg (later emscripten: wasmImports): not shown
+        except DldbgError:  # a glue that has neither asmLibraryArg nor wasmImports: not shown
             return out
         weak = mod.wasm.dylink.weak_imports if mod.wasm.dylink else frozenset()
         for imp, where in zip(imps, found):

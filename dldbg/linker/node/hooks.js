@@ -198,9 +198,10 @@ var __dldbg = (function () {
   }
   function bindingsOp(req) {
     // how the glue binds each function import `env.NAME` (its instantiation Proxy): a function
-    // of asmLibraryArg (the global scope) at once, else a lazy stub that resolveSymbol binds on
-    // the first call; and which loaded module's export that is, if any
-    var table = topEval('asmLibraryArg'), resolve = topEval('resolveGlobalSymbol'), mod = optional('Module') || {};
+    // of asmLibraryArg (the global scope; wasmImports in emscripten 4/5, whose unresolved names
+    // hold stubs) at once, else a lazy stub that resolveSymbol binds on the first call; and which
+    // loaded module's export that is, if any
+    var table = optional('asmLibraryArg') || topEval('wasmImports'), resolve = topEval('resolveGlobalSymbol'), mod = optional('Module') || {};
     var libs = topEval('LDSO').loadedLibsByName, sources = [[null, mainExports()]];
     for (var l in libs) {
       var e = libs[l].exports || libs[l].module;
@@ -211,7 +212,9 @@ var __dldbg = (function () {
       return undefined;
     }
     return req.names.map(function (name) {
-      var f = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined, direct = f !== undefined;
+      var f = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+      if (f && f.stub) f = undefined;
+      var direct = f !== undefined;
       if (!direct) {
         try { f = resolve(name, false); } catch (e) { f = undefined; }
         if (f && typeof f === 'object' && 'sym' in f) f = f.sym;
