@@ -92,8 +92,10 @@ def debugged(request, fetched):
     got_address = int(report["got"], 16)
     result = dldbg("--node", "--pyodide", str(packages[version]), str(wheel), "--batch", "--json",
                    "-ex", f"break module.read module={module}", "-ex", f"break instantiate module={module}",
+                   "-ex", f"break load.done module={module}",
                    "-ex", "run", "-ex", "info modules", "-ex", "continue", "-ex", f"info got {module}",
-                   "-ex", f"x/1xw {got_address:#x}", "-ex", f"info imports {module}", "-ex", "continue", "--", *args)
+                   "-ex", f"x/1xw {got_address:#x}", "-ex", f"info imports {module}", "-ex", "continue",
+                   "-ex", f"got {module}", "-ex", "continue", "--", *args)
     objs = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     program_out = "".join(line for line in result.stdout.splitlines(True) if not line.startswith("{"))
     return version, module, expected, report, result, objs, program_out
@@ -106,7 +108,8 @@ def _results(objs) -> dict:
 def test_stops_at_the_wheel_modules_read_and_instantiation_inside_pythons_import(debugged):
     _version, module, _expected, _report, result, objs, _out = debugged
     stops = [o["stop"]["event"] for o in objs if o.get("type") == "stop"]
-    assert [(e["kind"], e["module"]) for e in stops] == [("module.read", module), ("instantiate", module)], result.stderr
+    assert [(e["kind"], e["module"]) for e in stops] == [("module.read", module), ("instantiate", module),
+                                                          ("load.done", module)], result.stderr
     assert "/site-packages/" in stops[0]["path"] and stops[0]["path"].endswith("/" + module)  # Pyodide's file system
     assert stops[0]["dylink"]["mem_size"] > 0
     mods = {m["name"]: m for m in _results(objs)["info modules"]["modules"]}
@@ -122,6 +125,11 @@ def test_info_got_and_x_show_the_live_values_python_sees(debugged):
     assert entry["value"] == int(report["got"], 16)
     examined = results[f"x/1xw {int(report['got'], 16):#x}"]
     assert examined["values"][0] == int(report["value"], 16), result.stderr
+    # at load.done: the GOT.func entry of the module's PyInit_ function points at its table slot,
+    # which holds that export (the glue's updateGOT gave it the slot: addFunction)
+    init = next(row for row in results[f"got {module}"] if row["symbol"].startswith("PyInit_"))
+    assert init["got"] == "GOT.func" and init["provider"] == module
+    assert init["target"].startswith(f"slot {init['value']}: {module}!{init['symbol']} ")
     # the glue bound the module's function imports to the main's exports (wasmImports in 4/5)
     imports = {row["import"]: row for row in results[f"info imports {module}"]["imports"]}
     assert imports["env.PyErr_SetString"]["how"] == "global-scope"

@@ -78,7 +78,10 @@ var __dldbg = (function () {
         var f = topEval('wasmTable').get(req.index);
         if (!f) return null;
         var libs = topEval('LDSO').loadedLibsByName, sources = [];
-        for (var lib in libs) if (libs[lib].module && typeof libs[lib].module === 'object') sources.push([lib, libs[lib].module]);
+        for (var lib in libs) {  // a library's exports: `module` (emscripten 3.1) or `exports` (4/5)
+          var lx = libs[lib].module || libs[lib].exports;
+          if (lib !== '__main__' && lx && typeof lx === 'object') sources.push([lib, lx]);
+        }
         try { sources.push([null, topEval('Module')['asm'] || topEval('wasmExports')]); } catch (e) {}
         for (var i = 0; i < sources.length; i++)
           for (var k in sources[i][1]) if (sources[i][1][k] === f) return {lib: sources[i][0], name: k};
