@@ -100,3 +100,23 @@ def test_nothing_starts_under_a_host_that_adapts_modules_or_for_cached_code(tmp_
     engine.load_startup([path])
     engine.cache.wait()
     assert not Engine(StandaloneHost(), cache_dir=str(tmp_path)).precompile(path)
+
+
+def test_a_failed_cache_write_on_the_worker_is_silent(tmp_path, monkeypatch):
+    """Writing the machine code is the worker's last step: if it fails, the compile still
+    served its load, and no thread prints a traceback."""
+    data = Path(sample("clang16", "reloc", "libreloc.so")).read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    cache = CompileCache(wasmtime.Engine(), "settings", str(tmp_path))
+
+    def broken(*_args):
+        raise ValueError("serialisation failed")
+
+    monkeypatch.setattr(cache, "_keep", broken)
+    uncaught = []
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)  # what would print the traceback
+    assert cache.start(data, sha)
+    module, source, _seconds = cache.get(data, sha)
+    cache.wait()
+    assert source == "compiled" and isinstance(module, wasmtime.Module)
+    assert not uncaught

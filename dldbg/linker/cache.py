@@ -136,7 +136,10 @@ class CompileCache:
         pending.seconds = time.perf_counter() - started
         pending.done.set()
         if pending.module is not None:
-            self._keep(pending.module, data, sha256, pending.seconds)
+            try:
+                self._keep(pending.module, data, sha256, pending.seconds)
+            except Exception:  # noqa: BLE001  (no traceback from a thread: an unwritten cache costs a compile)
+                pass
 
     def _keep(self, module: wasmtime.Module, data: bytes, sha256: str, seconds: float) -> None:
         """A module compiled here: learn the speed, write its code to the cache folder and
