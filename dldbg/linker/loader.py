@@ -542,16 +542,16 @@ class LoadRequest:
                 engine.emit(ImportUnresolved(mod.name, imp.module, name, "global", weak, "error"))
                 raise UndefinedSymbolError(mod.path, "imports", name, imp.module, imp.offset)
             entry = got.create(name, imp.module, UNDEFINED_ADDR if value is None else value, provider)
-            self.txn.add(f"removed GOT entry {name}", lambda: got.remove(name))
+            self.txn.add_call("removed GOT entry {}", (name,), got.remove, name)
             created = True
         else:
             created = False
         # the entry is complete before its event, so a stop there shows what it will be
         if not weak and not entry.required:
             entry.required = True
-            self.txn.add(f"GOT entry {name} no longer required", lambda: setattr(entry, "required", False))
+            self.txn.add_call("GOT entry {} no longer required", (name,), setattr, entry, "required", False)
         entry.importers.append(mod.name)
-        self.txn.add(f"{mod.name} no longer imports GOT entry {name}", lambda: entry.importers.remove(mod.name))
+        self.txn.add_call("{} no longer imports GOT entry {}", (mod.name, name), entry.importers.remove, mod.name)
         mod.got_symbols.append(name)
         if created:
             value = UNDEFINED_ADDR if value is None else to_i32(value)
@@ -577,6 +577,8 @@ class LoadRequest:
         found = self._got_found.get(name)
         sym, _how = found if found is not None else self._got_lookup(name, mod.group)
         if sym is not None:
+            if sym.kind == "data":  # what symbol_value gives, without its slot's reason text
+                return sym.address, sym.module
             value = self.engine.symbol_value(sym, f"GOT.func.{name}", self.txn)
             if value is not None:
                 return value, sym.module

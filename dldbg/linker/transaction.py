@@ -12,11 +12,18 @@ from typing import Callable
 
 class Transaction:
     def __init__(self) -> None:
-        self._undo: list[tuple[str, Callable[[], None]]] = []
+        #: (description or its template, the template's values or None, undo, undo's arguments)
+        self._undo: list[tuple] = []
         self.leaked: list[str] = []
 
     def add(self, description: str, undo: Callable[[], None]) -> None:
-        self._undo.append((description, undo))
+        self._undo.append((description, None, undo, ()))
+
+    def add_call(self, template: str, values: tuple, undo: Callable, *args) -> None:
+        """A step undone by `undo(*args)`, described by `template.format(*values)`.  For steps
+        recorded once per symbol: the description is formatted only if the load is rolled
+        back, and no closure is made (a GOT import records three steps)."""
+        self._undo.append((template, values, undo, args))
 
     def leak(self, description: str) -> None:
         self.leaked.append(description)
@@ -24,9 +31,11 @@ class Transaction:
     def rollback(self) -> list[str]:
         done = []
         while self._undo:
-            description, undo = self._undo.pop()
+            description, values, undo, args = self._undo.pop()
+            if values is not None:
+                description = description.format(*values)
             try:
-                undo()
+                undo(*args)
                 done.append(description)
             except Exception as exc:  # an undo step must not hide the original failure
                 self.leaked.append(f"{description} (undo failed: {exc})")
