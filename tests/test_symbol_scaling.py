@@ -4,11 +4,14 @@ per global export and per function identity: quadratic), and the GOT.func slots 
 other modules define come from one table growth, not one per function.  The per-symbol work
 avoids wasmtime-py's slow wrappers (a `Global` made, a `Global.value` read, a `Table.set` or an
 import converted by `wasmtime.Instance` per symbol: dldbg.linker.capi calls the C API instead,
-and a data export's value comes from its initialiser).  Work is counted, not timed (timings are
-in benchmarks/growth.py).  The modules come from benchmarks/symbolgen.py."""
+and a data export's value comes from its initialiser), and the garbage collector does not run
+once per few hundred symbols (dldbg.nogc), but does while a debugger stop inside a load waits.
+Work is counted, not timed (timings are in benchmarks/growth.py).  The modules come from
+benchmarks/symbolgen.py."""
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -68,15 +71,25 @@ def _load_all(tmp_path: Path, n: int, monkeypatch) -> dict:
     engine.listeners.append(events.append)
     calls: dict[str, int] = {}
     _count_calls(monkeypatch, calls)
+    collections = []
+
+    def collecting(phase, _info):
+        collections.append(phase == "start")
+
     passes = {}
-    for role in ("funcs", "data", "got_mem", "got_func"):
-        CountingList.passes = 0
-        calls.clear()
-        start = len(events)
-        engine.dlopen(str(paths[role]), RTLD_NOW | RTLD_GLOBAL)
-        passes[role] = {"import passes": CountingList.passes,
-                        "table growths": sum(e.kind == "table.grow" for e in events[start:]),
-                        "wasmtime-py wrapper calls": dict(calls)}
+    gc.callbacks.append(collecting)  # the collector reads this very list
+    try:
+        for role in ("funcs", "data", "got_mem", "got_func"):
+            CountingList.passes = 0
+            calls.clear()
+            start, collected = len(events), len(collections)
+            engine.dlopen(str(paths[role]), RTLD_NOW | RTLD_GLOBAL)
+            passes[role] = {"import passes": CountingList.passes,
+                            "table growths": sum(e.kind == "table.grow" for e in events[start:]),
+                            "wasmtime-py wrapper calls": dict(calls),
+                            "collections": sum(collections[collected:])}
+    finally:
+        gc.callbacks.remove(collecting)
     monkeypatch.undo()  # the calls below are not counted
     data = next(m for m in engine.modules if m.name == paths["data"].name)
     assert engine.call(f"{paths['got_mem'].name}!sum", []) == symbolgen.expected_mem_sum(n, data.memory_base)
@@ -95,10 +108,43 @@ def test_import_passes_and_table_growths_do_not_grow_with_the_symbol_count(tmp_p
 
 
 @pytest.mark.parametrize("role", ["funcs", "data", "got_mem", "got_func"])
-def test_no_wasmtime_py_wrapper_call_per_symbol(tmp_path, monkeypatch, role):
+def test_no_wasmtime_py_wrapper_call_and_no_collection_per_symbol(tmp_path, monkeypatch, role):
     """GOT entries made, read and written, table slots written and instances made through the
-    C API; data exports' values read from the binary."""
+    C API; data exports' values read from the binary; the collector paused in the loader's
+    per-symbol stages (at Python's default threshold it ran every few hundred symbols)."""
     small = _load_all(tmp_path, 150, monkeypatch)
     large = _load_all(tmp_path, 600, monkeypatch)
     assert large[role]["wasmtime-py wrapper calls"] == small[role]["wasmtime-py wrapper calls"]
     assert all(count <= 4 for count in large[role]["wasmtime-py wrapper calls"].values())
+    assert large[role]["collections"] <= 4, large[role]
+
+
+def test_the_collector_runs_while_a_stop_inside_a_load_waits(tmp_path):
+    """A stop at a GOT entry's event is inside a paused stage: while the user is stopped the
+    collector runs (and the user's own `gc.disable()` is not undone); after the load it is on."""
+    from dldbg.session.stepping import Resume
+    from sessionkit import Captured
+
+    paths = symbolgen.write(tmp_path, 20)
+    captured = Captured()
+    session = captured.session
+    captured.ok(f"dlopen {paths['data']}")
+    captured.ok(f"dlopen {paths['funcs']}")
+    captured.ok("break got.create")
+    seen = []
+
+    def wait(pause):
+        seen.append(gc.isenabled())
+        pause.resume = Resume("continue")
+
+    session.wait = wait
+    captured.ok(f"dlopen {paths['got_mem']}")
+    assert seen and all(seen), seen
+    assert gc.isenabled()
+    seen.clear()
+    gc.disable()
+    try:
+        captured.ok(f"dlopen {paths['got_func']}")
+    finally:
+        gc.enable()
+    assert seen and not any(seen), seen

@@ -53,6 +53,7 @@ from ..events import (
     SymbolsPublished,
     TlsInitialized,
 )
+from ..nogc import collector_paused
 from ..wasm.reader import read_module
 from ..wasm.types import GlobalType
 from .exnref import translate
@@ -198,6 +199,7 @@ class LoadRequest:
             self.engine.complete(mod, self)
 
     # -- read ---------------------------------------------------------------------------
+    @collector_paused()  # thousands of long-lived objects per module (dldbg.nogc)
     def _read(self, path: str, real: str, program: bool = False) -> LoadedModule:
         """Read, parse and compile.  A side module needs dylink.0 first; a main program may
         have no dylink.0 (it then has fixed addresses)."""
@@ -363,6 +365,7 @@ class LoadRequest:
                      lambda: table.release(base, base + size, self._elem_ranges(mod)))
 
     # -- imports ------------------------------------------------------------------------
+    @collector_paused()  # thousands of long-lived objects per module (dldbg.nogc)
     def _resolve_imports(self, mod: LoadedModule) -> list:
         weak = mod.wasm.weak_imports
         self.engine.enter(mod.name, "imports")
@@ -613,6 +616,7 @@ class LoadRequest:
         return values
 
     # -- instantiate --------------------------------------------------------------------
+    @collector_paused()  # thousands of long-lived objects per module (dldbg.nogc)
     def _instantiate(self, mod: LoadedModule, externs: list) -> None:
         engine = self.engine
         engine.enter(mod.name, "instantiate")
@@ -686,6 +690,7 @@ class LoadRequest:
                 table.fill(slot, mod.externs[names[key[2]]])
 
     # -- GOT ----------------------------------------------------------------------------
+    @collector_paused()  # thousands of long-lived objects per module (dldbg.nogc)
     def _update_got_from_exports(self, mod: LoadedModule) -> None:
         """emscripten `updateGOT(moduleExports)`: fill the module's own unresolved GOT imports."""
         for name in mod.got_symbols:
@@ -709,6 +714,7 @@ class LoadRequest:
         engine.emit(GotUpdated(mod.name, entry.got, name, old, value, sym.module, reason))
         return True
 
+    @collector_paused()  # thousands of long-lived objects per module (dldbg.nogc)
     def _report_undefined(self, mods: list[LoadedModule]) -> None:
         """emscripten `reportUndefinedSymbols`: resolve what is left, weak -> 0, else fail."""
         engine = self.engine
@@ -822,6 +828,7 @@ class LoadRequest:
             self.engine.emit(ConstructorCalled(mod.name, name, round(time.perf_counter() - began, 6)))
 
     # -- publish ------------------------------------------------------------------------
+    @collector_paused()  # thousands of long-lived objects per module (dldbg.nogc)
     def _publish(self, mod: LoadedModule) -> None:
         engine = self.engine
         engine.enter(mod.name, "publish")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import CallError, DldbgError, DlError, LoadError, ModuleFileError, WasmParseError
+from ..nogc import collector_resumed
 from ..trace import describe
 from ..wasm.files import ModuleFiles
 from .breakpoints import Breakpoint, BreakpointTable, Watchpoint
@@ -403,7 +404,7 @@ class Session:
             self.pending.extendleft((line, f"commands {bp.number}") for line in reversed(commands[silent:]))
         self._hook("dldbg_stop", session=self, pause=pause)
         try:
-            with self.interrupts.suspended():
+            with self.interrupts.suspended(), collector_resumed():  # a stop inside a load (dldbg.nogc)
                 self.wait(pause)
         finally:
             self.pauses.pop()
