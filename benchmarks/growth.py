@@ -61,7 +61,11 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     build()
     need("node")
-    env = {**os.environ, "DLDBG_CACHE_DIR": str(CACHE / "dldbg-cache-growth")}
+    # the 100k GOT modules have 100,004 imports and 100,001 exports: above dldbg's default
+    # limits (wasmparser's MAX_WASM_IMPORTS and _EXPORTS, docs/hardening.md), which wasmtime
+    # itself does not enforce; V8 refuses them ("imports count ... exceeds internal limit")
+    env = {**os.environ, "DLDBG_CACHE_DIR": str(CACHE / "dldbg-cache-growth"),
+           "DLDBG_LIMITS": "imports=200000,exports=200000"}
     commands = {
         "node": lambda libs: ["node", "--no-experimental-fetch", "--stack-size=8000", "main.js", *libs],
         "dldbg": lambda libs: [*dldbg_command(), "run", "main.wasm", "--", *libs],
