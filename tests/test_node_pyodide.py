@@ -153,23 +153,33 @@ def test_continue_finishes_the_import_and_pythons_output_and_status_come_through
 
 
 def test_run_a_script_prints_pythons_output_and_exits_with_its_status(fetched, tmp_path):
-    """`dldbg run --node --pyodide` with a SCRIPT and its arguments: the output and the exit
-    status of real Pyodide running the same script (an uncaught exception: its traceback, 1);
-    the trace names the .so Python's import loads."""
+    """`dldbg run --node --pyodide` with two wheels and a SCRIPT with its arguments: the output
+    and the exit status of real Pyodide running the same script (an uncaught exception: its
+    traceback, 1).  The trace names the .so files Python's imports load, and awkward_cpp's
+    NEEDED libawkward.so, which the glue finds through the extension's RUNTIME_PATH ($ORIGIN)."""
     packages, wheels = fetched
-    wheel = wheels[CASES["314.0.7"][0]]
-    script = tmp_path / "use_msgpack.py"
-    script.write_text("import sys, msgpack\nprint(sys.argv[1:], msgpack.unpackb(msgpack.packb({'a': 1})))\n"
-                      "raise ValueError(sys.argv[1])\n")
-    expected = plain_pyodide(packages["314.0.7"], [wheel], [script.name, "5", "x"], cwd=tmp_path)
-    assert expected.returncode == 1 and expected.stdout == "['5', 'x'] {'a': 1}\n", expected.stderr
+    wheel_files = [wheels[CASES["314.0.7"][0]], wheels["awkward_cpp-57-cp314-cp314-pyemscripten_2026_0_wasm32.whl"]]
+    script = tmp_path / "use_wheels.py"
+    script.write_text(
+        "import importlib.util, sys, msgpack\n"
+        "ext = '/lib/python3.14/site-packages/awkward_cpp/lib/_ext.cpython-314-wasm32-emscripten.so'\n"
+        "spec = importlib.util.spec_from_file_location('_ext', ext)\n"  # awkward_cpp's package needs numpy
+        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "print(sys.argv[1:], msgpack.unpackb(msgpack.packb({'a': 1})), spec.name)\n"
+        "raise ValueError(sys.argv[1])\n")
+    expected = plain_pyodide(packages["314.0.7"], wheel_files, [script.name, "5", "x"], cwd=tmp_path)
+    assert expected.returncode == 1 and expected.stdout == "['5', 'x'] {'a': 1} _ext\n", expected.stderr
     assert expected.stderr.endswith("ValueError: 5\n")
-    result = dldbg("run", "--node", "--trace=libs", "--pyodide", "314.0.7", str(wheel), "--", script.name, "5", "x",
-                   cwd=tmp_path)
+    result = dldbg("run", "--node", "--trace=libs", "--pyodide", "314.0.7", *map(str, wheel_files), "--", script.name,
+                   "5", "x", cwd=tmp_path)
     assert result.stdout == expected.stdout
     assert result.returncode == expected.returncode
     assert result.stderr.endswith(expected.stderr.splitlines(True)[-1])
     assert "_cmsgpack.cpython-314-wasm32-emscripten.so: loaded, handle 1" in result.stderr
+    lib = "/lib/python3.14/site-packages/awkward_cpp/lib/libawkward.so"
+    assert f"_ext.cpython-314-wasm32-emscripten.so: NEEDED libawkward.so -> {lib}" in result.stderr
+    assert f"libawkward.so: load {lib} [RTLD_NOW|RTLD_LOCAL] needed by _ext.cpython-314-wasm32-emscripten.so" \
+        in result.stderr
 
 
 @pytest.mark.parametrize("version", list(CASES))

@@ -594,23 +594,26 @@ class NodeEngine:
         if point in ("leave", "throw"):
             self._calls.pop(msg.get("call"), None)
 
-    def _parent(self, lib: str) -> NodeModule | None:
-        """The module loading `lib` as a NEEDED library: the latest module read but not yet
-        instantiated whose dylink.0 lists it (emscripten loads NEEDED between the two)."""
+    def _parent(self, lib: str) -> tuple[NodeModule | None, str]:
+        """The module loading `lib` as a NEEDED library, and the NEEDED entry: the latest module
+        read but not yet instantiated whose dylink.0 lists `lib`, or its file name (emscripten 4/5
+        resolve a NEEDED entry through the RUNTIME_PATH, `$ORIGIN`, to a path: findLibraryFS), as
+        emscripten loads NEEDED between the two."""
         for mod in reversed(self.modules):
-            if mod.state == "loading" and mod.wasm is not None and mod.wasm.dylink is not None \
-                    and lib in mod.wasm.dylink.needed:
-                return mod
-        return None
+            if mod.state == "loading" and mod.wasm is not None and mod.wasm.dylink is not None:
+                for name in (lib, os.path.basename(lib)):
+                    if name in mod.wasm.dylink.needed:
+                        return mod, name
+        return None, lib
 
     def _enter_loadDynamicLibrary(self, msg, data, got) -> None:
         lib = data["lib"]
         if lib == "__main__":  # dlopen(NULL): the main module's own record, no load
             return
-        parent = self._parent(lib)
+        parent, needed = self._parent(lib)
         if parent is not None:
             found = lib if self.guest_paths or os.path.exists(lib) else None
-            self.emit(NeededResolved(parent.name, lib, found, (lib,), data["already_loaded"]))
+            self.emit(NeededResolved(parent.name, needed, found, (lib,), data["already_loaded"]))
         if data["already_loaded"]:
             return
         flags = RTLD_NOW | (RTLD_GLOBAL if data["flags"]["global"] else 0) | \
