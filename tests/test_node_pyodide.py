@@ -153,12 +153,14 @@ def test_continue_finishes_the_import_and_pythons_output_and_status_come_through
 
 
 def test_run_a_script_prints_pythons_output_and_exits_with_its_status(fetched, tmp_path):
-    """`dldbg run --node --pyodide` with two wheels and a SCRIPT with its arguments: the output
+    """`dldbg run --node --pyodide` with three wheels and a SCRIPT with its arguments: the output
     and the exit status of real Pyodide running the same script (an uncaught exception: its
-    traceback, 1).  The trace names the .so files Python's imports load, and awkward_cpp's
-    NEEDED libawkward.so, which the glue finds through the extension's RUNTIME_PATH ($ORIGIN)."""
+    traceback, 1).  The trace names the .so files Python's imports load, awkward_cpp's NEEDED
+    libawkward.so, which the glue finds through the extension's RUNTIME_PATH ($ORIGIN), and the
+    load that fails: librt's cp313 build, whose import V8 refuses under Python 3.14."""
     packages, wheels = fetched
-    wheel_files = [wheels[CASES["314.0.7"][0]], wheels["awkward_cpp-57-cp314-cp314-pyemscripten_2026_0_wasm32.whl"]]
+    wheel_files = [wheels[CASES["314.0.7"][0]], wheels["awkward_cpp-57-cp314-cp314-pyemscripten_2026_0_wasm32.whl"],
+                   wheels["librt-0.16.0-cp313-cp313-pyemscripten_2025_0_wasm32.whl"]]
     script = tmp_path / "use_wheels.py"
     script.write_text(
         "import importlib.util, sys, msgpack\n"
@@ -166,9 +168,14 @@ def test_run_a_script_prints_pythons_output_and_exits_with_its_status(fetched, t
         "spec = importlib.util.spec_from_file_location('_ext', ext)\n"  # awkward_cpp's package needs numpy
         "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
         "print(sys.argv[1:], msgpack.unpackb(msgpack.packb({'a': 1})), spec.name)\n"
+        "old = '/lib/python3.14/site-packages/librt/internal.cpython-313-wasm32-emscripten.so'\n"
+        "spec = importlib.util.spec_from_file_location('internal', old)\n"
+        "try:\n    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "except ImportError as exc:\n    print(str(exc).splitlines()[-1])\n"
         "raise ValueError(sys.argv[1])\n")
     expected = plain_pyodide(packages["314.0.7"], wheel_files, [script.name, "5", "x"], cwd=tmp_path)
-    assert expected.returncode == 1 and expected.stdout == "['5', 'x'] {'a': 1} _ext\n", expected.stderr
+    assert expected.returncode == 1 and expected.stdout.startswith("['5', 'x'] {'a': 1} _ext\n"), expected.stderr
+    assert 'function="_PyLong_NumBits" error: imported function does not match the expected type' in expected.stdout
     assert expected.stderr.endswith("ValueError: 5\n")
     result = dldbg("run", "--node", "--trace=libs", "--pyodide", "314.0.7", *map(str, wheel_files), "--", script.name,
                    "5", "x", cwd=tmp_path)
@@ -180,6 +187,8 @@ def test_run_a_script_prints_pythons_output_and_exits_with_its_status(fetched, t
     assert f"_ext.cpython-314-wasm32-emscripten.so: NEEDED libawkward.so -> {lib}" in result.stderr
     assert f"libawkward.so: load {lib} [RTLD_NOW|RTLD_LOCAL] needed by _ext.cpython-314-wasm32-emscripten.so" \
         in result.stderr
+    failed = next(line for line in result.stderr.splitlines() if "internal.cpython-313" in line and "FAILED" in line)
+    assert "load FAILED at imports: " in failed and 'function="_PyLong_NumBits"' in failed
 
 
 @pytest.mark.parametrize("version", list(CASES))

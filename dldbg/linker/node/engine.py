@@ -645,7 +645,10 @@ class NodeEngine:
         if mod is None:
             return
         mod.state = "failed"
-        self.emit(LoadFailed(mod.name, mod.path, mod.stage, data["error"], (),
+        stage = mod.stage
+        if stage == "read" and mod.wasm is not None and "Import #" in data["error"]:
+            stage = "imports"  # V8's LinkError: instantiation refused an import (before postInstantiation)
+        self.emit(LoadFailed(mod.name, mod.path, stage, data["error"], (),
                              ("emscripten's loader does not roll back: what it changed stays",), mod.request))
 
     def _reading(self, raw: bytes, lib: str | None = None) -> NodeModule | None:
