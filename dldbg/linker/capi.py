@@ -60,10 +60,18 @@ def _error(address: int) -> wasmtime.WasmtimeError:
     return _from_error(ctypes.cast(address, _ERROR_P))
 
 
+def as_global(handle) -> wasmtime.Global:
+    """An `I32Globals` handle as a `wasmtime.Global` (a wrapper over the same global)."""
+    return _from_raw(handle) if FAST and type(handle) is _GLOBAL_T else handle
+
+
 class I32Globals:
     """Mutable i32 globals of one store (the GOT's entries): create, read, write.
 
-    Values are Python ints, stored as i32 (callers wrap them to the signed range first).
+    A global is handed out as a handle: its C struct (`wasmtime_global_t`), which `instantiate`
+    takes as an import, without a `wasmtime.Global` wrapper per entry (`as_global` makes one);
+    a `wasmtime.Global` when the public API is used.  Values are Python ints, stored as i32
+    (callers wrap them to the signed range first).
     """
 
     def __init__(self, store: wasmtime.Store):
@@ -76,8 +84,8 @@ class I32Globals:
             self._val = _VAL_T(kind=_I32)  # one value buffer, reused (an i32 needs no unrooting)
             self._val_ref = _byref(self._val)
 
-    def new(self, value: int) -> wasmtime.Global:
-        """A new global holding `value`."""
+    def new(self, value: int) -> object:
+        """A new global holding `value`; returns its handle."""
         if not self._fast:
             return wasmtime.Global(self.store, self.type, wasmtime.Val.i32(value))
         self._val.of.i32 = value
@@ -85,20 +93,20 @@ class I32Globals:
         error = _GLOBAL_NEW(self._context, self._type_ptr, self._val_ref, _byref(raw))
         if error:
             raise _error(error)
-        return _from_raw(raw)
+        return raw
 
-    def get(self, glob: wasmtime.Global) -> int:
+    def get(self, handle) -> int:
         if not self._fast:
-            return glob.value(self.store)
-        _GLOBAL_GET(self._context, _byref(glob._global), self._val_ref)
+            return handle.value(self.store)
+        _GLOBAL_GET(self._context, _byref(handle), self._val_ref)
         return self._val.of.i32
 
-    def set(self, glob: wasmtime.Global, value: int) -> None:
+    def set(self, handle, value: int) -> None:
         if not self._fast:
-            glob.set_value(self.store, wasmtime.Val.i32(value))
+            handle.set_value(self.store, wasmtime.Val.i32(value))
             return
         self._val.of.i32 = value
-        error = _GLOBAL_SET(self._context, _byref(glob._global), self._val_ref)
+        error = _GLOBAL_SET(self._context, _byref(handle), self._val_ref)
         if error:
             raise _error(error)
 
@@ -131,19 +139,26 @@ class FuncrefSlots:
             raise _error(error)
 
 
+def _extern_bytes(extern) -> bytes:
+    """The `wasmtime_extern_t` of an import: a wasmtime object, or an `I32Globals` handle."""
+    kind = type(extern)
+    if kind is _GLOBAL_T:
+        return _GLOBAL_HEAD + bytes(extern) + _GLOBAL_TAIL
+    if kind is wasmtime.Global:
+        return _GLOBAL_HEAD + bytes(extern._global) + _GLOBAL_TAIL
+    return bytes(extern._as_extern())  # every wasmtime extern class has it
+
+
 def instantiate(store: wasmtime.Store, module: wasmtime.Module, externs: list) -> wasmtime.Instance:
     """`wasmtime.Instance(store, module, externs)` without its per-import type dispatch (it
-    imports six classes and tests each against every import).  Raises what it raises: a
+    imports six classes and tests each against every import); `externs` may hold
+    `I32Globals` handles.  Raises what it raises: a
     `wasmtime.Trap` from the start function, `wasmtime.WasmtimeError` for a bad import."""
     if not FAST:
         return wasmtime.Instance(store, module, externs)
     # the array's bytes, made at once: a global's `wasmtime_extern_t` is its kind, padding and
     # its `wasmtime_global_t` (a GOT import each: a ctypes struct apiece costs 5 times more)
-    glob_class, head, tail = wasmtime.Global, _GLOBAL_HEAD, _GLOBAL_TAIL
-    items = (_EXTERN_T * len(externs)).from_buffer_copy(b"".join([
-        head + bytes(extern._global) + tail if type(extern) is glob_class
-        else bytes(extern._as_extern())  # every wasmtime extern class has it
-        for extern in externs]))
+    items = (_EXTERN_T * len(externs)).from_buffer_copy(b"".join([_extern_bytes(extern) for extern in externs]))
     instance = _INSTANCE_T()
     with _enter_wasm(store) as trap:
         error = _INSTANCE_NEW(store._context(), module.ptr(), items, len(externs), _byref(instance), trap)

@@ -12,21 +12,27 @@ from dataclasses import dataclass, field
 
 import wasmtime
 
-from .capi import I32Globals
+from .capi import I32Globals, as_global
 
 UNDEFINED_ADDR = -1
 
 
-@dataclass
+@dataclass(slots=True)
 class GotEntry:
-    """:ivar required: some importer imports the symbol non-weakly (it may not stay -1 or become 0)."""
+    """:ivar handle: the entry's wasmtime global as `capi.I32Globals` made it (what an import of
+        it is given); `glob` is it as a `wasmtime.Global`.
+    :ivar required: some importer imports the symbol non-weakly (it may not stay -1 or become 0)."""
 
     symbol: str
     got: str
-    glob: wasmtime.Global
+    handle: object
     required: bool = False
     provider: str | None = None
     importers: list[str] = field(default_factory=list)
+
+    @property
+    def glob(self) -> wasmtime.Global:
+        return as_global(self.handle)
 
 
 class GlobalOffsetTable:
@@ -40,18 +46,18 @@ class GlobalOffsetTable:
         return self.entries.get(symbol)
 
     def create(self, symbol: str, got: str, value: int = UNDEFINED_ADDR, provider: str | None = None) -> GotEntry:
-        entry = GotEntry(symbol, got, self._globals.new(to_i32(value)), provider=provider)
+        entry = GotEntry(symbol, got, self._globals.new(to_i32(value)), False, provider)
         self.entries[symbol] = entry
         return entry
 
     def value(self, symbol: str) -> int:
-        return self._globals.get(self.entries[symbol].glob)
+        return self._globals.get(self.entries[symbol].handle)
 
     def set(self, symbol: str, value: int, provider: str | None) -> int:
         """Set the entry's value; returns the old value."""
         entry = self.entries[symbol]
-        old = self._globals.get(entry.glob)
-        self._globals.set(entry.glob, to_i32(value))
+        old = self._globals.get(entry.handle)
+        self._globals.set(entry.handle, to_i32(value))
         entry.provider = provider
         return old
 
@@ -60,7 +66,7 @@ class GlobalOffsetTable:
 
     def unresolved(self) -> list[GotEntry]:
         get = self._globals.get
-        return [e for e in self.entries.values() if get(e.glob) == UNDEFINED_ADDR]
+        return [e for e in self.entries.values() if get(e.handle) == UNDEFINED_ADDR]
 
 
 def to_i32(value: int) -> int:

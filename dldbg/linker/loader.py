@@ -562,7 +562,7 @@ class LoadRequest:
             engine.emit(GotCreated(mod.name, imp.module, name, value, entry.provider, slot))
         else:
             self._emit_resolved(mod, imp, entry.provider or "(unresolved)", name, "got")
-        return entry.glob
+        return entry.handle
 
     def _got_lookup(self, name: str, group):
         """A GOT entry's definition: `orig$NAME` first (emscripten `resolveGlobalSymbol(name,
