@@ -152,3 +152,20 @@ def test_the_dldbg_process_collects_garbage_less_often_and_freezes_its_start_up(
     threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
     assert run(["run", path, "--invoke", "get_ctor_state"])[0] == 0  # in-process: left alone
     assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
+
+
+def test_the_dldbg_process_freezes_what_each_load_of_the_program_made():
+    """A library the program dlopens is frozen once loaded, as start-up is: the collector's
+    older generations are not walked again for it (the freezes are counted in the process)."""
+    main = built("em_dlopen", "emcc") / "main.wasm"
+    if not main.exists():
+        pytest.skip(f"{main} is not built (python samples/build.py)")
+    code = ("import gc, sys; calls = []; freeze = gc.freeze; "
+            "gc.freeze = lambda: (calls.append(1), freeze())[1]; "
+            "import atexit; atexit.register(lambda: print('freezes', len(calls))); "
+            "sys.argv = ['dldbg', 'run', sys.argv[1]]; from dldbg.cli import entry; entry()")
+    done = subprocess.run([sys.executable, "-c", code, str(main)], capture_output=True, text=True, timeout=120,
+                          cwd=main.parent, env={**os.environ, "DLDBG_NO_TIER_UP": "1"})
+    assert "libem_plugin.so" in done.stdout + done.stderr
+    # start-up, then libem_plugin.so (dlopen) and libem_async.so (emscripten_dlopen) at their load.done
+    assert int(done.stdout.splitlines()[-1].split()[1]) >= 3, done.stdout
