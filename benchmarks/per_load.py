@@ -8,10 +8,14 @@ module, its imports made (memory, table, an i32 global per global import, a host
 function import, as dldbg's standalone host gives them), `Instance`.  dldbg: `Engine.dlopen`
 in the standalone host, which also reads and parses the file, allocates memory and table
 slots, resolves every import, creates the GOT, relocates, runs the constructors and publishes
-the symbols: with no listener, with the trace listener (`--trace=all` into /dev/null), and
-through a debugger Session (`dlopen` as a command: the event log, breakpoint checks).
+the symbols: with no listener; with its events recorded (a listener that keeps every event
+object, as a front end's event log does, without formatting it); with the trace listener
+(`--trace=all` into /dev/null: every event formatted as text); and through a debugger Session
+(`dlopen` as a command: command parsing, the event log, breakpoint checks, the summary line).
 Each figure is measured in a child process (so the peak memory is the variant's own), the
-variants interleaved; the time is the load's alone, not the process's start-up.
+variants interleaved; the time is the load's alone, not the process's start-up: wall time
+and the process's CPU time (less disturbed by other work on a shared machine).  The module's
+machine code and parse are in dldbg's cache (a first run fills it), as on a second run.
 
 Modules (each must load alone in the standalone host): by default the generated
 libfuncs10000.so (10,000 function exports) and libdata10000.so (10,000 data exports over
@@ -32,11 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchutil import CACHE, ROOT, measure  # noqa: E402
 
-VARIANTS = ("bare wasmtime-py", "dldbg, no listener", "dldbg, trace listener", "dldbg, Session")
+VARIANTS = ("bare wasmtime-py", "dldbg, no listener", "dldbg, events recorded", "dldbg, trace listener",
+            "dldbg, Session")
 
 
 def child(variant: str, path: str, cache: str) -> None:
-    """Time one load of `path`; print {"seconds": ...}."""
+    """Time one load of `path`; print {"seconds": wall, "cpu": CPU seconds}."""
     sys.path.insert(0, str(ROOT))
     from dldbg.hosts.standalone import StandaloneHost
     from dldbg.linker.engine import Engine
@@ -56,7 +61,7 @@ def child(variant: str, path: str, cache: str) -> None:
         wasm = read_module_file(path)  # the import list a loader knows (not timed)
         config, _settings = make_config()
         wengine = wasmtime.Engine(config)
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         store = wasmtime.Store(wengine)
         store.set_epoch_deadline(1)  # dldbg's configuration has epoch interruption on
         module = wasmtime.Module.deserialize_file(wengine, compiled)
@@ -74,7 +79,7 @@ def child(variant: str, path: str, cache: str) -> None:
             else:
                 imports.append(wasmtime.Func(store, functype(wasm.types[imp.desc]), lambda *args: 0))
         wasmtime.Instance(store, module, imports)
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     elif variant == "dldbg, Session":
         import io
 
@@ -84,9 +89,9 @@ def child(variant: str, path: str, cache: str) -> None:
 
         session = Session(None, registry=builtin_registry(), cache_dir=cache,
                           printer=TextPrinter(io.StringIO(), io.StringIO()), plugins=make_plugin_manager(entry_points=False))
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         session.execute(f"dlopen {path}")
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
         assert session.engine.modules, "the Session's dlopen failed"
     else:
         engine = Engine(StandaloneHost(), cache_dir=cache)
@@ -95,10 +100,14 @@ def child(variant: str, path: str, cache: str) -> None:
             from dldbg.trace import Tracer
 
             engine.listeners.append(Tracer(open(os.devnull, "w"), frozenset(CATEGORIES)))
-        began = time.perf_counter()
+        events: list = []
+        if variant == "dldbg, events recorded":
+            engine.listeners.append(events.append)
+        began, cpu = time.perf_counter(), time.process_time()
         engine.dlopen(path, RTLD_LAZY | RTLD_GLOBAL)
-        seconds = time.perf_counter() - began
-    print(json.dumps({"seconds": seconds}))
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+        assert events or variant != "dldbg, events recorded"
+    print(json.dumps({"seconds": seconds, "cpu": cpu}))
 
 
 def modules(given: list[str]) -> list[Path]:
@@ -131,14 +140,19 @@ def main() -> int:
                 if line is None:  # a failed run is reported, not counted
                     print(f"{variant} on {path.name} failed: {sample.stderr.strip()[-500:]}", file=sys.stderr)
                     continue
-                results[variant].append((json.loads(line)["seconds"], sample.peak_kib))
-        base = statistics.median(s for s, _ in results[VARIANTS[0]])
+                figures = json.loads(line)
+                results[variant].append((figures["seconds"], figures["cpu"], sample.peak_kib))
+        base = statistics.median(s for s, _c, _p in results[VARIANTS[0]])
+        base_cpu = statistics.median(c for _s, c, _p in results[VARIANTS[0]])
         print(f"\n{path.name} ({path.stat().st_size // 1024} KiB), {args.repeats} interleaved runs, median load time")
-        print(f"{'variant':26} {'load ms':>9} {'ratio':>7} {'peak MiB':>9}")
+        print(f"{'variant':26} {'wall ms':>9} {'ratio':>7} {'CPU ms':>9} {'ratio':>7} {'peak MiB':>9}")
         for variant, values in results.items():
-            seconds = statistics.median(s for s, _ in values)
-            print(f"{variant:26} {seconds * 1000:9.2f} {seconds / base:6.2f}x {max(p for _, p in values) / 1024:9.1f}")
+            seconds = statistics.median(s for s, _c, _p in values)
+            cpu = statistics.median(c for _s, c, _p in values)
+            print(f"{variant:26} {seconds * 1000:9.2f} {seconds / base:6.2f}x {cpu * 1000:9.2f} {cpu / base_cpu:6.2f}x "
+                  f"{max(p for _s, _c, p in values) / 1024:9.1f}")
     print("\ntargets: dldbg with events recorded <= 1.3x bare wasmtime-py; through a Session <= 1.5x")
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
 

@@ -112,6 +112,7 @@ class Command:
     resumes: bool = False
     repeatable: bool = True
     plugin: str | None = None
+    _usage: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def summary(self) -> str:
@@ -133,10 +134,19 @@ class Command:
         # options may stand between positionals (`catch load -t missing`), as gdb allows; a
         # parser with an argparse.REMAINDER argument (`call F ARGS...`) keeps them as they are
         intermixed = not any(a.nargs in (argparse.REMAINDER, argparse.PARSER) for a in self.parser._actions)
+        saved = self.parser.usage
+        if intermixed and saved is None:
+            # parse_intermixed_args formats the usage line on every call (and with it looks up
+            # gettext translations on disk) unless one is set: set the one it would make, once
+            if self._usage is None:
+                self._usage = self.parser.format_usage()[7:]
+            self.parser.usage = self._usage
         try:
             args = self.parser.parse_intermixed_args(argv) if intermixed else self.parser.parse_args(argv)
         except argparse.ArgumentError as exc:  # exit_on_error=False raises these for some errors
             self.parser.error(str(exc))
+        finally:
+            self.parser.usage = saved
         return args
 
 
@@ -146,6 +156,9 @@ class Registry:
 
     commands: dict[str, Command] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    _names: list = field(default_factory=list, init=False, repr=False, compare=False)
+    _names_key: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    _names_by_length: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def copy(self) -> "Registry":
         return Registry(dict(self.commands), dict(self.aliases))
@@ -205,10 +218,12 @@ class Registry:
         `info modules`); the longest name that matches wins, then the one with the most words
         typed in full.  Raises CommandError (unknown, ambiguous, or a name that needs more words).
         """
-        names = [(name.split(), name) for name in self.names()]
-        for n in range(len(words), 0, -1):
-            found = [(parts, name) for parts, name in names
-                     if len(parts) == n and all(parts[i].startswith(words[i]) for i in range(n))]
+        names = self._split_names()
+        by_length = self._names_by_length
+        for n in range(min(len(words), max(by_length, default=0)), 0, -1):
+            first = words[0]
+            found = [(parts, name) for parts, name in by_length.get(n, ())
+                     if parts[0].startswith(first) and all(parts[i].startswith(words[i]) for i in range(1, n))]
             if not found:
                 continue
             commands = {self.aliases.get(name, name) for _, name in found}
@@ -227,6 +242,18 @@ class Registry:
         if longer:
             raise CommandError(f"{' '.join(words)!r} needs more words: {', '.join(longer)}")
         raise CommandError(f"unknown command {words[0]!r} (try `help`)")
+
+    def _split_names(self) -> list[tuple[list[str], str]]:
+        """(words, name) of every command name and alias, sorted by name (and grouped by their
+        number of words in `_names_by_length`); kept while the commands and aliases stay the same."""
+        key = (tuple(self.commands), tuple(self.aliases))
+        if self._names_key != key:
+            self._names = [(name.split(), name) for name in self.names()]
+            self._names_by_length = {}
+            for parts, name in self._names:
+                self._names_by_length.setdefault(len(parts), []).append((parts, name))
+            self._names_key = key
+        return self._names
 
     def split_format(self, words: list[Token]) -> list[Token]:
         """`x/16xb ...` -> `x`, `/16xb`, ...: a first word COMMAND/SUFFIX of a known command."""

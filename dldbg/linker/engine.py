@@ -29,7 +29,7 @@ from .loader import LoadRequest, check_import_limits, first_line
 from .tiers import apply_tier
 from .memory import LinearMemory
 from .module import LazyStub, LoadedModule, is_internal
-from .scope import Scope, Symbol
+from .scope import Scope, Symbol, export_symbol
 from .search import find_library
 from .stubs import MODULE_NAME as STUB_MODULE
 from .stubs import StubFactory
@@ -125,6 +125,8 @@ class Engine:
         #: the program's main module, once `load_program` has run
         self.main: LoadedModule | None = None
         folder = default_cache_dir() if cache_dir is _DEFAULT else cache_dir
+        if folder and self.files.parse_cache is None:
+            self.files.use_cache(folder)
         #: dldbg's cache folder (compiled code, exnref translations); None: no disk cache
         self.cache_dir = folder
         self.cache = CompileCache(self.wasm_engine, settings, folder, tier_up=tier == "winch")
@@ -335,32 +337,49 @@ class Engine:
         return None
 
     def relocate_exports(self, mod: LoadedModule) -> dict[str, Symbol]:
-        """emscripten `relocateExports`: immutable i32 globals are data offsets from `__memory_base`."""
-        exports = mod.externs
+        """emscripten `relocateExports`: immutable i32 globals are data offsets from `__memory_base`.
+
+        The symbols' wasmtime objects are fetched when first used (`ExportSymbol`); a data
+        symbol's offset is its global's constant initializer (the value an immutable global
+        keeps), read from the instance only when the initializer needs another global's value.
+        """
+        externs = mod.externs
         wasm = mod.wasm
         out: dict[str, Symbol] = {}
-        imported_globals = wasm.num_imported_globals
+        name, mod_id = mod.name, mod.id
+        imported_funcs, imported_globals = wasm.num_imported_funcs, wasm.num_imported_globals
+        types, functions = wasm.types, wasm.functions
+        tls_exports, absolute_exports = wasm.tls_exports, wasm.absolute_exports
+        values = None
         for exp in wasm.exports:
-            extern = exports[exp.name]
-            if exp.kind == "func":
-                out[exp.name] = Symbol(exp.name, "func", mod.name, mod.id, extern=extern,
-                                       key=mod.func_key(exp.index), func_type=wasm.func_type(exp.index))
-            elif exp.kind == "global":
-                gtype = wasm.global_type(exp.index)
-                own = exp.index >= imported_globals
-                if own and not gtype.mutable and gtype.val_type in ("i32", "i64"):
-                    value = _constant(wasm.globals[exp.index - imported_globals].init)
-                    if value is None:  # an initialiser that reads imported globals: ask wasmtime
-                        value = extern.value(self.store)
-                    if exp.name in wasm.tls_exports:
-                        out[exp.name] = Symbol(exp.name, "tls", mod.name, mod.id, address=value)
-                    else:
-                        base = 0 if exp.name in wasm.absolute_exports else mod.memory_base
-                        out[exp.name] = Symbol(exp.name, "data", mod.name, mod.id, address=base + value)
+            kind, index, export = exp.kind, exp.index, exp.name
+            if kind == "func":
+                if index >= imported_funcs:
+                    key, ftype = ("module", mod_id, index), types[functions[index - imported_funcs]]
                 else:
-                    out[exp.name] = Symbol(exp.name, "global", mod.name, mod.id, extern=extern)
+                    key, ftype = mod.func_key(index), wasm.func_type(index)
+                out[export] = export_symbol(export, "func", name, mod_id, externs, key=key, func_type=ftype)
+            elif kind == "global":
+                own = index >= imported_globals
+                glob = wasm.globals[index - imported_globals] if own else None
+                gtype = glob.type if own else wasm.global_type(index)
+                if own and not gtype.mutable and gtype.val_type in ("i32", "i64"):
+                    value = _constant(glob.init)
+                    if value is None:  # an initialiser that reads imported globals
+                        if values is None:
+                            values = mod.base_global_values()
+                        value = glob.init.evaluate(values)
+                    if not isinstance(value, int):  # one that reads other globals: ask wasmtime
+                        value = externs[export].value(self.store)
+                    if export in tls_exports:
+                        out[export] = export_symbol(export, "tls", name, mod_id, address=value)
+                    else:
+                        base = 0 if export in absolute_exports else mod.memory_base
+                        out[export] = export_symbol(export, "data", name, mod_id, address=base + value)
+                else:
+                    out[export] = export_symbol(export, "global", name, mod_id, externs)
             else:
-                out[exp.name] = Symbol(exp.name, exp.kind, mod.name, mod.id, extern=extern)
+                out[export] = export_symbol(export, kind, name, mod_id, externs)
         return out
 
     def bind_stub(self, stub: LazyStub, raise_missing: bool) -> wasmtime.Func | None:
@@ -550,14 +569,15 @@ class Engine:
         found = path
         if "/" not in path:
             found = find_library(path, None, (), self.library_path, self.environ)[0] or path
-        existing = self.modules_by_path.get(os.path.realpath(found))
+        real = os.path.realpath(found)
+        existing = self.modules_by_path.get(real)
         if flags & RTLD_NOLOAD and (existing is None or existing.state != "ready"):
             self._fail(f"could not load dynamic lib: {path}\nRTLD_NOLOAD was given and it is not loaded")
         if bind_now is None:
             bind_now = self.bind_now or bool(flags & RTLD_NOW)
         req = LoadRequest(self, flags, bind_now=bind_now)
         try:
-            mod = self._run_request(req, lambda: req.load(found), found)
+            mod = self._run_request(req, lambda: req.load(found, real=real), found)
         except LoadError as exc:
             self._fail(f"could not load dynamic lib: {path}\n{exc}", exc)
         except BaseException:

@@ -61,7 +61,7 @@ from .capi import instantiate
 from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
 from .got import UNDEFINED_ADDR, to_i32
 from .memdiff import Snapshot
-from .module import ImportBinding, LazyStub, LoadedModule, is_internal
+from .module import ImportBinding, LazyStub, LoadedModule, public_symbols
 from .scope import Scope, Symbol
 from .search import find_library
 from .transaction import Transaction
@@ -106,10 +106,11 @@ class LoadRequest:
         self._got_found: dict[str, tuple] = {}
 
     # -- entry points -------------------------------------------------------------------
-    def load(self, path: str, requested_by: LoadedModule | None = None) -> LoadedModule:
-        """Load `path` and its NEEDED libraries.  Raises LoadError."""
+    def load(self, path: str, requested_by: LoadedModule | None = None, real: str | None = None) -> LoadedModule:
+        """Load `path` (`real`: its `os.path.realpath`, when known) and its NEEDED libraries.
+        Raises LoadError."""
         engine = self.engine
-        real = os.path.realpath(path)
+        real = real or os.path.realpath(path)
         existing = engine.modules_by_path.get(real)
         if existing is not None:
             if existing.state == "loading":
@@ -207,7 +208,7 @@ class LoadRequest:
         name = os.path.basename(path)
         engine.enter(name, "read")
         try:
-            data, wasm = engine.files.take(path)  # parsed once: the CLI or the host may have read it
+            data, wasm = engine.files.take(path, real)  # parsed once: the CLI or the host may have read it
         except ModuleFileError as exc:
             raise LoadError(path, "read", exc.reason, exc.offset) from None
         except WasmParseError as exc:
@@ -226,7 +227,7 @@ class LoadRequest:
                                 f"{_wasmtime_reason(exc)[0]}", memory.offset) from None
             except DldbgError as exc:
                 raise LoadError(path, "imports", f"{memory.qualified}: {exc.one_line()}", memory.offset) from None
-        file_size, file_sha = len(data), hashlib.sha256(data).hexdigest()
+        file_size, file_sha = len(data), wasm.sha256 or hashlib.sha256(data).hexdigest()
         dylink = wasm.dylink.to_json() if wasm.dylink else None
         eh = engine.cache.eh_use(wasm, file_sha)
         legacy = eh.encoding == "legacy"
@@ -296,7 +297,7 @@ class LoadRequest:
         """A library already loaded: count the reference; join this request's scope."""
         mod.refcount += 1
         self.txn.add(f"reference count of {mod.name} back to {mod.refcount - 1}", lambda: _dec(mod))
-        symbols = {n: s for n, s in mod.exports.items() if not is_internal(n)}
+        symbols = public_symbols(mod.exports)
         if self.is_global and not mod.is_global:
             mod.is_global = True
             added, shadowed = self.engine.global_scope.publish(symbols)
@@ -607,13 +608,7 @@ class LoadRequest:
         return None, None
 
     def _base_globals(self, mod: LoadedModule) -> dict[int, int]:
-        values = {}
-        for index, imp in enumerate(mod.wasm.imports_of("global")):
-            if imp.module == "env" and imp.field.startswith("__memory_base"):
-                values[index] = mod.memory_base
-            elif imp.module == "env" and imp.field.startswith("__table_base"):
-                values[index] = mod.table_base
-        return values
+        return mod.base_global_values()
 
     # -- instantiate --------------------------------------------------------------------
     @collector_paused()  # thousands of long-lived objects per module (dldbg.nogc)
@@ -628,7 +623,7 @@ class LoadRequest:
         saved_sp = engine.stack_value()
         try:
             mod.instance = instantiate(engine.store, mod.compiled, externs)
-            mod.externs = instance_exports(engine.store, mod.instance, [e.name for e in mod.wasm.exports])
+            mod.externs = instance_exports(engine.store, mod.instance, mod.wasm.export_map)
         except BaseException as exc:
             engine.restore_stack(saved_sp)
             # without a start function, a trap comes from initialising element or data segments
@@ -832,7 +827,7 @@ class LoadRequest:
     def _publish(self, mod: LoadedModule) -> None:
         engine = self.engine
         engine.enter(mod.name, "publish")
-        symbols = {n: s for n, s in mod.exports.items() if not is_internal(n)}
+        symbols = public_symbols(mod.exports)
         scope = engine.global_scope if mod.is_global else mod.group
         added, shadowed = scope.publish(symbols)
         mod.published = added

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -42,6 +44,20 @@ INTERNAL_SYMBOLS = frozenset(
 
 def is_internal(name: str) -> bool:
     return name in INTERNAL_SYMBOLS or name.startswith("__em_js__")
+
+
+def public_symbols(exports: dict) -> dict:
+    """`exports` without the loader plumbing (`is_internal`), made with dict operations in C
+    rather than a test per name in Python (a module may export tens of thousands of names)."""
+    out = dict(exports)
+    for name in INTERNAL_SYMBOLS.intersection(out):
+        del out[name]
+    for name in list(filter(_EM_JS, out)):
+        del out[name]
+    return out
+
+
+_EM_JS = operator.methodcaller("startswith", "__em_js__")
 
 
 @dataclass
@@ -96,8 +112,9 @@ class LoadedModule:
     refcount: int = 0
     deps: list["LoadedModule"] = field(default_factory=list)
     instance: wasmtime.Instance | None = None
-    #: the instance's exports by name (wasmtime objects), read once after instantiation
-    externs: dict[str, object] = field(default_factory=dict)
+    #: the instance's exports by name (wasmtime objects): after instantiation, a mapping that
+    #: fetches each from wasmtime when first asked for (`wasmtime_compat.InstanceExports`)
+    externs: Mapping[str, object] = field(default_factory=dict)
     memory_base: int = 0
     memory_size: int = 0
     table_base: int = 0
@@ -121,6 +138,17 @@ class LoadedModule:
         self.bindings.append(binding)
         if binding.imp.kind == "func":
             self._func_bindings[id(binding.imp)] = binding
+
+    def base_global_values(self) -> dict[int, int]:
+        """Global index -> value of the module's `env.__memory_base` / `env.__table_base`
+        imports (and their `...32` forms), for evaluating constant expressions."""
+        values = {}
+        for index, imp in enumerate(self.wasm.imports_of("global")):
+            if imp.module == "env" and imp.field.startswith("__memory_base"):
+                values[index] = self.memory_base
+            elif imp.module == "env" and imp.field.startswith("__table_base"):
+                values[index] = self.table_base
+        return values
 
     def func_key(self, func_index: int) -> tuple:
         """Identity of function `func_index` (imports first) of this module."""

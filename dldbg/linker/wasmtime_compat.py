@@ -5,14 +5,15 @@
   methods with the forms the C API expects.
 - `Instance.exports(store)` fetches every export with `wasmtime_instance_export_nth`, which costs
   time linear in the number of exports per call, so a module with thousands of exports takes
-  most of a second.  `instance_exports` looks each name up with `wasmtime_instance_export_get`
-  (30 times faster at 4000 exports) and falls back to the public API if the private names it
-  uses ever change.
+  most of a second.  `instance_exports` looks a name up with `wasmtime_instance_export_get`
+  (30 times faster at 4000 exports) when it is first used, and falls back to the public API
+  if the private names it uses ever change.
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Mapping
 
 import wasmtime
 from wasmtime import _bindings
@@ -36,31 +37,82 @@ def fix_shared_memory() -> None:
     cls._dldbg_fixed = True
 
 
-def instance_exports(store: wasmtime.Store, instance: wasmtime.Instance, names: list[str]) -> dict[str, object]:
-    """The exports `names` of `instance`, as wasmtime objects."""
-    try:
-        from wasmtime._extern import wrap_extern
+class InstanceExports(Mapping):
+    """An instance's exports by name, fetched from wasmtime when first asked for (each fetch is
+    one C call, about 50 microseconds: a module with thousands of exports pays for the few it
+    uses, not for all of them).  Iterating or `in` uses the export names given, without fetching.
 
-        context, handle = store._context(), ctypes.byref(instance._instance)
-        # the C function itself (no Python wrapper frame), else the wrapper
-        export_get = getattr(_bindings, "_wasmtime_instance_export_get", ffi.wasmtime_instance_export_get)
-        func_kind, global_kind = ffi.WASMTIME_EXTERN_FUNC.value, ffi.WASMTIME_EXTERN_GLOBAL.value
-        func_from_raw, global_from_raw = wasmtime.Func._from_raw, wasmtime.Global._from_raw
-    except (AttributeError, ImportError):
-        exports = instance.exports(store)
-        return {name: exports[name] for name in names}
-    out = {}
-    new_extern, byref = ffi.wasmtime_extern_t, ctypes.byref
-    for name in names:
-        raw = name.encode("utf-8")
-        item = new_extern()  # one per export: the wrapper keeps pointing into it
-        if export_get(context, handle, raw, len(raw), byref(item)):
-            kind = item.kind
-            # wrap_extern's two commonest cases inline (it imports six classes per call)
-            if kind == func_kind:
-                out[name] = func_from_raw(item.of.func)
-            elif kind == global_kind:
-                out[name] = global_from_raw(item.of.global_)
-            else:
-                out[name] = wrap_extern(item)
-    return out
+    :ivar fetched: how many exports were fetched from wasmtime (for tests).
+    """
+
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, names) -> None:
+        self._store, self._instance = store, instance
+        self._names = names if isinstance(names, (dict, frozenset, set)) else dict.fromkeys(names)
+        self._cache: dict[str, object] = {}
+        self.fetched = 0
+
+    def __getitem__(self, name: str) -> object:
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        if name not in self._names:
+            raise KeyError(name)
+        value = _fetch(self._store, self._instance, name)
+        self.fetched += 1
+        if value is None:
+            raise KeyError(name)
+        self._cache[name] = value
+        return value
+
+    def get(self, name: str, default=None):
+        found = self._cache.get(name)
+        if found is not None:
+            return found
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name) -> bool:
+        return name in self._names
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _fetch(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> object | None:
+    """One export of `instance` by name through the C API (`wasmtime_instance_export_get`), or
+    None when there is none; the public API when its private names have changed."""
+    if _EXPORT_GET is None:
+        return instance.exports(store).get(name)
+    raw = name.encode("utf-8")
+    item = ffi.wasmtime_extern_t()  # one per export: the wrapper keeps pointing into it
+    if not _EXPORT_GET(store._context(), ctypes.byref(instance._instance), raw, len(raw), ctypes.byref(item)):
+        return None
+    kind = item.kind
+    # wrap_extern's two commonest cases inline (it imports six classes per call)
+    if kind == _FUNC_KIND:
+        return wasmtime.Func._from_raw(item.of.func)
+    if kind == _GLOBAL_KIND:
+        return wasmtime.Global._from_raw(item.of.global_)
+    return _wrap_extern(item)
+
+
+try:
+    from wasmtime._extern import wrap_extern as _wrap_extern
+
+    # the C function itself (no Python wrapper frame), else the wrapper
+    _EXPORT_GET = getattr(_bindings, "_wasmtime_instance_export_get", ffi.wasmtime_instance_export_get)
+    _FUNC_KIND, _GLOBAL_KIND = ffi.WASMTIME_EXTERN_FUNC.value, ffi.WASMTIME_EXTERN_GLOBAL.value
+    wasmtime.Func._from_raw, wasmtime.Global._from_raw, wasmtime.Store._context  # noqa: B018
+except (AttributeError, ImportError):
+    _EXPORT_GET = None
+
+
+def instance_exports(store: wasmtime.Store, instance: wasmtime.Instance, names) -> InstanceExports:
+    """The exports `names` of `instance`, as wasmtime objects fetched on first use."""
+    return InstanceExports(store, instance, names)

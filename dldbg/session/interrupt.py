@@ -15,6 +15,7 @@ other thread the guard does nothing.
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import threading
@@ -65,7 +66,9 @@ class InterruptGuard:
             reader, writer = os.pipe()
             os.set_blocking(writer, False)
             self._pipe = (reader, writer)
-            threading.Thread(target=self._watch, args=(reader,), name="dldbg-sigint", daemon=True).start()
+            # `_thread` rather than threading.Thread: `Thread.start` waits until the new thread
+            # runs, milliseconds on a busy machine, paid by the session's first command
+            _thread.start_new_thread(self._watch, (reader,))
         return self._pipe[1]
 
     def _install(self) -> None:

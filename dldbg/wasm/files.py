@@ -1,29 +1,46 @@
 """Module files read and parsed once: the command line, the program host and the loader all
-need the main module's parse; `ModuleFiles` keeps it while the file is unchanged."""
+need the main module's parse; `ModuleFiles` keeps it while the file is unchanged, and with a
+cache folder keeps the parse on disk for the next run (`dldbg.wasm.parsecache`)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from ..errors import ModuleFileError
 from ..limits import ResourceLimits
+from .parsecache import ParseCache
 from .reader import WasmModule, read_module, read_wasm_bytes
 
 
 class ModuleFiles:
     """Bytes and parse of module files, by real path, checked against the file's size and
     modification time.  `get` keeps what it read; `take` hands it over and forgets it, so a
-    module the loader has taken is not kept twice."""
+    module the loader has taken is not kept twice.  Every parse carries the bytes' sha256
+    (`WasmModule.sha256`).
 
-    def __init__(self, limits: ResourceLimits | None = None) -> None:
+    :param cache_dir: dldbg's cache folder: parses are kept in its `parsed/` folder; None (the
+        default) parses every file read.
+    """
+
+    def __init__(self, limits: ResourceLimits | None = None, cache_dir: str | None = None) -> None:
         #: the file-size and count limits files are read with
         self.limits = limits or ResourceLimits()
+        #: parses kept on disk by sha256, or None
+        self.parse_cache: ParseCache | None = None
+        if cache_dir:
+            self.use_cache(cache_dir)
         self._files: dict[str, tuple[tuple[int, int], bytes, WasmModule]] = {}
 
-    def get(self, path: str) -> tuple[bytes, WasmModule]:
-        """(bytes, parse) of `path`.  Raises ModuleFileError (not a regular wasm file within the
-        file_size limit: see `read_wasm_bytes`), or WasmParseError carrying `path`."""
-        real = os.path.realpath(path)
+    def use_cache(self, cache_dir: str) -> None:
+        """Keep parses in `cache_dir`'s `parsed/` folder from now on."""
+        self.parse_cache = ParseCache(os.path.join(cache_dir, "parsed"))
+
+    def get(self, path: str, real: str | None = None) -> tuple[bytes, WasmModule]:
+        """(bytes, parse) of `path` (`real`: its `os.path.realpath`, when the caller has it).
+        Raises ModuleFileError (not a regular wasm file within the file_size limit: see
+        `read_wasm_bytes`), or WasmParseError carrying `path`."""
+        real = real or os.path.realpath(path)
         try:
             stat = os.stat(real)
         except OSError as exc:
@@ -33,13 +50,19 @@ class ModuleFiles:
         if known is not None and known[0] == key:
             return known[1], known[2]
         data = read_wasm_bytes(path, self.limits.file_size)
-        wasm = read_module(data, os.fspath(path), self.limits)
+        sha = hashlib.sha256(data).hexdigest()
+        if self.parse_cache is not None:
+            wasm = self.parse_cache.module(data, sha, os.fspath(path), self.limits)
+        else:
+            wasm = read_module(data, os.fspath(path), self.limits)
+        wasm.sha256 = sha
         self._files[real] = (key, data, wasm)
         return data, wasm
 
-    def take(self, path: str) -> tuple[bytes, WasmModule]:
+    def take(self, path: str, real: str | None = None) -> tuple[bytes, WasmModule]:
         """As `get`, and forget the file."""
+        real = real or os.path.realpath(path)
         try:
-            return self.get(path)
+            return self.get(path, real)
         finally:
-            self._files.pop(os.path.realpath(path), None)
+            self._files.pop(real, None)

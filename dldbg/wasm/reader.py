@@ -95,6 +95,8 @@ class WasmModule:
     name_section_error: str | None = None
     #: the file's bytes (function bodies are located, not copied)
     raw: bytes = field(default=b"", repr=False, compare=False)
+    #: sha256 of `raw` in hex, when the reader's caller computed it (`dldbg.wasm.files`)
+    sha256: str | None = field(default=None, repr=False, compare=False)
 
     # -- index spaces -------------------------------------------------------------------
     def imports_of(self, kind: str) -> list[Import]:

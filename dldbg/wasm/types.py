@@ -1,7 +1,10 @@
 """What the reader produces: frozen descriptions of a module's sections and entries.
 
 Every entry keeps the byte offset where it starts in the file, so that a loader error can point
-at the bytes involved.  Names of kinds and value types follow the core spec's text format
+at the bytes involved.  The entries a module has thousands of (imports, exports, globals and
+their constant expressions, function bodies) are named tuples, which cost a fifth of a frozen
+dataclass to create (a 10,000-export module is parsed, or read back from the parse cache
+`dldbg.wasm.parsecache`, on every load).  Names of kinds and value types follow the core spec's text format
 (`func`, `table`, `memory`, `global`, `tag`; `i32`, `i64`, `f32`, `f64`, `v128`, `funcref`,
 `externref`).
 """
@@ -9,6 +12,7 @@ at the bytes involved.  Names of kinds and value types follow the core spec's te
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 SECTION_NAMES = {
     0: "custom",
@@ -75,8 +79,7 @@ class GlobalType:
     mutable: bool
 
 
-@dataclass(frozen=True)
-class ConstExpr:
+class ConstExpr(NamedTuple):
     """A constant expression: `ops` is a tuple of (mnemonic, immediate) up to, not including, `end`."""
 
     ops: tuple[tuple[str, object], ...]
@@ -117,8 +120,7 @@ class ConstExpr:
         return " ".join(op if imm is None else f"{op} {imm}" for op, imm in self.ops)
 
 
-@dataclass(frozen=True)
-class Import:
+class Import(NamedTuple):
     module: str
     field: str
     kind: str
@@ -131,16 +133,14 @@ class Import:
         return f"{self.module}.{self.field}"
 
 
-@dataclass(frozen=True)
-class Export:
+class Export(NamedTuple):
     name: str
     kind: str
     index: int
     offset: int
 
 
-@dataclass(frozen=True)
-class Global:
+class Global(NamedTuple):
     type: GlobalType
     init: ConstExpr
     offset: int
@@ -176,8 +176,7 @@ class DataSegment:
     offset: int
 
 
-@dataclass(frozen=True)
-class FunctionBody:
+class FunctionBody(NamedTuple):
     offset: int
     size: int
 

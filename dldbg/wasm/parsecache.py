@@ -1,0 +1,297 @@
+"""The reader's parse of a module, kept on disk by the module bytes' sha256 so that loading the
+same file again does not parse it again (a 10,000-export module takes tens of milliseconds to
+parse in Python; reading its parse back takes a few).
+
+Files live in `<cache folder>/parsed/` (the compiled-code cache's folder, `dldbg.linker.cache`),
+one per module: `<sha256>-<reader digest>.parse`.  The reader digest is a sha256 of this file's
+format number and the source text of the reader (`reader.py`, `types.py`, `dylink.py`,
+`binary.py`, `eh.py`, this file), so a changed reader never reads a parse an older one wrote.
+
+A file holds a header (magic, the module's sha256, a blake2b digest of the payload) and the
+payload: the parse, with the exception-handling scan every load needs (`WasmModule.eh`), as Python builtins (tuples, lists, dicts, str, int, bytes) written with
+`marshal`, which cannot run code when read.  Byte strings the file already holds (data segments,
+custom section payloads) are stored as positions and sliced from the module's bytes.  Anything
+wrong with a file (truncated, corrupt, another format, counts above the resource limits) makes
+the module be parsed again and the file be rewritten; nothing is raised.  The folder is bounded:
+writing a file removes the oldest ones above `MAX_FILES` files or `MAX_BYTES` bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import tempfile
+
+from ..limits import ResourceLimits
+from .dylink import DylinkInfo, UnknownSubsection
+from .eh import EhUse
+from .reader import WasmModule, read_module
+from .types import (
+    ConstExpr,
+    CustomSection,
+    DataSegment,
+    ElemSegment,
+    Export,
+    FuncType,
+    FunctionBody,
+    Global,
+    GlobalType,
+    Import,
+    Limits,
+    MemoryType,
+    NameMap,
+    Section,
+    Table,
+    TableType,
+)
+
+#: the payload's layout; raise it when `_encode` changes
+FORMAT = 1
+MAGIC = b"DLDBGPARSE\0"
+MAX_FILES = 512
+MAX_BYTES = 256 << 20
+_SOURCES = ("reader.py", "types.py", "dylink.py", "binary.py", "eh.py", "parsecache.py")
+_DIGEST = 16  # bytes of blake2b over the payload
+
+_digest: str | None = None
+
+
+def reader_digest() -> str:
+    """16 hex digits identifying the reader that wrote a parse (format and source text)."""
+    global _digest
+    if _digest is None:
+        h = hashlib.sha256(f"format={FORMAT}".encode())
+        here = os.path.dirname(os.path.abspath(__file__))
+        for name in _SOURCES:
+            try:
+                with open(os.path.join(here, name), "rb") as fh:
+                    h.update(fh.read())
+            except OSError:
+                h.update(f"{name}: unreadable".encode())
+        _digest = h.hexdigest()[:16]
+    return _digest
+
+
+class ParseCache:
+    """Parses of module files by sha256, in `folder` (created when first written).
+
+    :ivar parsed: modules parsed (not found in the cache) by this object, for tests.
+    :ivar reused: modules read back from the cache by this object.
+    """
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.parsed = 0
+        self.reused = 0
+
+    def path_for(self, sha256: str) -> str:
+        return os.path.join(self.folder, f"{sha256}-{reader_digest()}.parse")
+
+    def module(self, data: bytes, sha256: str, path: str | None, limits: ResourceLimits) -> WasmModule:
+        """The parse of `data` (whose sha256 is `sha256`): from the cache, else `read_module`
+        (which raises WasmParseError for a malformed module; nothing is cached then)."""
+        file = self.path_for(sha256)
+        wasm = self._load(file, data, sha256, path, limits)
+        if wasm is not None:
+            self.reused += 1
+            return wasm
+        wasm = read_module(data, path, limits)
+        wasm.eh  # noqa: B018  (the exception-handling scan every load needs, kept with the parse)
+        self.parsed += 1
+        self._store(file, sha256, wasm)
+        return wasm
+
+    def _load(self, file: str, data: bytes, sha256: str, path: str | None, limits: ResourceLimits) -> WasmModule | None:
+        try:
+            with open(file, "rb") as fh:
+                blob = fh.read()
+        except OSError:
+            return None
+        head = len(MAGIC) + 32 + _DIGEST
+        if len(blob) < head or not blob.startswith(MAGIC) or blob[len(MAGIC):len(MAGIC) + 32] != bytes.fromhex(sha256):
+            return None
+        payload = memoryview(blob)[head:]
+        if hashlib.blake2b(payload, digest_size=_DIGEST).digest() != blob[head - _DIGEST:head]:
+            return None
+        try:
+            wasm = _decode(marshal.loads(payload), data, path)
+        except Exception:  # a payload that passed its digest but does not decode: parse instead
+            return None
+        if len(wasm.imports) > limits.imports or len(wasm.exports) > limits.exports:
+            return None  # parsed again, so that the reader refuses it with its own error
+        return wasm
+
+    def _store(self, file: str, sha256: str, wasm: WasmModule) -> None:
+        try:
+            payload = marshal.dumps(_encode(wasm))
+        except ValueError:  # an object marshal does not write: keep no parse
+            return
+        blob = MAGIC + bytes.fromhex(sha256) + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(blob)
+            os.replace(tmp, file)
+            self._prune()
+        except OSError:
+            pass  # a read-only or full cache folder only costs a parse next time
+
+    def _prune(self) -> None:
+        """Remove the oldest files while the folder holds more than MAX_FILES or MAX_BYTES."""
+        entries = []
+        with os.scandir(self.folder) as it:
+            for entry in it:
+                if entry.name.endswith((".parse", ".tmp")):
+                    try:
+                        st = entry.stat()
+                    except OSError:
+                        continue
+                    entries.append((st.st_mtime_ns, st.st_size, entry.path))
+        total = sum(size for _t, size, _p in entries)
+        if len(entries) <= MAX_FILES and total <= MAX_BYTES:
+            return
+        entries.sort()
+        while entries and (len(entries) > MAX_FILES or total > MAX_BYTES):
+            _t, size, victim = entries.pop(0)
+            try:
+                os.unlink(victim)
+            except OSError:
+                pass
+            total -= size
+
+
+# -- the payload ----------------------------------------------------------------------------
+def _limits(lim: Limits) -> tuple:
+    return (lim.min, lim.max, lim.shared, lim.is64, lim.page_size_log2)
+
+
+def _expr(expr: ConstExpr | None):
+    return None if expr is None else (expr.ops, expr.offset)
+
+
+def _encode(wasm: WasmModule) -> tuple:
+    imports = []
+    for imp in wasm.imports:
+        desc = imp.desc
+        if imp.kind == "table":
+            desc = (desc.elem_type, _limits(desc.limits))
+        elif imp.kind == "memory":
+            desc = _limits(desc.limits)
+        elif imp.kind == "global":
+            desc = (desc.val_type, desc.mutable)
+        imports.append((imp.module, imp.field, imp.kind, desc, imp.offset))
+    elements = []
+    for seg in wasm.elements:
+        items = tuple([item.ops, item.offset] if isinstance(item, ConstExpr) else item for item in seg.items)
+        elements.append((seg.mode, seg.table, _expr(seg.offset_expr), seg.elem_type, items, seg.offset))
+    dylink = wasm.dylink
+    if dylink is not None:
+        dylink = (dylink.format, dylink.mem_size, dylink.mem_align, dylink.table_size, dylink.table_align,
+                  dylink.needed, dylink.export_info, dylink.import_info, dylink.runtime_path,
+                  tuple((u.id, u.offset, u.payload) for u in dylink.unknown), dylink.offset)
+    names = wasm.names
+    return (
+        wasm.size,
+        [(s.id, s.name, s.offset, s.payload_offset, s.size, s.count) for s in wasm.sections],
+        [(t.params, t.results) for t in wasm.types],
+        imports,
+        wasm.functions,
+        [((t.type.elem_type, _limits(t.type.limits)), _expr(t.init), t.offset) for t in wasm.tables],
+        [_limits(m.limits) for m in wasm.memories],
+        _encode_globals(wasm.globals),
+        [tuple(e) for e in wasm.exports],
+        wasm.start,
+        elements,
+        [(d.mode, d.memory, _expr(d.offset_expr), d.data_offset, len(d.data), d.offset) for d in wasm.data],
+        wasm.data_count,
+        wasm.tags,
+        [tuple(b) for b in wasm.bodies],
+        [(c.name, c.offset, c.payload_offset, len(c.payload)) for c in wasm.customs],
+        dylink,
+        wasm.dylink_first,
+        (names.module, names.functions, names.globals, names.data_segments),
+        wasm.name_section_error,
+        (eh.encoding, eh.offset, eh.instruction) if (eh := wasm.__dict__.get("eh")) is not None else None,
+    )
+
+
+def _encode_globals(globals_: list[Global]) -> tuple:
+    """(the distinct global types, [(type number, (init ops, init offset), offset)])."""
+    types: dict[GlobalType, int] = {}
+    rows = []
+    for g in globals_:
+        number = types.setdefault(g.type, len(types))
+        rows.append((number, (g.init.ops, g.init.offset), g.offset))
+    return [(t.val_type, t.mutable) for t in types], rows
+
+
+def _decode_globals(encoded: tuple, gtype) -> list[Global]:
+    kinds, rows = encoded
+    types = [gtype(v, m) for v, m in kinds]
+    new = tuple.__new__
+    return [new(Global, (types[t], new(ConstExpr, init), off)) for t, init, off in rows]
+
+
+def _decode(payload: tuple, data: bytes, path: str | None) -> WasmModule:
+    (size, sections, types, imports, functions, tables, memories, globals_, exports, start, elements, datas,
+     data_count, tags, bodies, customs, dylink, dylink_first, names, name_error, eh) = payload
+    if size != len(data):
+        raise ValueError("size")
+    new = tuple.__new__
+    global_types: dict[tuple, GlobalType] = {}
+
+    def gtype(val_type: str, mutable: bool) -> GlobalType:
+        key = (val_type, mutable)
+        found = global_types.get(key)
+        if found is None:
+            found = global_types[key] = GlobalType(val_type, mutable)
+        return found
+
+    def expr(enc) -> ConstExpr | None:
+        return None if enc is None else new(ConstExpr, enc)
+
+    out_imports = []
+    for module, field, kind, desc, offset in imports:
+        if kind == "global":
+            desc = gtype(*desc)
+        elif kind == "table":
+            desc = TableType(desc[0], Limits(*desc[1]))
+        elif kind == "memory":
+            desc = MemoryType(Limits(*desc))
+        out_imports.append(new(Import, (module, field, kind, desc, offset)))
+    out_elements = []
+    for mode, table, offset_expr, elem_type, items, offset in elements:
+        items = tuple(new(ConstExpr, item) if isinstance(item, list) else item for item in items)
+        out_elements.append(ElemSegment(mode, table, expr(offset_expr), elem_type, items, offset))
+    if dylink is not None:
+        unknown = tuple(UnknownSubsection(*u) for u in dylink[9])
+        dylink = DylinkInfo(*dylink[:9], unknown, dylink[10])
+    wasm = WasmModule(
+        path=path,
+        size=size,
+        sections=[Section(*s) for s in sections],
+        types=[FuncType(*t) for t in types],
+        imports=out_imports,
+        functions=functions,
+        tables=[Table(TableType(t[0][0], Limits(*t[0][1])), expr(t[1]), t[2]) for t in tables],
+        memories=[MemoryType(Limits(*m)) for m in memories],
+        globals=_decode_globals(globals_, gtype),
+        exports=[new(Export, e) for e in exports],
+        start=start,
+        elements=out_elements,
+        data=[DataSegment(mode, memory, expr(oe), data[at:at + n], at, off) for mode, memory, oe, at, n, off in datas],
+        data_count=data_count,
+        tags=tags,
+        bodies=[new(FunctionBody, b) for b in bodies],
+        customs=[CustomSection(name, off, at, data[at:at + n]) for name, off, at, n in customs],
+        dylink=dylink,
+        dylink_first=dylink_first,
+        names=NameMap(*names),
+        name_section_error=name_error,
+        raw=data,
+    )
+    if eh is not None:
+        wasm.eh = EhUse(*eh)  # fills the cached_property
+    return wasm

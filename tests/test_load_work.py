@@ -1,0 +1,184 @@
+"""The fixed work of one load (issue 13, per-load cost against bare wasmtime-py): a module
+already seen is not parsed again (its parse is read back from dldbg's cache folder, checked and
+bounded), an instance's exports are fetched from wasmtime only when used, and a debugger
+command neither formats its usage line nor waits for a thread.  Work is counted, not timed
+(timings are in benchmarks/per_load.py)."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import symbolgen  # noqa: E402
+from dldbg.errors import DlError  # noqa: E402
+from dldbg.hosts.standalone import StandaloneHost  # noqa: E402
+from dldbg.limits import ResourceLimits  # noqa: E402
+from dldbg.linker import wasmtime_compat  # noqa: E402
+from dldbg.linker.engine import Engine  # noqa: E402
+from dldbg.linker.flags import RTLD_DEFAULT, RTLD_GLOBAL, RTLD_NOW  # noqa: E402
+from dldbg.wasm import parsecache, reader  # noqa: E402
+from dldbg.wasm.files import ModuleFiles  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "out"
+RELOC_DEP = SAMPLES / "clang16" / "reloc" / "libreloc_dep.so"
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    """How many times the reader parsed a module."""
+    count = {"n": 0}
+    parse = reader._Parser.parse
+
+    def counting(self):
+        count["n"] += 1
+        return parse(self)
+
+    monkeypatch.setattr(reader._Parser, "parse", counting)
+    return count
+
+
+def _load(path: Path, cache: Path) -> Engine:
+    engine = Engine(StandaloneHost(), cache_dir=str(cache))
+    engine.dlopen(str(path), RTLD_NOW | RTLD_GLOBAL)
+    return engine
+
+
+def test_a_second_load_of_the_same_bytes_does_not_parse_them_again(tmp_path, parses):
+    copy = tmp_path / "elsewhere" / "libreloc_dep.so"  # another path, the same bytes
+    copy.parent.mkdir()
+    copy.write_bytes(RELOC_DEP.read_bytes())
+    first = _load(RELOC_DEP, tmp_path / "cache")
+    assert parses["n"] == 1
+    second = _load(copy, tmp_path / "cache")
+    assert parses["n"] == 1
+    for engine in (first, second):
+        assert engine.call("dep_square", [7]) == 49
+    assert first.dlsym(RTLD_DEFAULT, "dep_data") == second.dlsym(RTLD_DEFAULT, "dep_data")
+
+
+def _real_modules() -> list[Path]:
+    found = sorted(p for p in SAMPLES.rglob("*") if p.suffix in (".so", ".wasm") and p.stat().st_size < 4 << 20)
+    return found[:: max(1, len(found) // 40)]  # a spread of the samples, every toolchain
+
+
+def test_the_parse_read_back_equals_the_parse(tmp_path):
+    modules = _real_modules()
+    assert len(modules) >= 10
+    for path in modules:
+        data = path.read_bytes()
+        try:
+            fresh = reader.read_module(data, str(path))
+        except Exception:
+            continue
+        cache = parsecache.ParseCache(str(tmp_path / "parsed"))
+        sha = f"{abs(hash(data)):064x}"[-64:]
+        cache.module(data, sha, str(path), ResourceLimits())
+        back = cache.module(data, sha, str(path), ResourceLimits())
+        assert (cache.parsed, cache.reused) == (1, 1), path
+        assert back == fresh, path
+        assert back.eh == fresh.eh, path
+        assert back.raw == data and back.path == str(path)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped", "empty", "other module"])
+def test_a_damaged_parse_file_is_parsed_again_and_rewritten(tmp_path, parses, damage):
+    cache = tmp_path / "cache"
+    _load(RELOC_DEP, cache)
+    [file] = (cache / "parsed").iterdir()
+    blob = file.read_bytes()
+    if damage == "garbage":
+        file.write_bytes(os.urandom(len(blob)))
+    elif damage == "truncated":
+        file.write_bytes(blob[: len(blob) // 2])
+    elif damage == "flipped":
+        file.write_bytes(blob[:-7] + bytes([blob[-7] ^ 0x10]) + blob[-6:])
+    elif damage == "empty":
+        file.write_bytes(b"")
+    else:  # a valid parse file of another module under this module's name
+        other = tmp_path / "other"
+        ModuleFiles(cache_dir=str(other)).get(str(SAMPLES / "clang16" / "reloc" / "libreloc.so"))
+        [theirs] = (other / "parsed").iterdir()
+        file.write_bytes(theirs.read_bytes())
+    parses["n"] = 0
+    engine = _load(RELOC_DEP, cache)
+    assert parses["n"] == 1
+    assert engine.call("dep_square", [9]) == 81
+    assert file.read_bytes() == blob
+    parses["n"] = 0
+    _load(RELOC_DEP, cache)
+    assert parses["n"] == 0
+
+
+def test_a_changed_reader_does_not_read_an_older_parse(tmp_path, parses, monkeypatch):
+    _load(RELOC_DEP, tmp_path)
+    monkeypatch.setattr(parsecache, "_digest", "another reader")
+    _load(RELOC_DEP, tmp_path)
+    assert parses["n"] == 2
+
+
+def test_the_parse_folder_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(parsecache, "MAX_FILES", 3)
+    files = ModuleFiles(cache_dir=str(tmp_path))
+    paths = symbolgen.write(tmp_path / "modules", 20)
+    for path in [*paths.values(), RELOC_DEP]:
+        files.get(str(path))
+    assert 1 <= len(list((tmp_path / "parsed").iterdir())) <= 3
+
+
+def test_a_cached_parse_is_held_to_the_limits_it_is_read_with(tmp_path):
+    path = symbolgen.write(tmp_path / "modules", 20)["funcs"]
+    ModuleFiles(cache_dir=str(tmp_path)).get(str(path))
+    strict = ModuleFiles(ResourceLimits(exports=5), cache_dir=str(tmp_path))
+    with pytest.raises(reader.WasmParseError, match="20 exports is above the limit of 5"):
+        strict.get(str(path))
+
+
+def test_exports_are_fetched_from_wasmtime_when_used(tmp_path, monkeypatch):
+    fetched = []
+    export_get = wasmtime_compat._EXPORT_GET
+
+    def counting(context, instance, name, length, out):
+        fetched.append(bytes(name).decode())
+        return export_get(context, instance, name, length, out)
+
+    monkeypatch.setattr(wasmtime_compat, "_EXPORT_GET", counting)
+    paths = symbolgen.write(tmp_path, 1000)
+    engine = Engine(StandaloneHost(), cache_dir=None)
+    for role in ("funcs", "data"):
+        engine.dlopen(str(paths[role]), RTLD_NOW | RTLD_GLOBAL)
+    assert len(fetched) <= 8, fetched  # the loader's own (constructors, relocations), not 2000
+    fetched.clear()
+    assert engine.call("f123", []) == 123
+    slot = engine.dlsym(RTLD_DEFAULT, "f999")
+    assert engine.call(slot, []) == 999
+    assert sorted(set(fetched)) == ["f123", "f999"]
+    data = next(m for m in engine.modules if m.name == paths["data"].name)
+    for i in (0, 1, 777, 999):  # a data symbol's address is its global's value, relocated
+        glob = data.externs[f"d{i}"]
+        assert engine.dlsym(RTLD_DEFAULT, f"d{i}") == data.memory_base + glob.value(engine.store) == data.memory_base + 4 * i
+    with pytest.raises(DlError, match="unknown symbol"):
+        engine.dlsym(RTLD_DEFAULT, "f1000")
+
+
+def test_a_command_formats_its_usage_line_once(tmp_path, monkeypatch):
+    from dldbg.commands import builtin_registry
+    from dldbg.commands.registry import CommandParser
+    from dldbg.plugins import make_plugin_manager
+    from dldbg.session import Session, TextPrinter
+
+    formatted = []
+    format_usage = CommandParser.format_usage
+    monkeypatch.setattr(CommandParser, "format_usage", lambda self: formatted.append(self.prog) or format_usage(self))
+    session = Session(None, registry=builtin_registry(), cache_dir=str(tmp_path),
+                      printer=TextPrinter(io.StringIO(), io.StringIO()), plugins=make_plugin_manager(entry_points=False))
+    for _ in range(3):
+        session.execute(f"dlopen {RELOC_DEP}")
+        session.execute("info modules")
+    assert sorted(formatted) == ["dlopen", "info modules"]
