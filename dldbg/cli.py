@@ -388,8 +388,11 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
     from .linker.engine import Engine
     from .wasm.files import ModuleFiles
 
+    from .linker.cache import default_cache_dir
+
     limits = resource_limits(args.limits)
-    files = ModuleFiles(limits)  # the host and the loader take the parse made here
+    # the host and the loader take the parse made here (kept in the cache folder for next time)
+    files = ModuleFiles(limits, cache_dir=None if args.no_cache else default_cache_dir())
     engine_options = {"library_path": args.library_path, "bind_now": args.bind_now, "files": files,
                       "limits": limits}
     if args.no_cache:

@@ -185,7 +185,7 @@ class Session:
         self.program_host = program_host
         self.program_wasm = None
         #: module files parsed once, shared by the session, the program host and the loader
-        self.files = ModuleFiles(self.limits)
+        self.files = ModuleFiles(self.limits, cache_dir=self._cache_folder())
         #: listeners every new engine gets (`add_engine_listener`)
         self._engine_listeners: list[Callable] = []
         if program_host is None:
@@ -197,6 +197,14 @@ class Session:
         self._hook("dldbg_session_start", session=self)
 
     # -- engine -------------------------------------------------------------------------
+    def _cache_folder(self) -> str | None:
+        """dldbg's cache folder for this session's engines (None: no disk cache)."""
+        if self.cache_dir is _DEFAULT:
+            from ..linker.cache import default_cache_dir
+
+            return default_cache_dir()
+        return self.cache_dir
+
     def _inspect_program(self) -> None:
         if self.program is None or self.engine_factory is not None:  # the backend reads its program
             return

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-import tempfile
 
 from ..limits import ResourceLimits
 from .dylink import DylinkInfo, UnknownSubsection
@@ -128,6 +127,8 @@ class ParseCache:
         except ValueError:  # an object marshal does not write: keep no parse
             return
         blob = MAGIC + bytes.fromhex(sha256) + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload
+        import tempfile
+
         try:
             os.makedirs(self.folder, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")

@@ -11,8 +11,8 @@ dataclass to create (a 10,000-export module is parsed, or read back from the par
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 SECTION_NAMES = {
     0: "custom",
@@ -79,11 +79,11 @@ class GlobalType:
     mutable: bool
 
 
-class ConstExpr(NamedTuple):
-    """A constant expression: `ops` is a tuple of (mnemonic, immediate) up to, not including, `end`."""
+class ConstExpr(namedtuple("ConstExpr", "ops offset")):
+    """A constant expression: `ops` is a tuple of (mnemonic, immediate) up to, not including,
+    `end`; `offset` is where it starts in the file."""
 
-    ops: tuple[tuple[str, object], ...]
-    offset: int
+    __slots__ = ()
 
     def evaluate(self, global_values: dict[int, int] | None = None) -> int | float | None:
         """Value of the expression, reading `global.get N` from `global_values`.
@@ -120,30 +120,24 @@ class ConstExpr(NamedTuple):
         return " ".join(op if imm is None else f"{op} {imm}" for op, imm in self.ops)
 
 
-class Import(NamedTuple):
-    module: str
-    field: str
-    kind: str
-    #: type index for func and tag; TableType, MemoryType or GlobalType otherwise.
-    desc: object
-    offset: int
+class Import(namedtuple("Import", "module field kind desc offset")):
+    """`desc`: the type index for func and tag; TableType, MemoryType or GlobalType otherwise."""
+
+    __slots__ = ()
 
     @property
     def qualified(self) -> str:
         return f"{self.module}.{self.field}"
 
 
-class Export(NamedTuple):
-    name: str
-    kind: str
-    index: int
-    offset: int
+class Export(namedtuple("Export", "name kind index offset")):
+    __slots__ = ()
 
 
-class Global(NamedTuple):
-    type: GlobalType
-    init: ConstExpr
-    offset: int
+class Global(namedtuple("Global", "type init offset")):
+    """`type`: a GlobalType; `init`: its ConstExpr."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -176,9 +170,8 @@ class DataSegment:
     offset: int
 
 
-class FunctionBody(NamedTuple):
-    offset: int
-    size: int
+class FunctionBody(namedtuple("FunctionBody", "offset size")):
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
