@@ -5,7 +5,11 @@
 
 Bare wasmtime-py: `Module.deserialize_file` of the machine code dldbg's cache holds for the
 module, its imports made (memory, table, an i32 global per global import, a host function per
-function import, as dldbg's standalone host gives them), `Instance`.  dldbg: `Engine.dlopen`
+function import, as dldbg's standalone host gives them), `Instance`: the base of every ratio.
+"bare + relocs, ctors" also calls the module's `__wasm_apply_data_relocs` and
+`__wasm_call_ctors` (each looked up by name with the C API's `wasmtime_instance_export_get`:
+`Instance.exports` would fetch every export), as every loader must (the first call into wasm
+in a process costs a tenth of a millisecond), for scale.  dldbg: `Engine.dlopen`
 in the standalone host, which also reads and parses the file, allocates memory and table
 slots, resolves every import, creates the GOT, relocates, runs the constructors and publishes
 the symbols: with no listener; with its events recorded (a listener that keeps every event
@@ -36,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchutil import CACHE, ROOT, measure  # noqa: E402
 
-VARIANTS = ("bare wasmtime-py", "dldbg, no listener", "dldbg, events recorded", "dldbg, trace listener",
-            "dldbg, Session")
+VARIANTS = ("bare wasmtime-py", "bare + relocs, ctors", "dldbg, no listener", "dldbg, events recorded",
+            "dldbg, trace listener", "dldbg, Session")
 
 
 def child(variant: str, path: str, cache: str) -> None:
@@ -47,7 +51,7 @@ def child(variant: str, path: str, cache: str) -> None:
     from dldbg.linker.engine import Engine
     from dldbg.linker.flags import RTLD_GLOBAL, RTLD_LAZY
 
-    if variant == "bare wasmtime-py":
+    if variant.startswith("bare"):
         import hashlib
 
         import wasmtime
@@ -78,7 +82,14 @@ def child(variant: str, path: str, cache: str) -> None:
                 imports.append(wasmtime.Global(store, gtype, wasmtime.Val.i32(1024)))
             else:
                 imports.append(wasmtime.Func(store, functype(wasm.types[imp.desc]), lambda *args: 0))
-        wasmtime.Instance(store, module, imports)
+        instance = wasmtime.Instance(store, module, imports)
+        if variant == "bare + relocs, ctors":
+            from dldbg.linker.wasmtime_compat import _fetch  # wasmtime_instance_export_get: one export
+
+            for name in ("__wasm_apply_data_relocs", "__wasm_call_ctors"):
+                func = _fetch(store, instance, name)
+                if func is not None:
+                    func(store)
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     elif variant == "dldbg, Session":
         import io

@@ -3,9 +3,10 @@ same file again does not parse it again (a 10,000-export module takes tens of mi
 parse in Python; reading its parse back takes a few).
 
 Files live in `<cache folder>/parsed/` (the compiled-code cache's folder, `dldbg.linker.cache`),
-one per module: `<sha256>-<reader digest>.parse`.  The reader digest is a sha256 of this file's
-format number and the source text of the reader (`reader.py`, `types.py`, `dylink.py`,
-`binary.py`, `eh.py`, this file), so a changed reader never reads a parse an older one wrote.
+one per module: `<sha256>-<reader digest>.parse`.  The reader digest covers dldbg's version,
+this file's format number and the size and modification time of the reader's sources
+(`reader.py`, `types.py`, `dylink.py`, `binary.py`, `eh.py`, this file), so a changed or
+reinstalled reader never reads a parse an older one wrote.
 
 A file holds a header (magic, the module's sha256, a blake2b digest of the payload) and the
 payload: the parse, with the exception-handling scan every load needs (`WasmModule.eh`), as Python builtins (tuples, lists, dicts, str, int, bytes) written with
@@ -57,18 +58,22 @@ _digest: str | None = None
 
 
 def reader_digest() -> str:
-    """16 hex digits identifying the reader that wrote a parse (format and source text)."""
+    """16 hex digits identifying the reader that wrote a parse: dldbg's version, the payload's
+    format number, and the size and modification time of each of the reader's source files
+    (a stat each: reading and hashing them would cost a fifth of a small module's load)."""
     global _digest
     if _digest is None:
-        h = hashlib.sha256(f"format={FORMAT}".encode())
+        from .. import __version__
+
+        parts = [f"dldbg={__version__};format={FORMAT}"]
         here = os.path.dirname(os.path.abspath(__file__))
         for name in _SOURCES:
             try:
-                with open(os.path.join(here, name), "rb") as fh:
-                    h.update(fh.read())
+                st = os.stat(os.path.join(here, name))
+                parts.append(f"{name}={st.st_size},{st.st_mtime_ns}")
             except OSError:
-                h.update(f"{name}: unreadable".encode())
-        _digest = h.hexdigest()[:16]
+                parts.append(f"{name}=?")
+        _digest = hashlib.sha256(";".join(parts).encode()).hexdigest()[:16]
     return _digest
 
 
