@@ -182,3 +182,28 @@ def test_a_command_formats_its_usage_line_once(tmp_path, monkeypatch):
         session.execute(f"dlopen {RELOC_DEP}")
         session.execute("info modules")
     assert sorted(formatted) == ["dlopen", "info modules"]
+
+
+def test_the_cyclic_collector_does_not_run_during_a_load(tmp_path):
+    import gc
+
+    paths = symbolgen.write(tmp_path, 2000)
+    engine = Engine(StandaloneHost(), cache_dir=None)
+    collections, loading = [], []
+    engine.listeners.append(lambda e: loading.append(e.kind == "load.start") if e.kind in ("load.start", "load.done")
+                            else None)
+
+    def note(phase, info):
+        if phase == "start" and loading and loading[-1]:
+            collections.append(info["generation"])
+
+    gc.callbacks.append(note)
+    try:
+        assert gc.isenabled()
+        for role in ("funcs", "data"):
+            engine.dlopen(str(paths[role]), RTLD_NOW | RTLD_GLOBAL)
+        assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(note)
+    assert collections == []
+    assert engine.call("f1999", []) == 1999
