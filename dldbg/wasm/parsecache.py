@@ -88,9 +88,10 @@ class ParseCache:
         self.folder = folder
         self.parsed = 0
         self.reused = 0
+        self._suffix = f"-{reader_digest()}.parse"
 
     def path_for(self, sha256: str) -> str:
-        return os.path.join(self.folder, f"{sha256}-{reader_digest()}.parse")
+        return os.path.join(self.folder, sha256 + self._suffix)
 
     def module(self, data: bytes, sha256: str, path: str | None, limits: ResourceLimits) -> WasmModule:
         """The parse of `data` (whose sha256 is `sha256`): from the cache, else `read_module`
