@@ -132,8 +132,11 @@ class Command:
     def parse(self, argv: list[str]) -> argparse.Namespace:
         """The arguments of `argv`.  Raises CommandError, HelpShown."""
         # options may stand between positionals (`catch load -t missing`), as gdb allows; a
-        # parser with an argparse.REMAINDER argument (`call F ARGS...`) keeps them as they are
-        intermixed = not any(a.nargs in (argparse.REMAINDER, argparse.PARSER) for a in self.parser._actions)
+        # parser with an argparse.REMAINDER argument (`call F ARGS...`) keeps them as they are,
+        # and one without options (but -h) parses the same either way
+        actions = self.parser._actions
+        intermixed = (not any(a.nargs in (argparse.REMAINDER, argparse.PARSER) for a in actions)
+                      and any(a.option_strings and not isinstance(a, argparse._HelpAction) for a in actions))
         saved = self.parser.usage
         if intermixed and saved is None:
             # parse_intermixed_args formats the usage line on every call (and with it looks up
