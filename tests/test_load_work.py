@@ -208,3 +208,20 @@ def test_the_cyclic_collector_does_not_run_during_a_load(tmp_path):
         gc.callbacks.remove(note)
     assert collections == []
     assert engine.call("f1999", []) == 1999
+
+
+def test_bytes_a_host_prepares_are_parsed_once_too(tmp_path, parses):
+    """A host's `prepare` (the WASI host adds a memory export) and the legacy-EH translation give
+    the loader new bytes, which it parses through the same cache."""
+    from dldbg.wasm.binary import encode_custom_section
+
+    class PreparingHost(StandaloneHost):
+        def prepare(self, wasm, data):
+            return data + encode_custom_section("prepared", b"by the host")
+
+    for expected in (2, 2):  # the file and the prepared bytes, the first time only
+        engine = Engine(PreparingHost(), cache_dir=str(tmp_path))
+        engine.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)
+        assert parses["n"] == expected
+        assert engine.modules[0].wasm.customs[-1].payload == b"by the host"
+        assert engine.call("dep_square", [5]) == 25

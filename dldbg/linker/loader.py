@@ -271,11 +271,11 @@ class LoadRequest:
         engine = self.engine
         try:
             result = translate(data, path, engine.cache_dir)
-            wasm = read_module(result.data, path, self.engine.limits)
+            translated_sha = hashlib.sha256(result.data).hexdigest()
+            wasm = self._parse(result.data, translated_sha, path)
         except (BinaryenUnavailable, TranslationError, WasmParseError) as exc:
             raise LoadError(path, "read", f"legacy exception handling (first {eh.instruction} at byte offset "
                             f"{eh.offset:#x}) must be translated to exnref for wasmtime: {exc}") from exc
-        translated_sha = hashlib.sha256(result.data).hexdigest()
         data, wasm, sha = self._prepare(path, result.data, wasm, translated_sha)
         estimate = engine.cache.expected_seconds(len(data), sha)
         engine.emit(ModuleTranslated(name, path, "legacy", "exnref", round(result.seconds, 3), result.cached,
@@ -291,7 +291,19 @@ class LoadRequest:
         changed = prepare(wasm, data) if prepare is not None else None
         if changed is None:
             return data, wasm, sha
-        return changed, read_module(changed, path, self.engine.limits), hashlib.sha256(changed).hexdigest()
+        changed_sha = hashlib.sha256(changed).hexdigest()
+        return changed, self._parse(changed, changed_sha, path), changed_sha
+
+    def _parse(self, data: bytes, sha: str, path: str):
+        """The parse of bytes the loader made (a translation, a host's adaptation), through the
+        parse cache when there is one (without the exception-handling scan: the loader asks
+        for it of the file's own bytes only).  Raises WasmParseError."""
+        cache = self.engine.files.parse_cache
+        if cache is None:
+            return read_module(data, path, self.engine.limits)
+        wasm = cache.module(data, sha, path, self.engine.limits, scan_eh=False)
+        wasm.sha256 = sha
+        return wasm
 
     def _reuse(self, mod: LoadedModule) -> None:
         """A library already loaded: count the reference; join this request's scope."""

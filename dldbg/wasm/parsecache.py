@@ -93,16 +93,19 @@ class ParseCache:
     def path_for(self, sha256: str) -> str:
         return os.path.join(self.folder, sha256 + self._suffix)
 
-    def module(self, data: bytes, sha256: str, path: str | None, limits: ResourceLimits) -> WasmModule:
+    def module(self, data: bytes, sha256: str, path: str | None, limits: ResourceLimits, *,
+               scan_eh: bool = True) -> WasmModule:
         """The parse of `data` (whose sha256 is `sha256`): from the cache, else `read_module`
-        (which raises WasmParseError for a malformed module; nothing is cached then)."""
+        (which raises WasmParseError for a malformed module; nothing is cached then), with
+        its exception-handling scan (`WasmModule.eh`) unless `scan_eh` is False."""
         file = self.path_for(sha256)
         wasm = self._load(file, data, sha256, path, limits)
         if wasm is not None:
             self.reused += 1
             return wasm
         wasm = read_module(data, path, limits)
-        wasm.eh  # noqa: B018  (the exception-handling scan every load needs, kept with the parse)
+        if scan_eh:
+            wasm.eh  # noqa: B018  (the exception-handling scan every load needs, kept with the parse)
         self.parsed += 1
         self._store(file, sha256, wasm)
         return wasm
