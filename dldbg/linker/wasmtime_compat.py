@@ -41,15 +41,12 @@ class InstanceExports(Mapping):
     """An instance's exports by name, fetched from wasmtime when first asked for (each fetch is
     one C call, about 50 microseconds: a module with thousands of exports pays for the few it
     uses, not for all of them).  Iterating or `in` uses the export names given, without fetching.
-
-    :ivar fetched: how many exports were fetched from wasmtime (for tests).
     """
 
     def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, names) -> None:
         self._store, self._instance = store, instance
         self._names = names if isinstance(names, (dict, frozenset, set)) else dict.fromkeys(names)
         self._cache: dict[str, object] = {}
-        self.fetched = 0
 
     def __getitem__(self, name: str) -> object:
         try:
@@ -59,7 +56,6 @@ class InstanceExports(Mapping):
         if name not in self._names:
             raise KeyError(name)
         value = _fetch(self._store, self._instance, name)
-        self.fetched += 1
         if value is None:
             raise KeyError(name)
         self._cache[name] = value
@@ -88,7 +84,8 @@ def _fetch(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> obj
     """One export of `instance` by name through the C API (`wasmtime_instance_export_get`), or
     None when there is none; the public API when its private names have changed."""
     if _EXPORT_GET is None:
-        return instance.exports(store).get(name)
+        exports = instance.exports(store)
+        return exports[name] if name in exports else None
     raw = name.encode("utf-8")
     item = ffi.wasmtime_extern_t()  # one per export: the wrapper keeps pointing into it
     if not _EXPORT_GET(store._context(), ctypes.byref(instance._instance), raw, len(raw), ctypes.byref(item)):
