@@ -9,7 +9,6 @@ reported to the listeners in `listeners` as a `dldbg.events` event.
 
 from __future__ import annotations
 
-import gc
 import os
 from typing import Callable, Protocol
 
@@ -445,12 +444,6 @@ class Engine:
         """
         outer = (self.context, self.stage)  # a load may run inside another (wasm calling dlopen)
         saved_sp = self.stack_value()
-        # A load makes thousands of objects that live as long as the module (its parse, its
-        # symbols) and no cycles to collect: the cyclic collector would walk every object of
-        # the process again and again (40% of a 10,000-export load).  Reference counting still
-        # frees what a load drops; the collector runs again when the outermost load is over.
-        collecting = gc.isenabled()
-        gc.disable()
         try:
             return step()
         except BaseException as raised:
@@ -464,8 +457,6 @@ class Engine:
             raise exc from (raised if exc.internal else None)
         finally:
             self.enter(*outer)
-            if collecting:
-                gc.enable()
 
     @property
     def _passthrough(self) -> tuple[type, ...]:

@@ -9,6 +9,7 @@ import os
 
 from ..errors import ModuleFileError
 from ..limits import ResourceLimits
+from ..nogc import collector_paused
 from .parsecache import ParseCache
 from .reader import WasmModule, read_module, read_wasm_bytes
 
@@ -54,7 +55,8 @@ class ModuleFiles:
         if self.parse_cache is not None:
             wasm = self.parse_cache.module(data, sha, os.fspath(path), self.limits)
         else:
-            wasm = read_module(data, os.fspath(path), self.limits)
+            with collector_paused():  # the parse's entries live as long as the module (dldbg.nogc)
+                wasm = read_module(data, os.fspath(path), self.limits)
         wasm.sha256 = sha
         self._files[real] = (key, data, wasm)
         return data, wasm

@@ -24,6 +24,7 @@ import marshal
 import os
 
 from ..limits import ResourceLimits
+from ..nogc import collector_paused
 from .dylink import DylinkInfo, UnknownSubsection
 from .eh import EhUse
 from .reader import WasmModule, read_module
@@ -103,7 +104,8 @@ class ParseCache:
         if wasm is not None:
             self.reused += 1
             return wasm
-        wasm = read_module(data, path, limits)
+        with collector_paused():
+            wasm = read_module(data, path, limits)
         if scan_eh:
             wasm.eh  # noqa: B018  (the exception-handling scan every load needs, kept with the parse)
         self.parsed += 1
@@ -123,7 +125,8 @@ class ParseCache:
         if hashlib.blake2b(payload, digest_size=_DIGEST).digest() != blob[head - _DIGEST:head]:
             return None
         try:
-            wasm = _decode(marshal.loads(payload), data, path)
+            with collector_paused():  # tens of thousands of long-lived named tuples (dldbg.nogc)
+                wasm = _decode(marshal.loads(payload), data, path)
         except Exception:  # a payload that passed its digest but does not decode: parse instead
             return None
         if len(wasm.imports) > limits.imports or len(wasm.exports) > limits.exports:
