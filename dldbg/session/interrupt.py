@@ -71,12 +71,6 @@ class InterruptGuard:
             _thread.start_new_thread(self._watch, (reader,))
         return self._pipe[1]
 
-    def prepare(self) -> None:
-        """Start the watcher thread now (on the main thread), so that the first command does
-        not pay for it."""
-        if self._usable():
-            self._ensure_pipe()
-
     def _install(self) -> None:
         writer = self._ensure_pipe()
         old_handler = signal.signal(signal.SIGINT, self._handler)

@@ -180,7 +180,6 @@ class Session:
         self.unrunnable: str | None = None
         self.started = time.perf_counter()
         self.interrupts = InterruptGuard(self.interrupt)
-        self.interrupts.prepare()
         #: batch mode: SIGINT and `--timeout` end the whole run (dldbg.session.interrupt.RunLimit)
         self.limit: RunLimit | None = None
         self.program_host = program_host
