@@ -121,6 +121,8 @@ def test_a_changed_reader_does_not_read_an_older_parse(tmp_path, parses, monkeyp
     monkeypatch.setattr(parsecache, "_digest", "another reader")
     _load(RELOC_DEP, tmp_path)
     assert parses["n"] == 2
+    [kept] = (tmp_path / "parsed").iterdir()  # the older reader's parse is gone
+    assert kept.name.endswith("-another reader.parse")
 
 
 def test_the_parse_folder_is_bounded(tmp_path, monkeypatch):

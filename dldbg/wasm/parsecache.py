@@ -14,7 +14,8 @@ payload: the parse, with the exception-handling scan every load needs (`WasmModu
 custom section payloads) are stored as positions and sliced from the module's bytes.  Anything
 wrong with a file (truncated, corrupt, another format, counts above the resource limits) makes
 the module be parsed again and the file be rewritten; nothing is raised.  The folder is bounded:
-writing a file removes the oldest ones above `MAX_FILES` files or `MAX_BYTES` bytes.
+writing a file removes the same module's parses by other readers, and the oldest files above
+`MAX_FILES` files or `MAX_BYTES` bytes.
 """
 
 from __future__ import annotations
@@ -147,16 +148,22 @@ class ParseCache:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
             os.replace(tmp, file)
-            self._prune()
+            self._prune(sha256)
         except OSError:
             pass  # a read-only or full cache folder only costs a parse next time
 
-    def _prune(self) -> None:
-        """Remove the oldest files while the folder holds more than MAX_FILES or MAX_BYTES."""
+    def _prune(self, sha256: str) -> None:
+        """Remove the parses of `sha256` by other readers, then the oldest files while the
+        folder holds more than MAX_FILES or MAX_BYTES."""
         entries = []
         with os.scandir(self.folder) as it:
             for entry in it:
-                if entry.name.endswith((".parse", ".tmp")):
+                if entry.name.startswith(sha256) and not entry.name.endswith(self._suffix):
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+                elif entry.name.endswith((".parse", ".tmp")):
                     try:
                         st = entry.stat()
                     except OSError:
