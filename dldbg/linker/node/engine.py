@@ -285,7 +285,8 @@ class NodeEngine:
         self._by_mid: dict[int, NodeModule] = {}  # hooks.js module ids (loadWebAssemblyModule)
         self._instantiating: NodeModule | None = None
         self._got_kind: dict[str, str] = {}
-        self._main_kinds: tuple[dict, dict] | None = None
+        #: each module binary's GOT kinds (`_got_kinds`), indexed once: id(wasm) -> (wasm, kinds)
+        self._kinds_of: dict[int, tuple] = {}
         self._next_id = 1
         self._next_handle = 1
         self._next_request = 0
@@ -866,18 +867,26 @@ class NodeEngine:
     def _classify_got(self, symbol: str) -> str:
         """GOT.mem or GOT.func: as a module imports it, else as a module exports it (emscripten's
         updateGOT makes entries for every export; the glue's GOT does not say which kind)."""
-        if self._main_kinds is None:  # the main's imports and exports, indexed once (Pyodide's: ~9,000)
-            self._main_kinds = _got_kinds(self.main_wasm)
-        side = [_got_kinds(m.wasm) for m in reversed(self.modules)]
-        for imports, _ in [*side, self._main_kinds]:
+        wasms = [m.wasm for m in reversed(self.modules) if m.wasm is not None and m.wasm is not self.main_wasm]
+        kinds = [self._kinds(wasm) for wasm in [*wasms, self.main_wasm]]
+        for imports, _ in kinds:
             if symbol in imports:
                 self._got_kind[symbol] = imports[symbol]
                 return imports[symbol]
-        for _, exports in [*side, self._main_kinds]:
+        for _, exports in kinds:
             if symbol in exports:
                 self._got_kind[symbol] = exports[symbol]
                 return exports[symbol]
         return "GOT.mem"
+
+    def _kinds(self, wasm: WasmModule | None) -> tuple[dict[str, str], dict[str, str]]:
+        """`_got_kinds(wasm)`, computed once per binary (Pyodide's main exports ~9,000 symbols)."""
+        if wasm is None:
+            return {}, {}
+        found = self._kinds_of.get(id(wasm))
+        if found is None or found[0] is not wasm:
+            found = self._kinds_of[id(wasm)] = (wasm, _got_kinds(wasm))
+        return found[1]
 
 
 def _got_kinds(wasm: WasmModule | None) -> tuple[dict[str, str], dict[str, str]]:

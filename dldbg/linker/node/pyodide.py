@@ -16,10 +16,11 @@ import hashlib
 import json
 import os
 from importlib import resources
+from pathlib import Path
 
 from ...errors import DldbgError
 from .engine import NodeEngine
-from .instrument import Instrumented, instrument_text, node_cache, not_exposed, read_glue, write_once
+from .instrument import Instrumented, hooks_source, instrument_text, node_cache, not_exposed, read_glue, write_once
 
 DRIVER = "pyodide_driver.mjs"
 
@@ -30,15 +31,29 @@ def driver_path() -> str:
 
 def prepare(dist, cache_dir: str | None) -> Instrumented:
     """The indexURL folder for `dist` (a dldbg.hosts.pyodide.Distribution): `<cache>/node/
-    pyodide-<version>-<key>/`, keyed by the instrumented glue and the distribution's folder.
-    Raises DldbgError (no glue) or GlueError."""
+    pyodide-<version>-<key>/`, keyed by the glue, the hooks, the instrumenter and the
+    distribution's folder; made once (instrumenting a 1.2 MB glue takes about a second), with
+    `dldbg-hooks.json` holding what was hooked.  Raises DldbgError (no glue) or GlueError."""
     glue = dist.glue
     if glue is None:
         raise DldbgError(f"{dist.folder}: no pyodide.asm.mjs or pyodide.asm.js: the node backend runs Pyodide's glue")
     source = read_glue(str(glue))
+    from . import instrument as instrumenter
+
+    digest = hashlib.sha256(source.encode())
+    for part in (hooks_source(), Path(instrumenter.__file__).read_text(), str(dist.folder)):
+        digest.update(part.encode())
+    folder = os.path.join(node_cache(cache_dir), "node", f"pyodide-{dist.version or 'folder'}-{digest.hexdigest()[:16]}")
+    path, record = os.path.join(folder, glue.name), os.path.join(folder, "dldbg-hooks.json")
+    if os.path.exists(path) and os.path.exists(record):
+        try:
+            with open(record) as f:
+                known = json.load(f)
+            return Instrumented(str(glue), path, tuple(known["hooked"]), tuple(known["missing"]),
+                                tuple(known["not_exposed"]))
+        except (OSError, ValueError, KeyError):
+            pass  # made again below
     text, hooked, missing = instrument_text(source, str(glue), program_lines=False)
-    key = hashlib.sha256(text.encode() + str(dist.folder).encode()).hexdigest()[:16]
-    folder = os.path.join(node_cache(cache_dir), "node", f"pyodide-{dist.version or 'folder'}-{key}")
     os.makedirs(folder, exist_ok=True)
     for entry in os.scandir(dist.folder):
         link = os.path.join(folder, entry.name)
@@ -47,9 +62,13 @@ def prepare(dist, cache_dir: str | None) -> Instrumented:
                 os.symlink(entry.path, link)
             except FileExistsError:  # a concurrent run made it
                 pass
-    path = os.path.join(folder, glue.name)
     write_once(path, text)
-    return Instrumented(str(glue), path, hooked, missing, not_exposed(source))
+    made = Instrumented(str(glue), path, hooked, missing, not_exposed(source))
+    tmp = f"{record}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump({"hooked": made.hooked, "missing": made.missing, "not_exposed": made.not_exposed}, f)
+    os.replace(tmp, record)
+    return made
 
 
 class PyodideNodeEngine(NodeEngine):
