@@ -285,7 +285,7 @@ def analyse(session) -> dict:
                     w.problems.append(f"{os.path.basename(path)} defines {w.symbol} as a function, but {w.importer} wants "
                                       f"data (GOT.mem)")
         w.near = [n for n in difflib.get_close_matches(w.symbol, sorted(pool), n=5, cutoff=0.8) if n != w.symbol]
-        _advise(w)
+        _advise(w, getattr(engine, "binds_now_on_request", True))
     for f in files:
         f["found_elsewhere"] = _find_file(f["name"], folders)
         f["advice"] = ([f"it exists at {', '.join(f['found_elsewhere'])}: add its folder with -L, or a RUNTIME_PATH"]
@@ -322,7 +322,7 @@ def _loaded_definitions(session, w: Wanted) -> None:
             w.problems.append(f"signature mismatch: {w.importer} imports {w.import_type}, {mod.name} defines {d['type']}")
 
 
-def _advise(w: Wanted) -> None:
+def _advise(w: Wanted, binds_now_on_request: bool = True) -> None:
     if any(not d["visible"] for d in w.definitions):
         w.advice.append(f"load the defining library with RTLD_GLOBAL (dlopen LIB now,global), or dlopen {w.importer} "
                         f"in the same RTLD_LOCAL group")
@@ -338,7 +338,9 @@ def _advise(w: Wanted) -> None:
         w.advice.append("a non-weak GOT.mem entry must resolve when the module loads (emscripten's reportUndefinedSymbols)")
     visible = [d for d in w.definitions if d["visible"]]
     if w.how == "function import" and not visible:
-        w.advice.append("function imports bind lazily: the load succeeds and the first call fails (RTLD_NOW or --bind-now fails the load instead)")
+        w.advice.append("function imports bind lazily: the load succeeds and the first call fails "
+                        + ("(RTLD_NOW or --bind-now fails the load instead)" if binds_now_on_request
+                           else "(this loader binds lazily whatever the dlopen mode)"))
     if w.import_type and any(d["type"] and d["type"] != w.import_type for d in visible):
         w.advice.append(f"a definition of another type fails the load (V8: LinkError, imported function does not match "
                         f"the expected type): rebuild {w.importer} against the library or interpreter it is loaded with")

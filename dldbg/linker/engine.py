@@ -109,6 +109,10 @@ class Engine:
         (and those of `files`, when given).
     """
 
+    #: function imports can be bound at load time on request (`dlopen ... now`, `--bind-now`);
+    #: a backend whose loader always binds lazily says False (emscripten's glue under node)
+    binds_now_on_request = True
+
     def __init__(self, host: Host, *, library_path=(), bind_now: bool = False, cache_dir=_DEFAULT, environ=None,
                  files: ModuleFiles | None = None, tier: str = "cranelift", limits: ResourceLimits | None = None):
         if limits is None:

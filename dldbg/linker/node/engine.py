@@ -248,6 +248,8 @@ class NodeEngine:
     #: GOT entries the main module's start-up makes (before any library loads) are events; a
     #: mirror only when False (Pyodide's main exports thousands of symbols)
     startup_got_events = True
+    #: emscripten's loader binds every function import lazily, whatever the dlopen mode
+    binds_now_on_request = False
 
     def __init__(self, glue: str, *, cache_dir: str | None = None, node: str | None = None, environ=None,
                  limits: ResourceLimits | None = None, stdin_passthrough: bool = True):
