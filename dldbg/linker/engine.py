@@ -22,6 +22,7 @@ from ..wasm.files import ModuleFiles
 from ..wasm.reader import WasmModule, read_wasm_bytes
 from ..limits import ResourceLimits, default_limits
 from .cache import CompileCache, default_cache_dir
+from .calltarget import resolve_function
 from .flags import BAD_MODE_MESSAGE, RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW
 from .functable import FunctionTable
 from .got import GlobalOffsetTable
@@ -661,36 +662,9 @@ class Engine:
 
     # -- calls --------------------------------------------------------------------------
     def resolve_function(self, target: str | int) -> tuple[wasmtime.Func, FuncType, str]:
-        """A function by table slot, `module!name`, or name (global scope, then any module).
-
-        A function whose own table slot the debugger interposed (`set_slot`) resolves to what
-        that slot holds now, as calls through its function pointer do.  Raises CallError."""
-        if isinstance(target, int) or (isinstance(target, str) and target.strip().lstrip("-").isdigit()):
-            slot = int(target)
-            func = self.table.get(slot) if 0 <= slot < self.table.size else None
-            if func is None:
-                raise CallError(f"table slot {slot} holds no function")
-            return func, self.func_type_of(func), f"slot {slot}"
-        candidates: list[Symbol] = []
-        if "!" in target:
-            modname, name = target.split("!", 1)
-            mod = self.module_named(modname)
-            if mod is None:
-                raise CallError(f"no loaded module named {modname}")
-            candidates = [mod.exports.get(name)]
-        else:
-            name = target
-            candidates = [self.global_scope.lookup(name)]
-            candidates += [m.exports.get(name) for m in self.modules if m.state == "ready"]
-        for sym in candidates:
-            if sym is not None and sym.kind == "func":
-                slot = self.table.slot_of(sym.key)
-                if slot is not None and slot in self.table.interposed:  # the debugger's `set table`
-                    func = self.table.get(slot)
-                    if func is not None:
-                        return func, self.func_type_of(func), f"{sym.module}!{sym.name} (slot {slot}, interposed)"
-                return sym.func, sym.func_type, f"{sym.module}!{sym.name}"
-        raise CallError(f"no function named {target} in the loaded modules")
+        """A function by table slot, `module!name`, or name (global scope, then any module);
+        see dldbg.linker.calltarget.  Raises CallError."""
+        return resolve_function(self, target)
 
     def func_type_of(self, func: wasmtime.Func) -> FuncType:
         ft = func.type(self.store)

@@ -33,6 +33,7 @@ from ...events import (CallTrapped, ConstructorCalled, Event, GlueHooked, GotCre
                        RelocationsApplied, StartRelocationsApplied, SymbolsPublished, TableGrown, TableSlotSet)
 from ...limits import ResourceLimits
 from ...wasm.reader import WasmModule, read_module, read_module_file
+from ..calltarget import is_slot, resolve_function
 from ..flags import RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOW, describe_flags
 from ..scope import Scope
 from .instrument import instrument
@@ -365,32 +366,11 @@ class NodeEngine:
 
     def resolve_function(self, target) -> tuple[NodeFunc, object, str]:
         """A function by table slot, `module!name`, or name (global scope, then any module):
-        (NodeFunc, its FuncType or `?`, a label).  Raises CallError."""
-        if isinstance(target, int) or (isinstance(target, str) and target.strip().lstrip("-").isdigit()):
-            slot = int(target)
+        (NodeFunc, its FuncType or `?`, a label); a slot is read while node is stopped.  Raises
+        CallError (dldbg.linker.calltarget)."""
+        if is_slot(target):
             self.stopped("call")
-            func = self.table.get(slot) if 0 <= slot < self.table.size else None
-            if func is None:
-                raise CallError(f"table slot {slot} holds no function")
-            return func, self.func_type_of(func), f"slot {slot}"
-        if "!" in target:
-            modname, name = target.split("!", 1)
-            mod = self.module_named(modname)
-            if mod is None:
-                raise CallError(f"no loaded module named {modname}")
-            candidates = [mod.exports.get(name)]
-        else:
-            candidates = [self.global_scope.lookup(target)]
-            candidates += [m.exports.get(target) for m in self.modules if m.state in ("ready", "instantiated")]
-        for sym in candidates:
-            if sym is not None and sym.kind == "func":
-                slot = self.table.slot_of(sym.key) if self.table is not None and self.table.interposed else None
-                if slot is not None and slot in self.table.interposed:  # the debugger's `set table`
-                    func = self.table.get(slot)
-                    if func is not None:
-                        return func, self.func_type_of(func), f"{sym.module}!{sym.name} (slot {slot}, interposed)"
-                return sym.extern, sym.func_type, f"{sym.module}!{sym.name}"
-        raise CallError(f"no function named {target} in the loaded modules")
+        return resolve_function(self, target, ("ready", "instantiated"))
 
     def call(self, target, args: list) -> object:
         """Call a function in V8 with command-line style arguments, while node is stopped;
