@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,45 @@ def test_glues_of_emscriptens_own_tests_run_as_under_node(glue, prefix, tmp_path
     ours = subprocess.run([sys.executable, "-m", "dldbg", "run", "--node", glue], cwd=folder, capture_output=True,
                           text=True, timeout=60, env=dict(os.environ, DLDBG_CACHE_DIR=str(tmp_path / "cache")))
     assert (ours.stdout, ours.stderr, ours.returncode) == (node.stdout, node.stderr, node.returncode)
+
+
+CRASH_C = r"""
+#include <stdlib.h>
+#include <emscripten.h>
+int main(int argc, char **argv) {
+    if (argc > 1) abort();
+    EM_ASM({ throw new Error('thrown from EM_ASM'); });
+    return 0;
+}
+"""
+#: `FILE:LINE` of a frame (`at f (/x/crash.js:1509:11)`) or of node's first line (`/x/crash.js:146`)
+FRAME = re.compile(r"(?:^|\(|at )(/[^\s():]+):(\d+)(?::\d+)?\)?$")
+
+
+def glue_frames(stderr: str) -> list[str]:
+    """`crash.js:LINE` of each place in the glue node's uncaught-error report names."""
+    return [f"{os.path.basename(m[1])}:{m[2]}" for m in map(FRAME.search, stderr.splitlines())
+            if m and os.path.basename(m[1]) == "crash.js"]
+
+
+@pytest.mark.skipif(shutil.which("emcc") is None, reason="no emcc")
+@pytest.mark.parametrize("args", [["abort"], []], ids=["abort", "em_asm"])
+def test_an_uncaught_errors_stack_names_the_glues_file_and_lines(args, tmp_path):
+    """The hooks change nothing the program shows: node's report of an uncaught error (main()
+    aborts; EM_ASM throws) names the glue's file name and line numbers under `dldbg run --node`
+    as under `node crash.js` (the copy keeps its lines and its file name)."""
+    (tmp_path / "crash.c").write_text(CRASH_C)
+    subprocess.run(["emcc", "-sMAIN_MODULE=2", "crash.c", "-o", "crash.js"], cwd=tmp_path, check=True, timeout=120,
+                   capture_output=True)
+    node = subprocess.run([shutil.which("node"), "--no-experimental-fetch", "crash.js", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert node.returncode == 7
+    expected = glue_frames(node.stderr)
+    assert len(expected) >= 5, node.stderr
+    ours = dldbg("run", "--node", "crash.js", "--", *args, cwd=tmp_path)
+    program_err = "".join(line for line in ours.stderr.splitlines(True) if not line.startswith("dldbg["))
+    assert glue_frames(program_err) == expected
+    assert ours.returncode == node.returncode
 
 
 def events_of(name: str) -> list:

@@ -7,11 +7,13 @@ as each such function, dldbg inserts one statement that rebinds the name to a wr
 declaration `function NAME(` (emscripten 3.1.6; `postInstantiation` in every version), right
 after a definition `var NAME=...;` (emscripten 4 and 5 write most loader functions as arrow
 functions).  The wrapper is handed a closure that evaluates expressions in that scope
-(`memoryBase`, `GOT`, `wasmMemory`).  A prologue goes first: hooks.js, then, for a program's
-glue, `__dirname`, `__filename`, `require` and `process.argv[1]` as they are for the program's
-own file (a MODULARIZE factory such as Pyodide's, loaded from its own folder: hooks.js alone).
-The copy lives in `<cache folder>/node/`, named by the SHA-256 of the glue and of hooks.js; the
-user's files are never written.  Protocol and what each glue generation exposes: docs/node.md.
+(`memoryBase`, `GOT`, `wasmMemory`).  A prologue goes first, on the glue's first line:
+hooks.js, then, for a program's glue, `__dirname`, `__filename`, `require` and `process.argv[1]`
+as they are for the program's own file (a MODULARIZE factory such as Pyodide's, loaded from its
+own folder: hooks.js alone).  Nothing the instrumenter adds is a new line, and the copy is
+`<cache folder>/node/<key>/<the glue's file name>` (the key a SHA-256 of the instrumented
+text): node's stack traces of the copy name the glue's file name and line numbers.  The user's
+files are never written.  Protocol and what each glue generation exposes: docs/node.md.
 """
 
 from __future__ import annotations
@@ -193,9 +195,9 @@ def instrument_text(source: str, glue_path: str, *, program_lines: bool = True
                             f"(at byte offsets {', '.join(hex(a) for a in at)}); dldbg hooks one")
         rebind = (f"{name} = __dldbg.wrap({json.dumps(name)}, {name}, "
                   f"function (__dldbg_expr) {{ return eval(__dldbg_expr); }});")
-        if declared:
+        if declared:  # on the declaration's line: no line of the glue moves
             m = declared[0]
-            inserts.append((m.start(), f"{m.group(1)};{rebind}\n"))
+            inserts.append((m.start(), f"{m.group(1)};{rebind} "))
         else:
             m = defined[0]
             try:
@@ -212,19 +214,35 @@ def instrument_text(source: str, glue_path: str, *, program_lines: bool = True
     out = source
     for at, text in sorted(inserts, reverse=True):
         out = out[:at] + text + out[at:]
-    folder = os.path.dirname(os.path.abspath(glue_path))
-    prologue = hooks_source()
+    return _with_prologue(out, glue_path, program_lines), tuple(hooked), tuple(missing)
+
+
+def prologue(glue_path: str, source: str, program_lines: bool) -> str:
+    """The statements that go first, on one line (no newline: every line of the glue keeps its
+    number in node's stack traces): hooks.js, evaluated by `new Function` (its own scope; node
+    >= 20.16's process.getBuiltinModule gives it `fs`, else the `require` handed to it), then, for
+    a program's glue, `__filename`, `__dirname`, `require` and `process.argv[1]` rebound to the
+    glue's own (node's CommonJS wrapper passes them as parameters: the program and its --pre-js
+    code see their files as under `node MAIN.js`; Module is left alone: a --pre-js may assign a
+    new one; an ES module has no require)."""
+    body = hooks_source() + "\nreturn __dldbg;"
+    line = (f"var __dldbg = new Function('require', {json.dumps(body)})"
+            "(typeof require === 'function' ? require : undefined);")
     if program_lines:
         original = json.dumps(os.path.abspath(glue_path))
-        # node's CommonJS wrapper passes __dirname, __filename and require as parameters; the
-        # copy's own are rebound to the glue's, and process.argv[1] (the glue's `thisProgram`)
-        # too, so that the program and its --pre-js code see their files as under `node MAIN.js`
-        # (Module is left alone: a --pre-js may assign a new one); an ES module has no require
+        folder = json.dumps(os.path.dirname(os.path.abspath(glue_path)))
         esm = glue_path.endswith(".mjs") or "import.meta" in source
         modules = "process.getBuiltinModule('module')" if esm else "require('module')"
-        prologue += (f"var __filename = {original}, __dirname = {json.dumps(folder)};\n"
-                     f"var require = {modules}.createRequire({original});\n"
-                     f"process.argv[1] = {original};\n")
+        line += (f" var __filename = {original}, __dirname = {folder};"
+                 f" var require = {modules}.createRequire({original});"
+                 f" process.argv[1] = {original};")
+    return line + " "
+
+
+def _with_prologue(out: str, glue_path: str, program_lines: bool) -> str:
+    """`out` with the prologue at the start of its first line of code (after a `#!` line and a
+    "use strict" directive, which stay first)."""
+    pro = prologue(glue_path, out, program_lines)
     head = ""
     if out.startswith("#!"):
         head, _, out = out.partition("\n")
@@ -232,7 +250,7 @@ def instrument_text(source: str, glue_path: str, *, program_lines: bool = True
     if out.startswith(('"use strict";', "'use strict';")):  # the directive stays first
         head += out[:13]
         out = out[13:]
-    return head + prologue + out, tuple(hooked), tuple(missing)
+    return head + pro + out
 
 
 def read_glue(glue_path: str) -> str:
@@ -266,8 +284,11 @@ def instrument(glue_path: str, cache_dir: str | None) -> Instrumented:
     source = read_glue(glue_path)
     text, hooked, missing = instrument_text(source, glue_path)
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
-    base, ext = os.path.splitext(os.path.basename(glue_path))
-    path = os.path.join(node_cache(cache_dir), "node", f"{base}.{key}{ext if ext in ('.js', '.mjs', '.cjs') else '.js'}")
+    name = os.path.basename(glue_path)
+    if os.path.splitext(name)[1] not in (".js", ".mjs", ".cjs"):
+        name += ".js"  # node runs it as JavaScript
+    # the glue's own name, in a folder of its own: node's stack traces name the same file
+    path = os.path.join(node_cache(cache_dir), "node", key, name)
     write_once(path, text)
     return Instrumented(os.path.abspath(glue_path), path, hooked, missing, not_exposed(source))
 
