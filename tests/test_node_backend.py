@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -107,6 +108,36 @@ def test_an_uncaught_errors_stack_names_the_glues_file_and_lines(args, tmp_path)
     program_err = "".join(line for line in ours.stderr.splitlines(True) if not line.startswith("dldbg["))
     assert glue_frames(program_err) == expected
     assert ours.returncode == node.returncode
+
+
+def test_the_instrumented_copies_folder_is_bounded(tmp_path, monkeypatch):
+    """`<cache>/node` keeps at most MAX_ENTRIES copies: the least recently used go first (a
+    copy used again is renewed), never one used in the last RECENT_SECONDS."""
+    from dldbg.linker.node import copies, instrument as instrumenter
+
+    monkeypatch.setattr(copies, "MAX_ENTRIES", 3)
+    source = (OUT / "emcc" / "em_loadtime" / "main.js").read_text()
+    folder = tmp_path / "cache" / "node"
+
+    def copy_of(n: int, age: float) -> str:
+        glue = tmp_path / f"glue{n}" / "main.js"
+        glue.parent.mkdir(exist_ok=True)
+        glue.write_text(source)
+        path = instrumenter.instrument(str(glue), str(tmp_path / "cache")).path
+        then = time.time() - age
+        os.utime(os.path.dirname(path), (then, then))
+        return os.path.basename(os.path.dirname(path))
+
+    keys = [copy_of(n, age=3600 - n) for n in range(5)]
+    assert sorted(os.listdir(folder)) == sorted(keys[2:])  # the oldest two went
+    assert all((folder / k / "main.js").is_file() for k in keys[2:])
+    copy_of(2, age=0)  # used again: now the newest
+    copy_of(5, age=0)
+    assert sorted(os.listdir(folder)) == sorted([keys[2], keys[4], copy_of(5, age=0)])
+    newest = [keys[2], copy_of(5, age=0), copy_of(6, age=0)]  # keys[4], the oldest, went
+    assert sorted(os.listdir(folder)) == sorted(newest)
+    newest.append(copy_of(7, age=0))  # the others were used just now: kept, over the count for a while
+    assert sorted(os.listdir(folder)) == sorted(newest)
 
 
 def events_of(name: str) -> list:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from ...errors import DldbgError
+from . import copies
 
 #: functions wrapped when the glue has them (emscripten libdylink.js names), and the stages
 #: their hooks report (dldbg.events.STAGES)
@@ -85,15 +86,29 @@ def hooks_source() -> str:
     return resources.files(__package__).joinpath("hooks.js").read_text()
 
 
-def _declaration(name: str) -> re.Pattern:
-    # a declaration in statement position: `  function NAME(` at the start of a line, or after
-    # `;`, `{` or `}` (minified glue)
-    return re.compile(rf"(?:^|(?<=[;{{}}]))([ \t]*)function {re.escape(name)}\s*\(", re.MULTILINE)
+def _in_statement_position(source: str, pattern: str) -> list[tuple[int, str, int]]:
+    """(start, indentation, end) of each match of `pattern` (which starts with a keyword) in
+    statement position: at the start of a line after spaces or tabs, or right after `;`, `{` or
+    `}` (minified glue).  `pattern` starts with literal text, which the regex engine searches
+    fast (a leading `^|(?<=...)` alternation made it try every offset of a 1 MB glue)."""
+    found = []
+    for m in re.finditer(pattern, source):
+        i = m.start()
+        while i > 0 and source[i - 1] in " \t":
+            i -= 1
+        if i == 0 or source[i - 1] in "\n;{}":
+            found.append((i, source[i:m.start()], m.end()))
+    return found
 
 
-def _definition(name: str) -> re.Pattern:
-    # `var NAME=` in statement position (emscripten 4/5: `var loadWebAssemblyModule=(binary,...)=>{`)
-    return re.compile(rf"(?:^|(?<=[;{{}}]))([ \t]*)var {re.escape(name)}\s*=(?!=)", re.MULTILINE)
+def _declarations(source: str, name: str) -> list[tuple[int, str, int]]:
+    # `  function NAME(` (emscripten 3.1.6; `postInstantiation` in every version)
+    return _in_statement_position(source, rf"function {re.escape(name)}\s*\(")
+
+
+def _definitions(source: str, name: str) -> list[tuple[int, str, int]]:
+    # `var NAME=` (emscripten 4/5: `var loadWebAssemblyModule=(binary,...)=>{`)
+    return _in_statement_position(source, rf"var {re.escape(name)}\s*=(?!=)")
 
 
 _REGEX_BEFORE = set("(,=:[!&|?{};+-*%<>~^")
@@ -184,26 +199,25 @@ def instrument_text(source: str, glue_path: str, *, program_lines: bool = True
     inserts: list[tuple[int, str]] = []
     hooked, missing = [], []
     for name in HOOKED:
-        declared = list(_declaration(name).finditer(source))
-        defined = list(_definition(name).finditer(source))
+        declared, defined = _declarations(source, name), _definitions(source, name)
         if not declared and not defined:
             missing.append(name)
             continue
         if len(declared) + len(defined) > 1:
-            at = sorted(m.start() for m in declared + defined)
+            at = sorted(start for start, _indent, _end in declared + defined)
             raise GlueError(f"{glue_path}: instrument: `{name}` is defined {len(at)} times "
                             f"(at byte offsets {', '.join(hex(a) for a in at)}); dldbg hooks one")
         rebind = (f"{name} = __dldbg.wrap({json.dumps(name)}, {name}, "
                   f"function (__dldbg_expr) {{ return eval(__dldbg_expr); }});")
         if declared:  # on the declaration's line: no line of the glue moves
-            m = declared[0]
-            inserts.append((m.start(), f"{m.group(1)};{rebind} "))
+            start, indent, _end = declared[0]
+            inserts.append((start, f"{indent};{rebind} "))
         else:
-            m = defined[0]
+            start, _indent, after = defined[0]
             try:
-                end = statement_end(source, m.end())
+                end = statement_end(source, after)
             except GlueError as exc:
-                raise GlueError(f"{glue_path}: {exc} (`var {name}=` at byte offset {m.start():#x})") from None
+                raise GlueError(f"{glue_path}: {exc} (`var {name}=` at byte offset {start:#x})") from None
             inserts.append((end, f";{rebind}"))
         hooked.append(name)
     absent = [n for n in REQUIRED if n in missing]
@@ -288,8 +302,13 @@ def instrument(glue_path: str, cache_dir: str | None) -> Instrumented:
     if os.path.splitext(name)[1] not in (".js", ".mjs", ".cjs"):
         name += ".js"  # node runs it as JavaScript
     # the glue's own name, in a folder of its own: node's stack traces name the same file
-    path = os.path.join(node_cache(cache_dir), "node", key, name)
-    write_once(path, text)
+    folder = os.path.join(node_cache(cache_dir), "node")
+    path = os.path.join(folder, key, name)
+    if os.path.exists(path):
+        copies.touch(os.path.dirname(path))
+    else:
+        write_once(path, text)
+        copies.prune(folder, keep=key)
     return Instrumented(os.path.abspath(glue_path), path, hooked, missing, not_exposed(source))
 
 

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from ...errors import DldbgError
+from . import copies
 from .engine import NodeEngine
 from .instrument import Instrumented, hooks_source, instrument_text, node_cache, not_exposed, read_glue, write_once
 
@@ -32,7 +33,7 @@ def driver_path() -> str:
 def prepare(dist, cache_dir: str | None) -> Instrumented:
     """The indexURL folder for `dist` (a dldbg.hosts.pyodide.Distribution): `<cache>/node/
     pyodide-<version>-<key>/`, keyed by the glue, the hooks, the instrumenter and the
-    distribution's folder; made once (instrumenting a 1.2 MB glue takes about a second), with
+    distribution's folder; made once and reused (an entry of the bounded `<cache>/node`: copies.py), with
     `dldbg-hooks.json` holding what was hooked.  Raises DldbgError (no glue) or GlueError."""
     glue = dist.glue
     if glue is None:
@@ -43,14 +44,17 @@ def prepare(dist, cache_dir: str | None) -> Instrumented:
     digest = hashlib.sha256(source.encode())
     for part in (hooks_source(), Path(instrumenter.__file__).read_text(), str(dist.folder)):
         digest.update(part.encode())
-    folder = os.path.join(node_cache(cache_dir), "node", f"pyodide-{dist.version or 'folder'}-{digest.hexdigest()[:16]}")
+    copies_folder = os.path.join(node_cache(cache_dir), "node")
+    folder = os.path.join(copies_folder, f"pyodide-{dist.version or 'folder'}-{digest.hexdigest()[:16]}")
     path, record = os.path.join(folder, glue.name), os.path.join(folder, "dldbg-hooks.json")
     if os.path.exists(path) and os.path.exists(record):
         try:
             with open(record) as f:
                 known = json.load(f)
-            return Instrumented(str(glue), path, tuple(known["hooked"]), tuple(known["missing"]),
+            made = Instrumented(str(glue), path, tuple(known["hooked"]), tuple(known["missing"]),
                                 tuple(known["not_exposed"]))
+            copies.touch(folder)
+            return made
         except (OSError, ValueError, KeyError):
             pass  # made again below
     text, hooked, missing = instrument_text(source, str(glue), program_lines=False)
@@ -68,6 +72,7 @@ def prepare(dist, cache_dir: str | None) -> Instrumented:
     with open(tmp, "w") as f:
         json.dump({"hooked": made.hooked, "missing": made.missing, "not_exposed": made.not_exposed}, f)
     os.replace(tmp, record)
+    copies.prune(copies_folder, keep=folder)
     return made
 
 
