@@ -30,6 +30,27 @@ import symbolgen  # noqa: E402
 from benchutil import CACHE, ROOT, dldbg_command, measure, need  # noqa: E402
 
 FOLDER = CACHE / "growth"
+#: `dldbg run` with an engine listener that prints each library load's CPU time on stderr
+#: (`cpu NAME SECONDS`: the process's CPU time from the load's load.start to its load.done),
+#: which another job on the machine disturbs less than the program's wall-clock timing
+CPU_PROBE = """
+import sys, time
+from dldbg.linker.engine import Engine
+init = Engine.__init__
+def probed(self, *args, **kwargs):
+    init(self, *args, **kwargs)
+    began = {}
+    def listener(e):
+        if e.kind == "load.start" and e.requested_by is None:
+            began[e.module] = time.process_time()
+        elif e.kind == "load.done" and e.module in began:
+            print(f"cpu {e.module} {time.process_time() - began.pop(e.module):.6f}", file=sys.stderr)
+    self.listeners.append(listener)
+Engine.__init__ = probed
+sys.argv[0] = "dldbg"
+from dldbg.cli import entry
+entry()
+"""
 MAIN_C = ROOT / "benchmarks" / "workload" / "growth_main.c"
 KINDS = (("exports", "funcs"), ("GOT.func imports", "got_func"), ("data exports", "data"), ("GOT.mem imports", "got_mem"))
 
@@ -53,6 +74,10 @@ def parse(out: str) -> tuple[dict[str, float], list[str]]:
     return loads, re.findall(r"^sum .*$", out, re.M)
 
 
+def parse_cpu(err: str) -> dict[str, float]:
+    return {name: float(s) for name, s in re.findall(r"^cpu (\S+) ([\d.]+)$", err, re.M)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
@@ -68,7 +93,7 @@ def main() -> int:
            "DLDBG_LIMITS": "imports=200000,exports=200000"}
     commands = {
         "node": lambda libs: ["node", "--no-experimental-fetch", "--stack-size=8000", "main.js", *libs],
-        "dldbg": lambda libs: [*dldbg_command(), "run", "main.wasm", "--", *libs],
+        "dldbg": lambda libs: [sys.executable, "-c", CPU_PROBE, "run", "main.wasm", "--", *libs],
     }
     warm_up = {"node": commands["node"],
                "dldbg": lambda libs: [*dldbg_command(), "run", "--tier=cranelift", "main.wasm", "--", *libs]}
@@ -93,6 +118,8 @@ def main() -> int:
                 if loads:
                     times.setdefault((engine, n), []).append(loads)
                     peaks[engine, n] = max(peaks.get((engine, n), 0), sample.peak_kib)
+                if engine == "dldbg":
+                    times.setdefault(("dldbg CPU", n), []).append(parse_cpu(sample.stderr))
 
     def median(engine: str, n: int, role: str) -> float | None:
         runs = times.get((engine, n))
@@ -100,18 +127,20 @@ def main() -> int:
         values = [run[name] for run in runs or [] if name in run]
         return statistics.median(values) if values else None
 
-    print(f"dlopen time of one side module with N symbols, median of {args.repeats} interleaved runs (seconds)\n")
-    print(f"{'kind':18} {'N':>7} {'dldbg':>8} {'node':>8} {'dldbg/node':>10}")
+    print(f"dlopen time of one side module with N symbols, median of {args.repeats} interleaved runs (seconds;\n"
+          f"wall time as the program measures it, and dldbg's CPU time for the load; load average "
+          f"{os.getloadavg()[0]:.1f})\n")
+    print(f"{'kind':18} {'N':>7} {'dldbg':>8} {'node':>8} {'dldbg/node':>10} {'dldbg CPU':>10}")
     for label, role in KINDS:
         for n in sizes:
-            d, o = median("dldbg", n, role), median("node", n, role)
+            d, o, c = median("dldbg", n, role), median("node", n, role), median("dldbg CPU", n, role)
             ratio = f"{d / o:9.2f}x" if d and o else "        -"
-            print(f"{label:18} {n:7} {d or 0:8.3f} {(o or 0):8.3f} {ratio}")
+            print(f"{label:18} {n:7} {d or 0:8.3f} {(o or 0):8.3f} {ratio} {c or 0:10.3f}")
     lo, hi = min(sizes), max(sizes)
     print(f"\ngrowth {lo} -> {hi} ({hi // lo}x the symbols; target for 10k -> 100k: at most 11x):")
     for label, role in KINDS:
         parts = []
-        for engine in commands:
+        for engine in (*commands, "dldbg CPU"):
             a, b = median(engine, lo, role), median(engine, hi, role)
             parts.append(f"{engine} {b / a:5.1f}x" if a and b else f"{engine} -")
         print(f"  {label:18} " + ", ".join(parts))
