@@ -7,7 +7,6 @@ libdylink.js; glibc does the same for the global scope).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import wasmtime
 
@@ -40,14 +39,25 @@ class Symbol:
         return self.extern if self.kind == "func" else None
 
 
+class _FetchedExtern:
+    """`ExportSymbol.extern`: fetched from the instance's exports on first use and kept in the
+    symbol's `__dict__`, which shadows this descriptor from then on (functools.cached_property
+    does the same behind a lock taken on every first use, in Python 3.11)."""
+
+    def __get__(self, sym, owner=None):
+        if sym is None:
+            return self
+        fields = sym.__dict__
+        value = fields["extern"] = fields["_externs"][sym.name]
+        return value
+
+
 class ExportSymbol(Symbol):
     """A module's export whose wasmtime object (`extern`) is fetched from the instance when
     first used (`dldbg.linker.wasmtime_compat.InstanceExports`): a load publishes thousands of
     symbols and fetching each costs about 50 microseconds.  Made by `export_symbol`."""
 
-    @cached_property
-    def extern(self) -> object:
-        return self.__dict__["_externs"][self.name]
+    extern = _FetchedExtern()
 
 
 _new = object.__new__

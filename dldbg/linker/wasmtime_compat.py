@@ -88,7 +88,7 @@ def _fetch(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> obj
         return exports[name] if name in exports else None
     raw = name.encode("utf-8")
     item = ffi.wasmtime_extern_t()  # one per export: the wrapper keeps pointing into it
-    if not _EXPORT_GET(store._context(), ctypes.byref(instance._instance), raw, len(raw), ctypes.byref(item)):
+    if not _EXPORT_GET(store._context(), ctypes.byref(instance._instance), raw, _SIZE(len(raw)), ctypes.byref(item)):
         return None
     kind = item.kind
     # wrap_extern's two commonest cases inline (it imports six classes per call)
@@ -102,8 +102,12 @@ def _fetch(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> obj
 try:
     from wasmtime._extern import wrap_extern as _wrap_extern
 
-    # the C function itself (no Python wrapper frame), else the wrapper
-    _EXPORT_GET = getattr(_bindings, "_wasmtime_instance_export_get", ffi.wasmtime_instance_export_get)
+    # the C function through a pointer of its own without declared argument types: ctypes'
+    # checks of wasmtime-py's declared pointer types cost more than the call (a GOT.func load
+    # fetches every function it takes the address of); wasmtime-py's own pointer keeps them
+    _EXPORT_GET = _bindings.dll["wasmtime_instance_export_get"]
+    _EXPORT_GET.restype = ctypes.c_bool
+    _SIZE = ctypes.c_size_t
     _FUNC_KIND, _GLOBAL_KIND = ffi.WASMTIME_EXTERN_FUNC.value, ffi.WASMTIME_EXTERN_GLOBAL.value
     wasmtime.Func._from_raw, wasmtime.Global._from_raw, wasmtime.Store._context  # noqa: B018
 except (AttributeError, ImportError):
