@@ -94,7 +94,8 @@ def debugged(request, fetched):
                    "-ex", f"break module.read module={module}", "-ex", f"break instantiate module={module}",
                    "-ex", f"break load.done module={module}",
                    "-ex", "run", "-ex", "info modules", "-ex", "continue", "-ex", f"info got {module}",
-                   "-ex", f"x/1xw {got_address:#x}", "-ex", f"info imports {module}", "-ex", "continue",
+                   "-ex", f"x/1xw {got_address:#x}", "-ex", "print PyExc_TypeError", "-ex", "print &PyExc_TypeError",
+                   "-ex", "x/1xw PyExc_TypeError", "-ex", f"info imports {module}", "-ex", "continue",
                    "-ex", f"got {module}", "-ex", "continue", "--", *args)
     objs = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     program_out = "".join(line for line in result.stdout.splitlines(True) if not line.startswith("{"))
@@ -125,6 +126,14 @@ def test_info_got_and_x_show_the_live_values_python_sees(debugged):
     assert entry["value"] == int(report["got"], 16)
     examined = results[f"x/1xw {int(report['got'], 16):#x}"]
     assert examined["values"][0] == int(report["value"], 16), result.stderr
+    # the main module's data symbol by name: its export (dldbg's reader) at the glue's memoryBase
+    printed = results["print PyExc_TypeError"]
+    assert (printed["what"], printed["name"]) == ("data", "pyodide.asm.wasm!PyExc_TypeError")
+    assert printed["value"] == int(report["value"], 16)
+    assert f"i32 at {int(report['got'], 16):#x}" in printed["location"]
+    assert results["print &PyExc_TypeError"]["value"] == int(report["got"], 16)
+    assert results["x/1xw PyExc_TypeError"]["address"] == int(report["got"], 16)
+    assert results["x/1xw PyExc_TypeError"]["values"] == [int(report["value"], 16)]
     # at load.done: the GOT.func entry of the module's PyInit_ function points at its table slot,
     # which holds that export (the glue's updateGOT gave it the slot: addFunction)
     init = next(row for row in results[f"got {module}"] if row["symbol"].startswith("PyInit_"))
