@@ -495,3 +495,41 @@ def test_a_trap_in_wasm_the_host_calls_during_a_load_is_a_load_error(tmp_path):
     proc = run_dldbg("run", "--no-cache", path)
     assert proc.returncode == 1 and "internal error" not in proc.stderr
     assert proc.stderr.splitlines()[-1].startswith(f"dldbg: error: {path}: instantiate: wasm trapped: ")
+
+
+def test_a_module_file_is_read_with_requests_of_its_own_size_not_the_limit(tmp_path, monkeypatch):
+    # a read of N bytes allocates N bytes first: asking for the 512 MiB limit cost a small
+    # module's load a tenth of its time (issue 13)
+    import dldbg.wasm.reader as reader
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / "out" / "clang16" / "reloc" / "libreloc_dep.so"
+    data = sample.read_bytes()
+    asked: list[int] = []
+    real_fdopen = os.fdopen
+
+    class Counting:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def read(self, n=-1):
+            asked.append(n)
+            return self.fh.read(n)
+
+    monkeypatch.setattr(reader.os, "fdopen", lambda *a, **k: Counting(real_fdopen(*a, **k)))
+    assert reader.read_wasm_bytes(sample, 512 * MIB) == data
+    assert asked and max(asked) <= len(data) + 1
+    # a file that grows between fstat and its read is still read whole (up to the limit)
+    grown = tmp_path / "libgrown.so"
+    grown.write_bytes(data)
+    real_fstat = os.fstat
+    monkeypatch.setattr(reader.os, "fstat", lambda fd: (real_fstat(fd), grown.write_bytes(data + data))[0])
+    assert reader.read_wasm_bytes(grown, 512 * MIB) == data + data
+    with pytest.raises(DldbgError, match="grew past the file_size limit"):
+        grown.write_bytes(data)
+        reader.read_wasm_bytes(grown, len(data) + 4)

@@ -230,7 +230,12 @@ def read_wasm_bytes(path: str | os.PathLike, max_size: int) -> bytes:
             head = fh.read(8)
             if len(head) >= 4 and head[:4] != WASM_MAGIC:
                 raise ModuleFileError(name, "not a wasm module: need to see wasm magic number (\\0asm)", 0)
-            rest = fh.read(max_size - len(head) + 1)
+            # a read of N bytes allocates N bytes first: ask for the size fstat gave (and one
+            # more, to see a file that grew), not for the limit (512 MiB by default)
+            want = min(info.st_size, max_size) - len(head) + 1
+            rest = fh.read(want)
+            if len(rest) == want:  # the file grew since fstat: read on, up to the limit
+                rest += fh.read(max_size - len(head) + 1 - len(rest))
     except OSError as exc:
         raise ModuleFileError(name, exc.strerror or str(exc)) from None
     finally:
