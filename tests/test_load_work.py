@@ -241,3 +241,28 @@ def test_bytes_a_host_prepares_are_parsed_once_too(tmp_path, parses):
         assert parses["n"] == expected
         assert engine.modules[0].wasm.customs[-1].payload == b"by the host"
         assert engine.call("dep_square", [5]) == 25
+
+
+def test_base_globals_are_made_through_the_c_api(tmp_path, monkeypatch):
+    # `__memory_base` and `__table_base` were a `wasmtime.Global` each, some 20 times the cost
+    # of the C API's `wasmtime_global_new` (the GOT's way, dldbg.linker.capi)
+    import wasmtime
+
+    from dldbg.linker import capi
+
+    made = {"n": 0}
+    init = wasmtime.Global.__init__
+
+    def counting(self, *args, **kwargs):
+        made["n"] += 1
+        init(self, *args, **kwargs)
+
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    engine.ensure_memory()  # the host's `__stack_pointer` is a `wasmtime.Global` (once per engine)
+    monkeypatch.setattr(wasmtime.Global, "__init__", counting)
+    engine.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)  # and its NEEDED libreloc_dep.so
+    assert made["n"] == (0 if capi.FAST else 4)
+    # the data relocations and static function pointers read the bases through those globals
+    for getter in ("get_own_data_ptr_ok", "get_own_static_ptr_ok", "get_static_fn_ptr_ok", "get_str_ptr_ok",
+                   "get_dep_data_ptr_ok", "get_own_fn_ptr_ok"):
+        assert engine.call(getter, []) == 1, getter

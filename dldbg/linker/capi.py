@@ -66,7 +66,8 @@ def as_global(handle) -> wasmtime.Global:
 
 
 class I32Globals:
-    """Mutable i32 globals of one store (the GOT's entries): create, read, write.
+    """i32 globals of one store, mutable (the GOT's entries) or not (`__memory_base`,
+    `__table_base`): create, read, write.
 
     A global is handed out as a handle: its C struct (`wasmtime_global_t`), which `instantiate`
     takes as an import, without a `wasmtime.Global` wrapper per entry (`as_global` makes one);
@@ -74,9 +75,9 @@ class I32Globals:
     (callers wrap them to the signed range first).
     """
 
-    def __init__(self, store: wasmtime.Store):
+    def __init__(self, store: wasmtime.Store, mutable: bool = True):
         self.store = store
-        self.type = wasmtime.GlobalType(wasmtime.ValType.i32(), True)
+        self.type = wasmtime.GlobalType(wasmtime.ValType.i32(), mutable)
         self._fast = FAST and hasattr(store, "_context")
         if self._fast:
             self._context = store._context()

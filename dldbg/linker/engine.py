@@ -24,8 +24,9 @@ from ..limits import ResourceLimits, default_limits
 from .cache import CompileCache, default_cache_dir
 from .calltarget import resolve_function
 from .flags import BAD_MODE_MESSAGE, RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW
+from .capi import I32Globals
 from .functable import FunctionTable
-from .got import GlobalOffsetTable
+from .got import GlobalOffsetTable, to_i32
 from .loader import LoadRequest, check_import_limits, first_line
 from .tiers import apply_tier
 from .memory import LinearMemory
@@ -141,6 +142,7 @@ class Engine:
         self.listeners: list[Callable[[Event], None]] = []
         self.global_scope = Scope("global")
         self.got = GlobalOffsetTable(self.store)
+        self._constants: I32Globals | None = None  # immutable i32 globals (`constant_global`)
         self.modules: list[LoadedModule] = []
         self.modules_by_path: dict[str, LoadedModule] = {}
         self.by_handle: dict[int, LoadedModule] = {}
@@ -318,6 +320,17 @@ class Engine:
                 tag = wasmtime.Tag(self.store, wasmtime.TagType(functype(wasm.types[imp.desc])))
                 self._tags[imp.field] = tag, f"{self.host.name} tag"
         return self._tags[imp.field]
+
+    def constant_global(self, val_type: str, value: int):
+        """A new immutable global of `val_type` ("i32" or "i64") holding `value`, as an import
+        of this store (`__memory_base`, `__table_base`): an i32 through wasmtime's C API
+        (`dldbg.linker.capi`: a `wasmtime.Global` costs some 20 times more), an i64 as a
+        `wasmtime.Global`.  Raises wasmtime.WasmtimeError."""
+        if val_type == "i64":
+            return wasmtime.Global(self.store, wasmtime.GlobalType(wasmtime.ValType.i64(), False), wasmtime.Val.i64(value))
+        if self._constants is None:
+            self._constants = I32Globals(self.store, mutable=False)
+        return self._constants.new(to_i32(value))
 
     def lookup(self, name: str, group: Scope | None = None) -> tuple[Symbol | None, str | None]:
         """Search the global scope, then an RTLD_LOCAL group's scope."""

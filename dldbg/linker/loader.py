@@ -488,7 +488,7 @@ class LoadRequest:
                 what = f"a mutable {gtype.val_type} global" if imp.kind == "global" else f"a {imp.kind}"
                 raise LoadError(mod.path, "imports", f"{imp.qualified} must be an immutable i32 or i64 global, "
                                 f"not {what} (DynamicLinking.md)", imp.offset)
-            glob = wasmtime.Global(engine.store, wasmtime.GlobalType(_valtype(gtype), False), _val(gtype, value))
+            glob = engine.constant_global(gtype.val_type, value)
             self._emit_resolved(mod, imp, "loader", hex(value), imp.field.strip("_").split("32")[0].replace("_", "-"))
             return glob
         builtin = engine.builtin_import(mod, imp)
@@ -891,14 +891,6 @@ def _import_offset(mod: LoadedModule, modules, field: str, kind: str | None = No
 
 def _dec(mod: LoadedModule) -> None:
     mod.refcount -= 1
-
-
-def _valtype(gtype: GlobalType) -> wasmtime.ValType:
-    return wasmtime.ValType.i64() if gtype.val_type == "i64" else wasmtime.ValType.i32()
-
-
-def _val(gtype: GlobalType, value: int) -> wasmtime.Val:
-    return wasmtime.Val.i64(value) if gtype.val_type == "i64" else wasmtime.Val.i32(value)
 
 
 def _wasmtime_reason(exc: wasmtime.WasmtimeError) -> tuple[str, int | None]:
