@@ -15,6 +15,7 @@ loader's paused stages.
 
 from __future__ import annotations
 
+import functools
 import gc
 from contextlib import contextmanager
 
@@ -23,21 +24,48 @@ from contextlib import contextmanager
 _paused = 0
 
 
-@contextmanager
-def collector_paused():
+class _Paused:
+    """What `collector_paused()` returns: a context manager, or a decorator whose wrapper pauses
+    the collector itself (a `contextlib.contextmanager` makes a generator and a manager object
+    per call: the loader's paused stages run once per module load)."""
+
+    __slots__ = ("_paused_here",)
+
+    def __enter__(self) -> "_Paused":
+        global _paused
+        self._paused_here = gc.isenabled()
+        if self._paused_here:
+            gc.disable()
+            _paused += 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        global _paused
+        if self._paused_here:
+            _paused -= 1
+            gc.enable()
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def paused(*args, **kwargs):
+            global _paused
+            if not gc.isenabled():
+                return func(*args, **kwargs)
+            gc.disable()
+            _paused += 1
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _paused -= 1
+                gc.enable()
+
+        return paused
+
+
+def collector_paused() -> _Paused:
     """Disable the cyclic collector for the block (if it is enabled), enable it after.
     Usable as a decorator (`@collector_paused()`)."""
-    global _paused
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    _paused += 1
-    try:
-        yield
-    finally:
-        _paused -= 1
-        gc.enable()
+    return _Paused()
 
 
 @contextmanager

@@ -266,3 +266,36 @@ def test_base_globals_are_made_through_the_c_api(tmp_path, monkeypatch):
     for getter in ("get_own_data_ptr_ok", "get_own_static_ptr_ok", "get_static_fn_ptr_ok", "get_str_ptr_ok",
                    "get_dep_data_ptr_ok", "get_own_fn_ptr_ok"):
         assert engine.call(getter, []) == 1, getter
+
+
+def test_a_load_makes_no_context_manager_generators_to_pause_the_collector(tmp_path, monkeypatch):
+    # `collector_paused` was a contextlib.contextmanager: a generator and a manager object per
+    # paused stage of every load (six decorated stages, the parse read back)
+    import contextlib
+
+    made = {"n": 0}
+    init = contextlib._GeneratorContextManager.__init__
+
+    def counting(self, func, args, kwds):
+        if func.__module__ == "dldbg.nogc":
+            made["n"] += 1
+        init(self, func, args, kwds)
+
+    monkeypatch.setattr(contextlib._GeneratorContextManager, "__init__", counting)
+    import gc
+
+    from dldbg.linker.loader import LoadRequest
+
+    enabled = []
+    resolve = LoadRequest._resolve_import
+
+    def noting(self, *args):
+        enabled.append(gc.isenabled())
+        return resolve(self, *args)
+
+    monkeypatch.setattr(LoadRequest, "_resolve_import", noting)
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    engine.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)
+    assert made["n"] == 0
+    assert enabled and not any(enabled) and gc.isenabled()  # paused in the stage, resumed after
+    assert engine.call("get_dep_data_ptr_ok", []) == 1
