@@ -7,13 +7,14 @@ more than the call itself: a GOT entry made with `wasmtime.Global(...)` took abo
 microseconds, a `Table.set` about 23, on the project's machine.  The helpers here call the
 same C functions through pointers without declared argument types (every argument is a
 pointer made with `byref`, or a `c_uint64`), with one reused value buffer: 1 to 3 microseconds.
-Each keeps wasmtime-py's objects (`wasmtime.Global`, `wasmtime.Func`) as what it hands out
-and takes, so the rest of the engine never sees the difference, and the public API is used
-when the private names (`wasmtime._bindings.dll`, `Global._from_raw`, `Store._context`) are
-missing in another wasmtime-py version.  wasmtime's errors are raised as
-`wasmtime.WasmtimeError`, as the public API does.  C signatures: wasmtime's `global.h`,
-`table.h`, `instance.h`.
+The helpers take wasmtime-py's objects (`wasmtime.Func`, `wasmtime.Table`, ...); the GOT's
+globals are handed out as their C structs (`I32Globals`), which `instantiate` takes as imports
+and `as_global` wraps.  The public API is used when the private names (`wasmtime._bindings.dll`,
+`Global._from_raw`, `Store._context`) are missing in another wasmtime-py version.  wasmtime's
+errors are raised as `wasmtime.WasmtimeError`, as the public API does.  C signatures:
+wasmtime's `global.h`, `table.h`, `instance.h`.
 """
+
 from __future__ import annotations
 
 import ctypes
