@@ -155,7 +155,9 @@ def main() -> int:
                 results[variant].append((figures["seconds"], figures["cpu"], sample.peak_kib))
         base = statistics.median(s for s, _c, _p in results[VARIANTS[0]])
         base_cpu = statistics.median(c for _s, c, _p in results[VARIANTS[0]])
-        print(f"\n{path.name} ({path.stat().st_size // 1024} KiB), {args.repeats} interleaved runs, median load time")
+        size = path.stat().st_size
+        shown = f"{size // 1024} KiB" if size >= 10 * 1024 else f"{size} bytes"
+        print(f"\n{path.name} ({shown}), {args.repeats} interleaved runs, median load time")
         print(f"{'variant':26} {'wall ms':>9} {'ratio':>7} {'CPU ms':>9} {'ratio':>7} {'peak MiB':>9}")
         for variant, values in results.items():
             seconds = statistics.median(s for s, _c, _p in values)
