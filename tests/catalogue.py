@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,19 @@ class Case:
     @property
     def id(self) -> str:
         return f"{self.toolchain}-{self.scenario}"
+
+
+def pyodide_inputs():
+    """tests/pyodide/inputs.py (the real Pyodide distributions and wheels the tests use, fetched
+    when missing), loaded once per process as the module `pyodide_inputs` (its dataclasses look
+    their module up in sys.modules)."""
+    module = sys.modules.get("pyodide_inputs")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("pyodide_inputs", ROOT / "tests" / "pyodide" / "inputs.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["pyodide_inputs"] = module
+        spec.loader.exec_module(module)
+    return module
 
 
 def scenario(name: str) -> dict:

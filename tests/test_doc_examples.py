@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from catalogue import ROOT
+from catalogue import ROOT, pyodide_inputs
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
@@ -80,18 +80,6 @@ def compile_cache() -> Path:
     return Path(default_cache_dir())
 
 
-def _pyodide_inputs():
-    import importlib.util
-
-    if "pyodide_inputs" in sys.modules:
-        return sys.modules["pyodide_inputs"]
-    spec = importlib.util.spec_from_file_location("pyodide_inputs", ROOT / "tests" / "pyodide" / "inputs.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pyodide_inputs"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 def _env(tmp_path, cache: Path) -> dict:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -126,7 +114,7 @@ def test_doc_example(where, kind, text, tmp_path, compile_cache):
     if FETCHED in text and not (ROOT / ".cache").exists():
         pytest.skip(f"{where} needs inputs fetched into .cache/ (scripts/cowasm-python --fetch-only)")
     if ".cache/pyodide/wheels/" in text:  # the real wheels of tests/pyodide/inputs.py, fetched when missing
-        _pyodide_inputs().ensure_wheels(log=lambda *a, **k: None)
+        pyodide_inputs().ensure_wheels(log=lambda *a, **k: None)
     env = _env(tmp_path, compile_cache)
     if kind == "python":
         done = subprocess.run([sys.executable, "-c", text], cwd=ROOT, env=env, capture_output=True, text=True,

@@ -12,7 +12,6 @@ Each version costs about 6 s (real Pyodide alone) plus 8-10 s (the debugger's ru
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -25,19 +24,13 @@ from dldbg.hosts.pyodide import open_distribution
 from dldbg.linker.node.instrument import HOOKED, GlueError, instrument_text, read_glue, statement_end
 from dldbg.linker.node.pyodide import driver_path
 
+from catalogue import pyodide_inputs
+
 HERE = Path(__file__).resolve().parent
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="no node")
 
 
-def _load_inputs_module():
-    spec = importlib.util.spec_from_file_location("pyodide_inputs", HERE / "pyodide" / "inputs.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pyodide_inputs"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-inputs_script = sys.modules.get("pyodide_inputs") or _load_inputs_module()
+inputs_script = pyodide_inputs()
 
 #: per Pyodide version: the wheel its Python and ABI accept, the extension module Python's
 #: import loads, and the code run (Python 3.14 / ABI 2026_0 for 314.0.7; 3.13 / 2025_0 for 0.29.3)

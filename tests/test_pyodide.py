@@ -8,7 +8,6 @@ minutes on two cores); later runs find both in dldbg's caches (a few seconds).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -22,19 +21,13 @@ from dldbg.cli import main as cli_main
 from dldbg.hosts.pyodide import PyodideHost, open_distribution, open_inputs
 from dldbg.linker.engine import Engine
 
+from catalogue import ROOT, pyodide_inputs
+
 HERE = Path(__file__).resolve().parent
 EXPECTED = json.loads((HERE / "pyodide" / "expected.json").read_text())
 
 
-def _load_inputs_module():
-    spec = importlib.util.spec_from_file_location("pyodide_inputs", HERE / "pyodide" / "inputs.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pyodide_inputs"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-inputs_script = _load_inputs_module()
+inputs_script = pyodide_inputs()
 
 
 @pytest.fixture(scope="module")
@@ -256,7 +249,6 @@ async def test_tui_steps_a_failing_load_into_pyodides_main_to_its_why(fetched, t
     module's, which fails at its imports; `why` names the symbol and both types."""
     import zipfile
 
-    from catalogue import ROOT
     from tuikit import SIZE, make_session, screen_text
     from dldbg.hosts.pyodide import program_host
     from dldbg.linker.cache import default_cache_dir
