@@ -41,6 +41,24 @@ def pyodide_inputs():
     return module
 
 
+def fetch_pyodide(versions) -> tuple[dict, dict]:
+    """({version: distribution folder}, {wheel file name: path}) of tests/pyodide/inputs.py,
+    fetched when missing; the calling test is skipped where nothing can be fetched and fails
+    when a fetch fails."""
+    import pytest
+
+    inputs = pyodide_inputs()
+    reason = inputs.can_fetch()
+    if reason:
+        pytest.skip(reason)
+    try:
+        packages = {version: inputs.ensure_pyodide(version) for version in versions}
+        wheels = {p.name: p for p in inputs.ensure_wheels(log=lambda *a, **k: None)}
+    except RuntimeError as exc:
+        pytest.fail(f"fetching the Pyodide inputs failed: {exc}")
+    return packages, wheels
+
+
 def scenario(name: str) -> dict:
     return json.loads((SRC / name / "scenario.json").read_text())
 

@@ -24,13 +24,11 @@ from dldbg.hosts.pyodide import open_distribution
 from dldbg.linker.node.instrument import HOOKED, GlueError, instrument_text, read_glue, statement_end
 from dldbg.linker.node.pyodide import driver_path
 
-from catalogue import pyodide_inputs
+from catalogue import fetch_pyodide
 
 HERE = Path(__file__).resolve().parent
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="no node")
 
-
-inputs_script = pyodide_inputs()
 
 #: per Pyodide version: the wheel its Python and ABI accept, the extension module Python's
 #: import loads, and the code run (Python 3.14 / ABI 2026_0 for 314.0.7; 3.13 / 2025_0 for 0.29.3)
@@ -48,15 +46,7 @@ REPORT = ("import ctypes, sys; "
 
 @pytest.fixture(scope="module")
 def fetched():
-    reason = inputs_script.can_fetch()
-    if reason:
-        pytest.skip(reason)
-    try:
-        packages = {v: inputs_script.ensure_pyodide(v) for v in CASES}
-        wheels = {p.name: p for p in inputs_script.ensure_wheels(log=lambda *a, **k: None)}
-    except RuntimeError as exc:
-        pytest.fail(f"fetching the Pyodide inputs failed: {exc}")
-    return packages, wheels
+    return fetch_pyodide(CASES)
 
 
 def plain_pyodide(package: Path, wheels: list[Path], args: list[str], cwd=None) -> subprocess.CompletedProcess:

@@ -21,26 +21,17 @@ from dldbg.cli import main as cli_main
 from dldbg.hosts.pyodide import PyodideHost, open_distribution, open_inputs
 from dldbg.linker.engine import Engine
 
-from catalogue import ROOT, pyodide_inputs
+from catalogue import ROOT, fetch_pyodide, pyodide_inputs
 
 HERE = Path(__file__).resolve().parent
 EXPECTED = json.loads((HERE / "pyodide" / "expected.json").read_text())
 
 
-inputs_script = pyodide_inputs()
-
 
 @pytest.fixture(scope="module")
 def fetched():
-    reason = inputs_script.can_fetch()
-    if reason:
-        pytest.skip(reason)
-    try:
-        package = inputs_script.ensure_pyodide("314.0.7")
-        wheels = {p.name: p for p in inputs_script.ensure_wheels(log=lambda *a, **k: None)}
-    except RuntimeError as exc:
-        pytest.fail(f"fetching the Pyodide inputs failed: {exc}")
-    return package, wheels
+    packages, wheels = fetch_pyodide(["314.0.7"])
+    return packages["314.0.7"], wheels
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +220,7 @@ def test_pyodide_0_29_relocatable_main_links_as_recorded(fetched, tmp_path):
     """Pyodide 0.29.3 (Python 3.13, emscripten 4.0.9): a relocatable main that imports its memory
     and table, its layout from the glue; the cp313 librt links, the cp314 one fails as there."""
     _package, wheels = fetched
-    dist = open_distribution(inputs_script.ensure_pyodide("0.29.3"))
+    dist = open_distribution(pyodide_inputs().ensure_pyodide("0.29.3"))
     recorded = EXPECTED["0.29.3"]["wheels"]
     inputs = open_inputs([str(wheels[name]) for name in recorded], dist, tmp_path)
     host = PyodideHost(dist, inputs)
