@@ -769,6 +769,10 @@ class LoadRequest:
 
     def _relocate(self, mod: LoadedModule) -> None:
         name = "__wasm_apply_data_relocs"
+        if _does_nothing(mod, name):  # wasm-ld emits it for every -shared module, often empty
+            self.engine.enter(mod.name, "reloc")
+            self.engine.emit(RelocationsApplied(mod.name, name, "loader", ()))
+            return
         if not isinstance(mod.externs.get(name), wasmtime.Func):
             return
         self.engine.enter(mod.name, "reloc")
@@ -827,6 +831,10 @@ class LoadRequest:
         if "__wasm_call_ctors" not in exports and "__wasm_apply_data_relocs" not in exports:
             names = ["__post_instantiate"]  # legacy ABI: relocations and constructors in one call
         for name in names:
+            if _does_nothing(mod, name):  # clang's when the module has no constructors
+                self.engine.enter(mod.name, "ctors")
+                self.engine.emit(ConstructorCalled(mod.name, name, 0.0))
+                continue
             if not isinstance(exports.get(name), wasmtime.Func):
                 continue
             self.engine.enter(mod.name, "ctors")
@@ -851,6 +859,22 @@ def _own_export(mod: LoadedModule, name: str):
     """The module's export for GOT entry `name`: `orig$NAME` (the unlegalized function) first."""
     exp = mod.wasm.export_map.get("orig$" + name)
     return exp if exp is not None and exp.kind == "func" else mod.wasm.export_map.get(name)
+
+
+def _does_nothing(mod: LoadedModule, name: str) -> bool:
+    """Whether export `name` is a function of the module's own whose body is empty (no locals,
+    then `end`: what wasm-ld and clang emit for `__wasm_apply_data_relocs` with no relocation to
+    apply and `__wasm_call_ctors` with no constructor).  Calling it would change nothing; its
+    event is still emitted, without the call (and without the first call into wasm of the
+    process, a tenth of a millisecond)."""
+    exp = mod.wasm.export_map.get(name)
+    if exp is None or exp.kind != "func":
+        return False
+    local = exp.index - mod.wasm.num_imported_funcs
+    if local < 0:
+        return False
+    body = mod.wasm.bodies[local]
+    return body.size == 2 and mod.wasm.raw[body.offset:body.offset + 2] == b"\x00\x0b"
 
 
 def check_mem_info(engine: "Engine", path: str, dylink) -> None:
