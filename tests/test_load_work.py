@@ -331,3 +331,16 @@ def test_empty_relocation_and_constructor_functions_are_not_called(tmp_path, mon
     assert [e for e in events if e.kind == "reloc.apply"][0].changes  # what the relocations wrote
     assert engine.call("get_dep_data_ptr_ok", []) == 1
 
+
+def test_a_load_reads_the_stack_pointer_without_wasmtime_py(tmp_path, monkeypatch):
+    # `__stack_pointer` is read before instantiation and around every call into wasm (to put
+    # it back after a trap): through wasmtime-py's Global.value about 10 microseconds each
+    import wasmtime
+
+    reads = []
+    value = wasmtime.Global.value
+    monkeypatch.setattr(wasmtime.Global, "value", lambda self, store: reads.append(self) or value(self, store))
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    engine.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)
+    sp = engine.stack_value()
+    assert reads == [] and sp == engine.stack_pointer.value(engine.store) == StandaloneHost().stack_high

@@ -38,7 +38,8 @@ try:
     _TABLE_SET = _untyped("wasmtime_table_set")
     _U64 = ctypes.c_uint64
     _ERROR_P = ctypes.POINTER(ffi.wasmtime_error_t)
-    _I32, _FUNCREF = ffi.WASMTIME_I32.value, ffi.WASMTIME_FUNCREF.value
+    _I32, _I64, _FUNCREF = ffi.WASMTIME_I32.value, ffi.WASMTIME_I64.value, ffi.WASMTIME_FUNCREF.value
+    _VAL_FROM_RAW = wasmtime.Val._from_raw
     _GLOBAL_T, _VAL_T = ffi.wasmtime_global_t, ffi.wasmtime_val_t
     _EXTERN_T, _INSTANCE_T = ffi.wasmtime_extern_t, ffi.wasmtime_instance_t
     _INSTANCE_NEW = ffi.wasmtime_instance_new
@@ -64,6 +65,24 @@ def _error(address: int) -> wasmtime.WasmtimeError:
 def as_global(handle) -> wasmtime.Global:
     """An `I32Globals` handle as a `wasmtime.Global` (a wrapper over the same global)."""
     return _from_raw(handle) if FAST and type(handle) is _GLOBAL_T else handle
+
+
+def global_value(store: wasmtime.Store, glob: wasmtime.Global) -> object:
+    """`glob.value(store)`, an i32 or i64 without wasmtime-py's `Val` (the loader reads
+    `__stack_pointer` around every call into wasm: about 10 microseconds through wasmtime-py,
+    30 the first time in a process; 1 to 2 here).  Other kinds go through wasmtime-py's
+    conversion, which also unroots a reference."""
+    if not FAST or type(glob) is not wasmtime.Global:
+        return glob.value(store)
+    raw = _VAL_T()
+    _GLOBAL_GET(store._context(), _byref(glob._global), _byref(raw))
+    kind = raw.kind
+    if kind == _I32:
+        return raw.of.i32
+    if kind == _I64:
+        return raw.of.i64
+    val = _VAL_FROM_RAW(store, raw)
+    return val.value if val.value is not None else val
 
 
 class I32Globals:

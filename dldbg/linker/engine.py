@@ -24,7 +24,7 @@ from ..limits import ResourceLimits, default_limits
 from .cache import CompileCache, default_cache_dir
 from .calltarget import resolve_function
 from .flags import BAD_MODE_MESSAGE, RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW
-from .capi import I32Globals
+from .capi import I32Globals, global_value
 from .functable import FunctionTable
 from .got import GlobalOffsetTable, to_i32
 from .loader import LoadRequest, check_import_limits, first_line
@@ -511,12 +511,13 @@ class Engine:
                              tuple(rolled), tuple(req.txn.leaked), req.id))
 
     def stack_value(self) -> int | None:
+        """`__stack_pointer`'s value (read through wasmtime's C API: `capi.global_value`)."""
         sp = self.stack_pointer
-        return sp.value(self.store) if sp is not None else None
+        return global_value(self.store, sp) if sp is not None else None
 
     def restore_stack(self, value: int | None) -> None:
         """Put `__stack_pointer` back after a trap (a trapping frame never pops its stack)."""
-        if value is not None and self.stack_pointer is not None and self.stack_pointer.value(self.store) != value:
+        if value is not None and self.stack_pointer is not None and global_value(self.store, self.stack_pointer) != value:
             self.stack_pointer.set_value(self.store, wasmtime.Val.i32(value))
 
     def load_program(self, path: str, *, memory_base: int = 0, table_base: int = 0, preload=(),
