@@ -21,29 +21,27 @@ of 1024).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
 
 from .errors import DldbgError
+from .frozen import Frozen
 
 ENV_VAR = "DLDBG_LIMITS"
 _SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
-@dataclass(frozen=True)
-class ResourceLimits:
+class ResourceLimits(Frozen):
     """See the module docstring for each field's meaning and unit."""
 
-    file_size: int = 512 << 20
-    memory_size: int = 1 << 30
-    memory_alignment: int = 16
-    table_size: int = 1 << 22
-    imports: int = 100_000
-    exports: int = 100_000
+    __slots__ = ("file_size", "memory_size", "memory_alignment", "table_size", "imports", "exports")
+
+    def __init__(self, file_size: int = 512 << 20, memory_size: int = 1 << 30, memory_alignment: int = 16,
+                 table_size: int = 1 << 22, imports: int = 100_000, exports: int = 100_000):
+        super().__init__(file_size, memory_size, memory_alignment, table_size, imports, exports)
 
     def with_overrides(self, specs) -> "ResourceLimits":
         """A copy with `NAME=VALUE` settings applied (an iterable of strings, each of which may
         hold several, comma-separated).  Raises DldbgError for an unknown name or a bad value."""
-        known = {f.name for f in fields(self)}
+        known = self._fields
         changes = {}
         for spec in specs:
             for item in filter(None, (part.strip() for part in spec.split(","))):
@@ -52,7 +50,7 @@ class ResourceLimits:
                 if not sep or name not in known:
                     raise DldbgError(f"--limit {item}: expected NAME=VALUE with NAME one of {', '.join(sorted(known))}")
                 changes[name] = parse_size(value.strip(), f"--limit {item}")
-        return replace(self, **changes)
+        return ResourceLimits(*(changes.get(name, getattr(self, name)) for name in known))
 
     def describe(self, name: str) -> str:
         """How to raise limit `name`, for error messages."""

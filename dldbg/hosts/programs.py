@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass, field
 
 from ..errors import DldbgError
 from ..wasm.reader import WasmModule
@@ -33,9 +32,9 @@ PROGRAM_HOSTS: list[str] = [
 ]
 
 
-@dataclass
 class ProgramOptions:
-    """What the command line says about the program's environment.
+    """What the command line says about the program's environment (a plain class: `dldbg
+    inspect` imports this module, and a dataclass costs start-up time, see dldbg.frozen).
 
     :ivar dirs: (host folder, guest path) pairs to make visible (`--dir HOST[::GUEST]`).
     :ivar env: environment variables for the program (`--env K=V`).
@@ -43,10 +42,12 @@ class ProgramOptions:
     :ivar library_path: folders searched for NEEDED and dlopen'd libraries (`-L`).
     """
 
-    dirs: list[tuple[str, str]] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    preload: list[str] = field(default_factory=list)
-    library_path: list[str] = field(default_factory=list)
+    def __init__(self, dirs: list[tuple[str, str]] | None = None, env: dict[str, str] | None = None,
+                 preload: list[str] | None = None, library_path: list[str] | None = None):
+        self.dirs = [] if dirs is None else dirs
+        self.env = {} if env is None else env
+        self.preload = [] if preload is None else preload
+        self.library_path = [] if library_path is None else library_path
 
 
 def parse_dir(spec: str) -> tuple[str, str]:

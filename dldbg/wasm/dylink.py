@@ -6,9 +6,9 @@ in the text at commit 0230aae), checked against emscripten's `getDylinkMetadata`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
+from ..frozen import Frozen
 from .binary import Cursor
 
 WASM_DYLINK_MEM_INFO = 1
@@ -61,15 +61,14 @@ def describe_symbol_flags(flags: int) -> str:
     return " ".join(parts)
 
 
-@dataclass(frozen=True)
-class UnknownSubsection:
-    id: int
-    offset: int
-    payload: bytes
+class UnknownSubsection(Frozen):
+    __slots__ = ("id", "offset", "payload")
+
+    def __init__(self, id: int, offset: int, payload: bytes):
+        super().__init__(id, offset, payload)
 
 
-@dataclass(frozen=True)
-class DylinkInfo:
+class DylinkInfo(Frozen):
     """Parsed dynamic-linking metadata.
 
     :ivar format: `dylink.0` or the legacy `dylink`.
@@ -85,17 +84,15 @@ class DylinkInfo:
     :ivar offset: byte offset of the custom section in the file.
     """
 
-    format: str
-    mem_size: int
-    mem_align: int
-    table_size: int
-    table_align: int
-    needed: tuple[str, ...]
-    export_info: tuple[tuple[str, int], ...]
-    import_info: tuple[tuple[str, str, int], ...]
-    runtime_path: tuple[str, ...]
-    unknown: tuple[UnknownSubsection, ...]
-    offset: int
+    __slots__ = ("format", "mem_size", "mem_align", "table_size", "table_align", "needed", "export_info",
+                 "import_info", "runtime_path", "unknown", "offset", "__dict__")
+
+    def __init__(self, format: str, mem_size: int, mem_align: int, table_size: int, table_align: int,
+                 needed: tuple[str, ...], export_info: tuple[tuple[str, int], ...],
+                 import_info: tuple[tuple[str, str, int], ...], runtime_path: tuple[str, ...],
+                 unknown: tuple[UnknownSubsection, ...], offset: int):
+        super().__init__(format, mem_size, mem_align, table_size, table_align, needed, export_info, import_info,
+                         runtime_path, unknown, offset)
 
     @cached_property
     def weak_imports(self) -> frozenset[str]:

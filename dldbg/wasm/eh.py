@@ -18,9 +18,9 @@ in both encodings and decides nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ..errors import WasmParseError
+from ..frozen import Frozen
 from .binary import Cursor
 
 #: opcode -> (encoding, instruction name) for the instructions that decide the encoding
@@ -35,8 +35,7 @@ EH_OPCODES = {
 }
 
 
-@dataclass(frozen=True)
-class EhUse:
+class EhUse(Frozen):
     """The exception-handling encoding of a module's code.
 
     :ivar encoding: "none" (no try/catch/throw_ref at all), "legacy", "exnref", or "unknown"
@@ -47,9 +46,10 @@ class EhUse:
     :ivar instruction: its name (`try`, `try_table`, ...), or for "unknown" a description.
     """
 
-    encoding: str
-    offset: int | None = None
-    instruction: str | None = None
+    __slots__ = ("encoding", "offset", "instruction")
+
+    def __init__(self, encoding: str, offset: int | None = None, instruction: str | None = None):
+        super().__init__(encoding, offset, instruction)
 
     def describe(self) -> str:
         if self.encoding == "none":

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 
 from ..errors import ModuleFileError, WasmParseError
 from ..limits import ResourceLimits
@@ -67,36 +67,69 @@ _VAL_TYPES = {
 }
 
 
-@dataclass
 class WasmModule:
-    """A parsed module.  Index spaces (functions, tables, memories, globals, tags) count imports first."""
+    """A parsed module.  Index spaces (functions, tables, memories, globals, tags) count imports first.
 
-    path: str | None
-    size: int
-    sections: list[Section] = field(default_factory=list)
-    types: list[FuncType] = field(default_factory=list)
-    imports: list[Import] = field(default_factory=list)
-    functions: list[int] = field(default_factory=list)  # type index of each defined function
-    tables: list[Table] = field(default_factory=list)
-    memories: list[MemoryType] = field(default_factory=list)
-    globals: list[Global] = field(default_factory=list)
-    exports: list[Export] = field(default_factory=list)
-    start: int | None = None
-    elements: list[ElemSegment] = field(default_factory=list)
-    data: list[DataSegment] = field(default_factory=list)
-    data_count: int | None = None
-    tags: list[int] = field(default_factory=list)  # type index of each defined tag
-    bodies: list[FunctionBody] = field(default_factory=list)
-    customs: list[CustomSection] = field(default_factory=list)
-    dylink: DylinkInfo | None = None
-    dylink_first: bool = False
-    names: NameMap = field(default_factory=NameMap)
-    #: a malformed `name` section does not make the module unusable; the reason is kept here.
-    name_section_error: str | None = None
-    #: the file's bytes (function bodies are located, not copied)
-    raw: bytes = field(default=b"", repr=False, compare=False)
-    #: sha256 of `raw` in hex, when the reader's caller computed it (`dldbg.wasm.files`)
-    sha256: str | None = field(default=None, repr=False, compare=False)
+    :ivar functions: the type index of each defined function.
+    :ivar tags: the type index of each defined tag.
+    :ivar name_section_error: why the `name` section was not read: a malformed one does not
+        make the module unusable.
+    :ivar raw: the file's bytes (function bodies are located, not copied).
+    :ivar sha256: sha256 of `raw` in hex, when the reader's caller computed it (`dldbg.wasm.files`).
+
+    Modules compare equal when every field but `raw` and `sha256` does (a plain class, not a
+    dataclass: see dldbg.frozen).
+    """
+
+    def __init__(self, path: str | None, size: int, sections: list[Section] | None = None,
+                 types: list[FuncType] | None = None, imports: list[Import] | None = None,
+                 functions: list[int] | None = None, tables: list[Table] | None = None,
+                 memories: list[MemoryType] | None = None, globals: list[Global] | None = None,
+                 exports: list[Export] | None = None, start: int | None = None,
+                 elements: list[ElemSegment] | None = None, data: list[DataSegment] | None = None,
+                 data_count: int | None = None, tags: list[int] | None = None,
+                 bodies: list[FunctionBody] | None = None, customs: list[CustomSection] | None = None,
+                 dylink: DylinkInfo | None = None, dylink_first: bool = False, names: NameMap | None = None,
+                 name_section_error: str | None = None, raw: bytes = b"", sha256: str | None = None):
+        self.path = path
+        self.size = size
+        self.sections = [] if sections is None else sections
+        self.types = [] if types is None else types
+        self.imports = [] if imports is None else imports
+        self.functions = [] if functions is None else functions
+        self.tables = [] if tables is None else tables
+        self.memories = [] if memories is None else memories
+        self.globals = [] if globals is None else globals
+        self.exports = [] if exports is None else exports
+        self.start = start
+        self.elements = [] if elements is None else elements
+        self.data = [] if data is None else data
+        self.data_count = data_count
+        self.tags = [] if tags is None else tags
+        self.bodies = [] if bodies is None else bodies
+        self.customs = [] if customs is None else customs
+        self.dylink = dylink
+        self.dylink_first = dylink_first
+        self.names = NameMap() if names is None else names
+        self.name_section_error = name_section_error
+        self.raw = raw
+        self.sha256 = sha256
+
+    #: the fields equality compares and the repr shows (all but `raw` and `sha256`)
+    _COMPARED = ("path", "size", "sections", "types", "imports", "functions", "tables", "memories", "globals",
+                 "exports", "start", "elements", "data", "data_count", "tags", "bodies", "customs", "dylink",
+                 "dylink_first", "names", "name_section_error")
+    _compared = attrgetter(*_COMPARED)
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._compared(self) == other._compared(other)
+        return NotImplemented
+
+    __hash__ = None  # mutable
+
+    def __repr__(self) -> str:
+        return f"WasmModule({', '.join(f'{name}={getattr(self, name)!r}' for name in self._COMPARED)})"
 
     # -- index spaces -------------------------------------------------------------------
     def imports_of(self, kind: str) -> list[Import]:

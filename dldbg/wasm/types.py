@@ -2,17 +2,19 @@
 
 Every entry keeps the byte offset where it starts in the file, so that a loader error can point
 at the bytes involved.  The entries a module has thousands of (imports, exports, globals and
-their constant expressions, function bodies) are named tuples, which cost a fifth of a frozen
-dataclass to create (a 10,000-export module is parsed, or read back from the parse cache
-`dldbg.wasm.parsecache`, on every load).  Names of kinds and value types follow the core spec's text format
-(`func`, `table`, `memory`, `global`, `tag`; `i32`, `i64`, `f32`, `f64`, `v128`, `funcref`,
-`externref`).
+their constant expressions, function bodies) are named tuples, cheaper to create (a
+10,000-export module is parsed, or read back from the parse cache `dldbg.wasm.parsecache`, on
+every load); the others are `Frozen` classes (dldbg.frozen), which compare, hash and print as
+frozen dataclasses do without their start-up time.  Names of kinds and value types follow the
+core spec's text format (`func`, `table`, `memory`, `global`, `tag`; `i32`, `i64`, `f32`, `f64`,
+`v128`, `funcref`, `externref`).
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass, field
+
+from ..frozen import Frozen
 
 SECTION_NAMES = {
     0: "custom",
@@ -38,45 +40,49 @@ EXTERNAL_KINDS = ("func", "table", "memory", "global", "tag")
 WASM_PAGE_SIZE = 65536
 
 
-@dataclass(frozen=True)
-class FuncType:
-    params: tuple[str, ...]
-    results: tuple[str, ...]
+class FuncType(Frozen):
+    __slots__ = ("params", "results")
+
+    def __init__(self, params: tuple[str, ...], results: tuple[str, ...]):
+        super().__init__(params, results)
 
     def __str__(self) -> str:
         return f"({', '.join(self.params)}) -> ({', '.join(self.results)})"
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Frozen):
     """Table limits in slots, memory limits in pages."""
 
-    min: int
-    max: int | None = None
-    shared: bool = False
-    is64: bool = False
-    page_size_log2: int | None = None
+    __slots__ = ("min", "max", "shared", "is64", "page_size_log2")
+
+    def __init__(self, min: int, max: int | None = None, shared: bool = False, is64: bool = False,
+                 page_size_log2: int | None = None):
+        super().__init__(min, max, shared, is64, page_size_log2)
 
     @property
     def page_size(self) -> int:
         return WASM_PAGE_SIZE if self.page_size_log2 is None else 1 << self.page_size_log2
 
 
-@dataclass(frozen=True)
-class TableType:
-    elem_type: str
-    limits: Limits
+class TableType(Frozen):
+    __slots__ = ("elem_type", "limits")
+
+    def __init__(self, elem_type: str, limits: Limits):
+        super().__init__(elem_type, limits)
 
 
-@dataclass(frozen=True)
-class MemoryType:
-    limits: Limits
+class MemoryType(Frozen):
+    __slots__ = ("limits",)
+
+    def __init__(self, limits: Limits):
+        super().__init__(limits)
 
 
-@dataclass(frozen=True)
-class GlobalType:
-    val_type: str
-    mutable: bool
+class GlobalType(Frozen):
+    __slots__ = ("val_type", "mutable")
+
+    def __init__(self, val_type: str, mutable: bool):
+        super().__init__(val_type, mutable)
 
 
 class ConstExpr(namedtuple("ConstExpr", "ops offset")):
@@ -140,67 +146,66 @@ class Global(namedtuple("Global", "type init offset")):
     __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Table:
-    type: TableType
-    init: ConstExpr | None
-    offset: int
+class Table(Frozen):
+    __slots__ = ("type", "init", "offset")
+
+    def __init__(self, type: TableType, init: ConstExpr | None, offset: int):
+        super().__init__(type, init, offset)
 
 
-@dataclass(frozen=True)
-class ElemSegment:
-    """An element segment; `items` holds function indices, None for ref.null, or a ConstExpr."""
+class ElemSegment(Frozen):
+    """An element segment; `mode` is "active", "passive" or "declarative"; `items` holds
+    function indices, None for ref.null, or a ConstExpr."""
 
-    mode: str  # "active" | "passive" | "declarative"
-    table: int
-    offset_expr: ConstExpr | None
-    elem_type: str
-    items: tuple[int | ConstExpr | None, ...]
-    offset: int
+    __slots__ = ("mode", "table", "offset_expr", "elem_type", "items", "offset")
+
+    def __init__(self, mode: str, table: int, offset_expr: ConstExpr | None, elem_type: str,
+                 items: tuple[int | ConstExpr | None, ...], offset: int):
+        super().__init__(mode, table, offset_expr, elem_type, items, offset)
 
 
-@dataclass(frozen=True)
-class DataSegment:
-    mode: str  # "active" | "passive"
-    memory: int
-    offset_expr: ConstExpr | None
-    data: bytes
-    #: byte offset of the segment's first data byte in the file
-    data_offset: int
-    offset: int
+class DataSegment(Frozen):
+    """A data segment; `mode` is "active" or "passive"; `data_offset` is the byte offset of
+    its first data byte in the file."""
+
+    __slots__ = ("mode", "memory", "offset_expr", "data", "data_offset", "offset")
+
+    def __init__(self, mode: str, memory: int, offset_expr: ConstExpr | None, data: bytes, data_offset: int,
+                 offset: int):
+        super().__init__(mode, memory, offset_expr, data, data_offset, offset)
 
 
 class FunctionBody(namedtuple("FunctionBody", "offset size")):
     __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Section:
-    id: int
-    name: str  # section kind, or the custom section's own name
-    offset: int  # offset of the section id byte
-    payload_offset: int
-    size: int
-    count: int | None = None
+class Section(Frozen):
+    """`name`: the section kind, or the custom section's own name; `offset`: of the section id
+    byte; `count`: the entries of a vector section, else None."""
+
+    __slots__ = ("id", "name", "offset", "payload_offset", "size", "count")
+
+    def __init__(self, id: int, name: str, offset: int, payload_offset: int, size: int, count: int | None = None):
+        super().__init__(id, name, offset, payload_offset, size, count)
 
     @property
     def end(self) -> int:
         return self.payload_offset + self.size
 
 
-@dataclass(frozen=True)
-class CustomSection:
-    name: str
-    offset: int
-    payload_offset: int
-    payload: bytes
+class CustomSection(Frozen):
+    __slots__ = ("name", "offset", "payload_offset", "payload")
+
+    def __init__(self, name: str, offset: int, payload_offset: int, payload: bytes):
+        super().__init__(name, offset, payload_offset, payload)
 
 
-@dataclass(frozen=True)
-class NameMap:
+class NameMap(Frozen):
     """The `name` custom section: function, global and data segment names by index."""
 
-    module: str | None = None
-    functions: dict[int, str] = field(default_factory=dict)
-    globals: dict[int, str] = field(default_factory=dict)
-    data_segments: dict[int, str] = field(default_factory=dict)
+    __slots__ = ("module", "functions", "globals", "data_segments")
+
+    def __init__(self, module: str | None = None, functions: dict[int, str] | None = None,
+                 globals: dict[int, str] | None = None, data_segments: dict[int, str] | None = None):
+        super().__init__(module, {} if functions is None else functions, {} if globals is None else globals,
+                         {} if data_segments is None else data_segments)

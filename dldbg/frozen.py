@@ -1,0 +1,57 @@
+"""`Frozen`: the base of dldbg's small immutable value classes (the reader's descriptions, the
+resource limits), where a frozen dataclass would do.
+
+A dataclass costs about a millisecond to create when its module is imported (`dataclasses`
+writes the source of its methods and compiles it), and importing `dataclasses` costs several
+more (it imports `inspect`, `ast` and `dis`): `dldbg inspect`, which must start in 25 ms, would
+pay for eighteen of them before reading a byte.  A `Frozen` class costs a plain class's few
+microseconds.  Events stay frozen dataclasses (dldbg.events): `inspect` does not import them.
+
+A subclass lists its fields in `__slots__` (and `__dict__` there if it has cached properties)
+and its `__init__` passes their values, in that order, to `Frozen.__init__`.  It gets what `@dataclass(frozen=True)` gives: equality (same
+class, equal fields) and a hash by field values, the repr `Name(field=value, ...)`, an
+AttributeError (`FrozenInstanceError`) on assigning or deleting a field, and copy and pickle.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+
+
+class FrozenInstanceError(AttributeError):
+    """A field of a Frozen instance was assigned or deleted."""
+
+
+class Frozen:
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._fields = tuple(name for name in cls.__slots__ if name != "__dict__")
+        # the field values in one C call, for equality and hash (a bare value for one field)
+        cls._values = attrgetter(*cls._fields)
+
+    def __init__(self, *values):
+        for name, value in zip(self._fields, values):
+            object.__setattr__(self, name, value)
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._values(self) == other._values(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values(self))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__qualname__}({fields})"
+
+    def __setattr__(self, name, value):
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name):
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self):
+        return type(self), tuple(getattr(self, name) for name in self._fields)
