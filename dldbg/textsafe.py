@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 
 #: C0 and C1 controls, DEL, the line/paragraph separators and the bidirectional overrides and
-#: isolates (which reorder what follows them on screen), and lone surrogates (undecodable bytes)
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+#: isolates (which reorder what follows them on screen), and lone surrogates (undecodable bytes):
+#: all of them characters that `str.isprintable` refuses
+_UNSAFE = "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 
 
 def _escape(match: re.Match) -> str:
@@ -25,6 +26,11 @@ def _escape(match: re.Match) -> str:
 def printable(text: str, keep: str = "") -> str:
     """`text` with every control character escaped, except those in `keep` (e.g. "\\n" for a
     multi-line block whose line breaks are dldbg's own)."""
+    probe = text
+    for char in keep:
+        probe = probe.replace(char, "")
+    if probe.isprintable():  # nothing to escape, found in C (`re` takes 0.5 ms to compile _UNSAFE)
+        return text
     if not keep:
-        return _UNSAFE.sub(_escape, text)
-    return _UNSAFE.sub(lambda m: m.group() if m.group() in keep else _escape(m), text)
+        return re.sub(_UNSAFE, _escape, text)
+    return re.sub(_UNSAFE, lambda m: m.group() if m.group() in keep else _escape(m), text)

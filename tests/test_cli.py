@@ -118,19 +118,57 @@ def test_usage_errors_exit_2():
     assert run(["frobnicate"])[0] == 2
 
 
-def test_inspect_imports_neither_wasmtime_nor_importlib_metadata():
+#: what `dldbg inspect` must not import (tests/test_cli.py), each a few milliseconds of start-up
+NOT_IMPORTED_BY_INSPECT = (
+    "wasmtime", "importlib.metadata",
+    "shutil",  # and its compression modules: argparse imports it for the terminal's width
+    "signal",  # its enums (the executable sets SIGPIPE through _signal)
+    "dataclasses", "inspect", "ast", "dis",  # a dataclass costs a millisecond to create (dldbg.frozen)
+    "dldbg.events", "dldbg.linker.engine",
+)
+
+
+def test_inspect_imports_neither_wasmtime_nor_dataclasses():
     """`dldbg inspect` reads the binary alone: start-up pays for no runtime and no package
-    metadata (the version is a literal), nor for shutil (and its compression modules: argparse
-    imports it for the terminal's width) or signal's enums (for SIGPIPE).  Checked in a fresh
-    interpreter's sys.modules, through the executable's entry point."""
+    metadata (the version is a literal), nor for shutil or signal's enums, nor for dataclasses
+    (the reader's values are `dldbg.frozen.Frozen` classes); and it walks a small module's code
+    without compiling the exception-handling scan's regular expression (dldbg.wasm.eh).  Checked
+    in a fresh interpreter's sys.modules, through the executable's entry point."""
     path = sample("clang16", "reloc", "libreloc.so")
-    code = ("import atexit, sys; sys.argv = ['dldbg', 'inspect', '--json', sys.argv[1]]; "
-            "atexit.register(lambda: print(sorted(m for m in ('wasmtime', 'importlib.metadata', 'shutil', 'signal') "
-            "if m in sys.modules))); from dldbg.cli import entry; entry()")
-    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "[]"
+    code = ("import atexit, sys; sys.argv = ['dldbg', 'inspect', *sys.argv[1:]]; "
+            f"atexit.register(lambda: print(sorted(m for m in {NOT_IMPORTED_BY_INSPECT!r} if m in sys.modules), "
+            "sys.modules['dldbg.wasm.eh']._run_match)); from dldbg.cli import entry; entry()")
+    for options in ([], ["--json"]):
+        done = subprocess.run([sys.executable, "-c", code, *options, path], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1] == "[] None", options
     assert json.loads(done.stdout.splitlines()[0])["dylink"] is not None
+
+
+@pytest.mark.parametrize("argv", [
+    ["inspect", "--json", "a.so", "b.so", "--limit", "exports=10"], ["inspect", "--help"], ["inspect"],
+    ["check", "-L", "deps", "--pyodide", "314.0.7", "pkg.whl"], ["check", "--help"],
+    ["run", "main.wasm", "--dir", "d::/d", "--tier", "winch"], ["run", "--invoke", "f", "1"], ["run", "--help"],
+    ["run", "--tier", "fast", "x.wasm"],
+])
+def test_a_subcommand_is_parsed_by_its_own_parser_as_by_the_full_one(argv, capsys, monkeypatch):
+    """`main` builds the parser of the subcommand it is given only (`build_parser(command)`,
+    a millisecond of `dldbg inspect`'s start-up): same namespace, same help, same errors."""
+    from dldbg import cli
+
+    built = []
+    real = cli.build_parser
+    monkeypatch.setattr(cli, "build_parser", lambda command=None: built.append(command) or real(command))
+    results = []
+    for command in (None, argv[0]):
+        try:
+            results.append(vars(real(command).parse_args(argv)))
+        except SystemExit as exc:
+            results.append(exc.code)
+        results.append(capsys.readouterr())
+    assert results[:2] == results[2:]
+    main(argv, stdout=io.StringIO(), stderr=io.StringIO())
+    assert built == [argv[0]]
 
 
 def test_the_dldbg_process_collects_garbage_less_often_and_freezes_its_start_up():

@@ -15,6 +15,8 @@ import pytest
 import wasmtime
 
 from catalogue import OUT
+from dldbg.errors import WasmParseError
+from dldbg.wasm import eh
 from dldbg.wasm.eh import eh_instructions
 from dldbg.wasm.reader import read_module, read_module_file
 from test_cli import run
@@ -113,3 +115,42 @@ def test_truncated_body_is_unknown_not_an_error():
     eh = read_module(bytes(bad)).eh
     assert (eh.encoding, eh.offset) == ("unknown", body.offset + body.size - 4)
     assert eh.instruction.startswith("malformed code:")
+
+
+def test_the_walk_without_the_compiled_expression_finds_the_same(monkeypatch):
+    """A process decodes its first KiBs of code one instruction at a time, without compiling
+    the expression that matches runs of ordinary instructions (dldbg.wasm.eh.COMPILE_AFTER):
+    both walks find the same EH instructions, the same unknown opcode, the same malformed body."""
+    modules = [read_module_file(p) for p in sorted(OUT.glob("*/*/*.so")) + sorted(OUT.glob("*/*/*.wasm"))]
+    modules += [read_module(wat(_IMMEDIATES + body)) for body in (
+        "(func (result i32) try (result i32) i32.const 6 catch $e catch_all i32.const 1 end)",
+        "(func (result i32) (block $h (result i32) (try_table (result i32) (catch $e $h) (i32.const 7))))")]
+    damaged = read_module(wat("(func nop nop nop nop nop nop nop nop nop) (func (result i32) i32.const 6)"))
+    for at, byte in ((damaged.bodies[0].offset + damaged.bodies[0].size - 5, 0x44),  # runs past the body
+                     (damaged.bodies[1].offset + 1, 0xFB)):  # an opcode the walk does not decode
+        bad = bytearray(damaged.raw)
+        bad[at] = byte
+        modules.append(read_module(bytes(bad)))
+    assert sum(m.eh.encoding == "legacy" for m in modules) >= 3 and sum(m.eh.encoding == "unknown" for m in modules) == 2
+
+    def walk(module, match):
+        monkeypatch.setattr(eh, "_matcher", lambda size: match)
+        try:
+            return [(e.encoding, e.offset, e.instruction) for e in eh_instructions(module.raw, module.bodies)]
+        except WasmParseError as exc:
+            return exc.offset, exc.message
+
+    compiled = eh._matcher(eh.COMPILE_AFTER + 1)
+    assert compiled is not None
+    for module in modules:
+        assert walk(module, None) == walk(module, compiled), module.path
+
+
+def test_a_small_module_is_walked_without_compiling_the_expression(monkeypatch):
+    monkeypatch.setattr(eh, "_run_match", None)
+    monkeypatch.setattr(eh, "_decoded_without", 0)
+    assert read_module_file(OUT / "clang16" / "reloc" / "libreloc.so").eh.encoding == "none"
+    assert read_module_file(EH_SAMPLE / "libeh_thrower.so").eh.encoding == "legacy"
+    assert eh._run_match is None
+    assert read_module_file(EH_SAMPLE / "main.wasm").eh.encoding == "legacy"  # over 4 KiB of code
+    assert eh._run_match is not None

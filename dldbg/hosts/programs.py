@@ -18,7 +18,6 @@ them.
 
 from __future__ import annotations
 
-import importlib
 import os
 
 from ..errors import DldbgError
@@ -148,9 +147,11 @@ def pyodide_hint(path: str) -> str:
 
 def find_program_host(wasm: WasmModule, path: str):
     """The class of the first program host that recognizes `wasm`, or None."""
+    from importlib import import_module
+
     for spec in PROGRAM_HOSTS:
         module_name, _, class_name = spec.partition(":")
-        cls = getattr(importlib.import_module(module_name), class_name)
+        cls = getattr(import_module(module_name), class_name)
         if cls.recognizes(wasm, path):
             return cls
     return None
