@@ -344,3 +344,25 @@ def test_a_load_reads_the_stack_pointer_without_wasmtime_py(tmp_path, monkeypatc
     engine.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)
     sp = engine.stack_value()
     assert reads == [] and sp == engine.stack_pointer.value(engine.store) == StandaloneHost().stack_high
+
+
+def test_instantiation_makes_no_context_manager_generator(tmp_path, monkeypatch):
+    # wasmtime-py's `enter_wasm` is a contextlib generator; `capi.instantiate` checks the trap
+    # and a host function's exception itself, and passes the imports without a ctypes array
+    # type per import count (tens of microseconds of a small module's load, the first time)
+    import contextlib
+
+    made = []
+    init = contextlib._GeneratorContextManager.__init__
+
+    def counting(self, func, args, kwds):
+        if func.__module__.startswith(("wasmtime", "dldbg")):
+            made.append(f"{func.__module__}.{func.__qualname__}")
+        init(self, func, args, kwds)
+
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    monkeypatch.setattr(contextlib._GeneratorContextManager, "__init__", counting)
+    engine.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)  # nothing to relocate or construct: no call
+    assert made == []
+    monkeypatch.undo()
+    assert engine.call("dep_square", [12]) == 144

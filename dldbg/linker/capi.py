@@ -42,10 +42,13 @@ try:
     _VAL_FROM_RAW = wasmtime.Val._from_raw
     _GLOBAL_T, _VAL_T = ffi.wasmtime_global_t, ffi.wasmtime_val_t
     _EXTERN_T, _INSTANCE_T = ffi.wasmtime_extern_t, ffi.wasmtime_instance_t
-    _INSTANCE_NEW = ffi.wasmtime_instance_new
+    _INSTANCE_NEW = _untyped("wasmtime_instance_new")
+    _SIZE = ctypes.c_size_t
+    _TRAP_P = ctypes.POINTER(ffi.wasm_trap_t)
+    _trap_from = wasmtime.Trap._from_ptr
     _from_raw = wasmtime.Global._from_raw
     _from_error = wasmtime.WasmtimeError._from_ptr
-    from wasmtime._func import enter_wasm as _enter_wasm
+    from wasmtime._func import maybe_raise_last_exn as _raise_host_exception
 
     _NULL_FUNC = ffi.wasmtime_func_t()  # store_id 0: a null funcref (wasmtime's C API, val.h)
     _GLOBAL_HEAD = bytes([ffi.WASMTIME_EXTERN_GLOBAL.value]) + bytes(_EXTERN_T.of.offset - 1)
@@ -178,11 +181,21 @@ def instantiate(store: wasmtime.Store, module: wasmtime.Module, externs: list) -
     if not FAST:
         return wasmtime.Instance(store, module, externs)
     # the array's bytes, made at once: a global's `wasmtime_extern_t` is its kind, padding and
-    # its `wasmtime_global_t` (a GOT import each: a ctypes struct apiece costs 5 times more)
-    items = (_EXTERN_T * len(externs)).from_buffer_copy(b"".join([_extern_bytes(extern) for extern in externs]))
-    instance = _INSTANCE_T()
-    with _enter_wasm(store) as trap:
-        error = _INSTANCE_NEW(store._context(), module.ptr(), items, len(externs), _byref(instance), trap)
-        if error:
-            raise _from_error(error)
+    # its `wasmtime_global_t` (a GOT import each: a ctypes struct apiece costs 5 times more);
+    # passed as the bytes object itself (ctypes hands a C function without argument types a
+    # pointer to its data, which CPython aligns to 16 bytes): a ctypes array type made for each
+    # number of imports costs some 40 microseconds the first time
+    items = b"".join([_extern_bytes(extern) for extern in externs])
+    instance, trap = _INSTANCE_T(), _TRAP_P()
+    # wasmtime-py's `enter_wasm`, without its generator: a host function's Python exception
+    # (which wasmtime-py keeps while the start function unwinds) is raised first
+    error = _INSTANCE_NEW(store._context(), module.ptr(), items, _SIZE(len(externs)), _byref(instance), _byref(trap))
+    if error:
+        exc = _error(error)
+        _raise_host_exception()
+        raise exc
+    if trap:
+        exc = _trap_from(trap)
+        _raise_host_exception()
+        raise exc
     return wasmtime.Instance._from_raw(instance)
