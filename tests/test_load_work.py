@@ -366,3 +366,31 @@ def test_instantiation_makes_no_context_manager_generator(tmp_path, monkeypatch)
     assert made == []
     monkeypatch.undo()
     assert engine.call("dep_square", [12]) == 144
+
+
+def test_instantiate_raises_what_wasmtime_py_raises():
+    import wasmtime
+
+    from dldbg.linker import capi
+
+    store = wasmtime.Store()
+
+    class HostError(Exception):
+        pass
+
+    def fail():
+        raise HostError("from the host")
+
+    calls_host = wasmtime.Module(store.engine, '(module (import "e" "f" (func $f)) (func $s call $f) (start $s))')
+    traps = wasmtime.Module(store.engine, "(module (func $s unreachable) (start $s))")
+    host = wasmtime.Func(store, wasmtime.FuncType([], []), fail)
+    wrong = wasmtime.Global(store, wasmtime.GlobalType(wasmtime.ValType.i32(), False), wasmtime.Val.i32(1))
+    for module, imports, error, text in ((calls_host, [host], HostError, "from the host"),
+                                         (traps, [], wasmtime.Trap, "unreachable"),
+                                         (calls_host, [wrong], wasmtime.WasmtimeError, "incompatible import type for `e::f`")):
+        for instantiate in (capi.instantiate, wasmtime.Instance):
+            with pytest.raises(error, match=text):
+                instantiate(store, module, imports)
+    exporting = wasmtime.Module(store.engine, '(module (import "e" "g" (global i32)) (global (export "h") i32 (global.get 0)))')
+    instance = capi.instantiate(store, exporting, [wrong])
+    assert instance.exports(store)["h"].value(store) == 1
