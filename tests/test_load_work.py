@@ -394,3 +394,25 @@ def test_instantiate_raises_what_wasmtime_py_raises():
     exporting = wasmtime.Module(store.engine, '(module (import "e" "g" (global i32)) (global (export "h") i32 (global.get 0)))')
     instance = capi.instantiate(store, exporting, [wrong])
     assert instance.exports(store)["h"].value(store) == 1
+
+
+def test_memory_is_reached_without_wasmtime_py_wrappers(tmp_path, monkeypatch):
+    # every read, write and zeroing of the memory (the loader zeroes a reused region and
+    # snapshots what relocations write) asks for its data pointer and size: wasmtime-py's
+    # `data_ptr` casts to a ctypes pointer and checks declared argument types each time
+    import wasmtime
+
+    asked = []
+    for name in ("data_ptr", "data_len"):
+        original = getattr(wasmtime.Memory, name)
+        monkeypatch.setattr(wasmtime.Memory, name, lambda self, store, _o=original, _n=name: asked.append(_n) or _o(self, store))
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    events = []
+    engine.listeners.append(events.append)
+    engine.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)
+    address = engine.dlsym(RTLD_DEFAULT, "dep_data")
+    engine.write_memory(address, b"\x07\x00\x00\x00")
+    assert engine.read_memory(address, 4) == b"\x07\x00\x00\x00"
+    assert any(e.kind == "reloc.apply" and e.changes for e in events)
+    assert asked == []
+    assert engine.memory.data_len == engine.memory.extern.data_len(engine.store)

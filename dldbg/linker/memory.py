@@ -28,6 +28,11 @@ class LinearMemory:
             self.extern = wasmtime.SharedMemory(store.engine, wasmtime.MemoryType(limits, shared=True))
         else:
             self.extern = wasmtime.Memory(store, wasmtime.MemoryType(wasmtime.Limits(minimum, maximum)))
+        #: the arguments of the C API's `wasmtime_memory_data` and `wasmtime_memory_data_size`
+        #: for a plain memory (called without wasmtime-py's wrappers, see `_c_function`)
+        self._c_args = None
+        if not shared and _DATA is not None and hasattr(self.extern, "_memory") and hasattr(store, "_context"):
+            self._c_args = (store._context(), ctypes.byref(self.extern._memory))
 
     @property
     def pages(self) -> int:
@@ -35,6 +40,8 @@ class LinearMemory:
 
     @property
     def data_len(self) -> int:
+        if self._c_args is not None:
+            return _DATA_SIZE(*self._c_args)
         return self.extern.data_len() if self.shared else self.extern.data_len(self.store)
 
     def grow(self, pages: int) -> int:
@@ -48,6 +55,8 @@ class LinearMemory:
         if address < 0 or size < 0 or address + size > length:
             raise DldbgError(f"memory range [{address:#x}, {address + size:#x}) is outside linear memory "
                              f"({length:#x} bytes)")
+        if self._c_args is not None:
+            return _DATA(*self._c_args) + address
         ptr = self.extern.data_ptr() if self.shared else self.extern.data_ptr(self.store)
         return ctypes.addressof(ptr.contents) + address
 
@@ -77,6 +86,26 @@ class LinearMemory:
                 return
         ctypes.memset(start, 0, size)
 
+
+def _c_function(name: str, restype):
+    """wasmtime's C function `name` through a pointer of its own without declared argument
+    types (wasmtime-py's checks of its declared pointer types, and its `POINTER(c_ubyte)` cast
+    of the data pointer, cost several times the call: every read, write and zeroing of memory
+    asks for the data pointer and size); None if wasmtime-py's private names have changed."""
+    try:
+        from wasmtime import _bindings
+
+        func = _bindings.dll[name]
+    except (ImportError, AttributeError):
+        return None
+    func.restype = restype
+    return func
+
+
+_DATA = _c_function("wasmtime_memory_data", ctypes.c_void_p)
+_DATA_SIZE = _c_function("wasmtime_memory_data_size", ctypes.c_size_t)
+if _DATA_SIZE is None:
+    _DATA = None
 
 _HOST_PAGE = mmap.PAGESIZE
 _MADVISE_FROM = 1 << 20
