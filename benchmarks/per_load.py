@@ -45,7 +45,14 @@ VARIANTS = ("bare wasmtime-py", "bare + relocs, ctors", "dldbg, no listener", "d
 
 
 def child(variant: str, path: str, cache: str) -> None:
-    """Time one load of `path`; print {"seconds": wall, "cpu": CPU seconds}."""
+    """Time one load of `path`; print {"seconds": wall, "cpu": CPU seconds, "collections": the
+    garbage collections that ran during it (a young collection right after the imports walks
+    their objects too: about 0.2 ms)}."""
+    import gc
+
+    collections: list = []
+    gc.callbacks.append(lambda phase, _info: collections.append(phase) if phase == "start" and timing else None)
+    timing = False
     sys.path.insert(0, str(ROOT))
     from dldbg.hosts.standalone import StandaloneHost
     from dldbg.linker.engine import Engine
@@ -65,6 +72,7 @@ def child(variant: str, path: str, cache: str) -> None:
         wasm = read_module_file(path)  # the import list a loader knows (not timed)
         config, _settings = make_config()
         wengine = wasmtime.Engine(config)
+        timing = True
         began, cpu = time.perf_counter(), time.process_time()
         store = wasmtime.Store(wengine)
         store.set_epoch_deadline(1)  # dldbg's configuration has epoch interruption on
@@ -100,6 +108,7 @@ def child(variant: str, path: str, cache: str) -> None:
 
         session = Session(None, registry=builtin_registry(), cache_dir=cache,
                           printer=TextPrinter(io.StringIO(), io.StringIO()), plugins=make_plugin_manager(entry_points=False))
+        timing = True
         began, cpu = time.perf_counter(), time.process_time()
         session.execute(f"dlopen {path}")
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
@@ -114,11 +123,13 @@ def child(variant: str, path: str, cache: str) -> None:
         events: list = []
         if variant == "dldbg, events recorded":
             engine.listeners.append(events.append)
+        timing = True
         began, cpu = time.perf_counter(), time.process_time()
         engine.dlopen(path, RTLD_LAZY | RTLD_GLOBAL)
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
         assert events or variant != "dldbg, events recorded"
-    print(json.dumps({"seconds": seconds, "cpu": cpu}))
+    timing = False
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "collections": len(collections)}))
 
 
 def modules(given: list[str]) -> list[Path]:
@@ -152,19 +163,20 @@ def main() -> int:
                     print(f"{variant} on {path.name} failed: {sample.stderr.strip()[-500:]}", file=sys.stderr)
                     continue
                 figures = json.loads(line)
-                results[variant].append((figures["seconds"], figures["cpu"], sample.peak_kib))
-        base = statistics.median(s for s, _c, _p in results[VARIANTS[0]])
-        base_cpu = statistics.median(c for _s, c, _p in results[VARIANTS[0]])
+                results[variant].append((figures["seconds"], figures["cpu"], sample.peak_kib, figures["collections"]))
+        base = statistics.median(v[0] for v in results[VARIANTS[0]])
+        base_cpu = statistics.median(v[1] for v in results[VARIANTS[0]])
         size = path.stat().st_size
         shown = f"{size // 1024} KiB" if size >= 10 * 1024 else f"{size} bytes"
         print(f"\n{path.name} ({shown}), {args.repeats} interleaved runs, median load time")
-        print(f"{'variant':26} {'wall ms':>9} {'ratio':>7} {'CPU ms':>9} {'ratio':>7} {'peak MiB':>9}")
+        print(f"{'variant':26} {'wall ms':>9} {'ratio':>7} {'CPU ms':>9} {'ratio':>7} {'peak MiB':>9} {'GC runs':>8}")
         for variant, values in results.items():
-            seconds = statistics.median(s for s, _c, _p in values)
-            cpu = statistics.median(c for _s, c, _p in values)
+            seconds = statistics.median(v[0] for v in values)
+            cpu = statistics.median(v[1] for v in values)
             print(f"{variant:26} {seconds * 1000:9.2f} {seconds / base:6.2f}x {cpu * 1000:9.2f} {cpu / base_cpu:6.2f}x "
-                  f"{max(p for _s, _c, p in values) / 1024:9.1f}")
+                  f"{max(v[2] for v in values) / 1024:9.1f} {max(v[3] for v in values):8}")
     print("\ntargets: dldbg with events recorded <= 1.3x bare wasmtime-py; through a Session <= 1.5x")
+    print("(GC runs: the most garbage collections that ran during one load of the variant)")
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
