@@ -145,6 +145,23 @@ def test_inspect_imports_neither_wasmtime_nor_dataclasses():
     assert json.loads(done.stdout.splitlines()[0])["dylink"] is not None
 
 
+def test_inspect_spares_the_exit_its_collections():
+    """The executable freezes what `dldbg inspect` made before the process ends, so that
+    Python's finalization does not walk it with full collections; `main` in another program
+    leaves the collector alone."""
+    import gc
+
+    path = sample("clang16", "reloc", "libreloc.so")
+    code = ("import atexit, gc, sys; sys.argv = ['dldbg', 'inspect', sys.argv[1]]; "
+            "atexit.register(lambda: print(gc.get_freeze_count() > 1000)); from dldbg.cli import entry; entry()")
+    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "True"
+    frozen = gc.get_freeze_count()
+    assert run(["inspect", path])[0] == 0
+    assert gc.get_freeze_count() == frozen
+
+
 @pytest.mark.parametrize("argv", [
     ["inspect", "--json", "a.so", "b.so", "--limit", "exports=10"], ["inspect", "--help"], ["inspect"],
     ["check", "-L", "deps", "--pyodide", "314.0.7", "pkg.whl"], ["check", "--help"],
