@@ -131,6 +131,11 @@ class Command:
 
     def parse(self, argv: list[str]) -> argparse.Namespace:
         """The arguments of `argv`.  Raises CommandError, HelpShown."""
+        args = _plain_parse(self.parser, argv)
+        return args if args is not None else self.parse_with_argparse(argv)
+
+    def parse_with_argparse(self, argv: list[str]) -> argparse.Namespace:
+        """`parse` by argparse itself, always.  Raises CommandError, HelpShown."""
         # options may stand between positionals (`catch load -t missing`), as gdb allows; a
         # parser with an argparse.REMAINDER argument (`call F ARGS...`) keeps them as they are,
         # and one without options (but -h) parses the same either way
@@ -151,6 +156,65 @@ class Command:
         finally:
             self.parser.usage = saved
         return args
+
+
+#: the most and the fewest words each kind of positional argument takes (argparse's nargs)
+_NARGS = {None: (1, 1), argparse.OPTIONAL: (0, 1), argparse.ZERO_OR_MORE: (0, None),
+          argparse.ONE_OR_MORE: (1, None), argparse.REMAINDER: (0, None)}
+
+
+def _plain_parse(cmd_parser: CommandParser, argv: list[str]) -> argparse.Namespace | None:
+    """What argparse makes of `argv` when no word looks like an option (none starts with `-`),
+    without argparse's machinery (its first parse compiles a regular expression per command,
+    a fifth of a millisecond): each positional argument takes its words as argparse's greedy
+    match gives them, values made and checked by argparse's own `_get_values`, every option
+    its default.  None when argparse must decide: a word starting with `-` (an option, `--`,
+    a negative number, `-h`), too few or too many words, a value argparse refuses (its error
+    message comes from argparse), a required option, or a positional argument that takes no
+    word (whether argparse calls its action then differs between Python versions, except
+    for `?` with no type).  `tests/test_commands_parse.py` compares it with argparse for
+    every command."""
+    if cmd_parser.fromfile_prefix_chars or cmd_parser._defaults \
+            or any(word.startswith(tuple(cmd_parser.prefix_chars)) for word in argv):
+        return None
+    try:
+        return _plain_namespace(cmd_parser, argv)
+    except (argparse.ArgumentError, TypeError, ValueError):
+        return None
+
+
+def _plain_namespace(cmd_parser: CommandParser, argv: list[str]) -> argparse.Namespace | None:
+    positionals, namespace = [], argparse.Namespace()
+    for action in cmd_parser._actions:
+        if action.option_strings:
+            if action.required:
+                return None
+            if action.dest is not argparse.SUPPRESS and action.default is not argparse.SUPPRESS \
+                    and not hasattr(namespace, action.dest):
+                default = action.default
+                if isinstance(default, str):  # argparse converts a string default of an option not given
+                    default = cmd_parser._get_value(action, default)
+                setattr(namespace, action.dest, default)
+        elif type(action) is not argparse._StoreAction or action.nargs not in _NARGS:
+            return None
+        else:
+            positionals.append(action)
+    if any(group.required for group in cmd_parser._mutually_exclusive_groups):
+        return None
+    left = len(argv)
+    least = [_NARGS[a.nargs][0] for a in positionals]
+    if sum(least) > left:
+        return None
+    start = 0
+    for i, action in enumerate(positionals):
+        most = _NARGS[action.nargs][1]
+        room = left - sum(least[i + 1:])  # greedy, leaving the later arguments their least
+        count = room if most is None else min(most, room)
+        if count == 0 and (action.nargs != argparse.OPTIONAL or action.type is not None):
+            return None
+        setattr(namespace, action.dest, cmd_parser._get_values(action, list(argv[start:start + count])))
+        start, left = start + count, left - count
+    return namespace if left == 0 else None
 
 
 @dataclass

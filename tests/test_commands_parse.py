@@ -1,0 +1,89 @@
+"""A command line whose words look like no option is parsed without argparse's machinery
+(dldbg.commands.registry._plain_parse: argparse compiles a regular expression for each
+command's first parse, a fifth of a millisecond of a session's first `dlopen`); argparse stays
+the parser of record: every other line, and every error and help text, is argparse's.  These
+tests hold the shortcut to argparse's results for every command, and count its use."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+
+import pytest
+
+from dldbg.commands import builtin_registry
+from dldbg.commands.registry import _plain_parse
+from dldbg.plugins import make_plugin_manager
+from dldbg.session import Session, TextPrinter
+from dldbg.session.errors import CommandError, HelpShown
+from dldbg.session.tokens import tokenize
+
+#: word lists tried on every command beside its own examples
+WORDS = ([], ["a"], ["a", "b"], ["a", "b", "c"], ["a", "b", "c", "d"], ["1"], ["1", "2"], ["7", "x"], ["0x10"],
+         ["load"], ["got"], ["name=foo"], ["libfoo.so", "now"], ["libfoo.so", "RTLD_NOW|RTLD_LOCAL"], [""],
+         ["-1"], ["-u"], ["--", "a"], ["-h"], ["a", "-t"])
+
+
+def _registry():
+    """The built-in commands and those of the bundled plugins."""
+    session = Session(None, registry=builtin_registry(), cache_dir=None,
+                      printer=TextPrinter(io.StringIO(), io.StringIO()), plugins=make_plugin_manager(entry_points=False))
+    return session.registry
+
+
+def _outcome(parse, argv):
+    try:
+        return "ok", vars(parse(list(argv)))
+    except (CommandError, HelpShown) as exc:
+        return type(exc).__name__, str(exc)
+
+
+def _cases(registry):
+    for name, command in sorted(registry.commands.items()):
+        used = len(name.split())
+        examples = [tokenize(example)[used:] for example in command.parser.examples
+                    if tokenize(example)[:used] == name.split()]
+        for argv in [*examples, *WORDS]:
+            yield command, argv
+
+
+def test_the_shortcut_gives_what_argparse_gives_for_every_command():
+    shortcut = 0
+    for command, argv in _cases(_registry()):
+        fast = _plain_parse(command.parser, list(argv))
+        reference = _outcome(command.parse_with_argparse, argv)
+        if fast is not None:
+            shortcut += 1
+            assert reference == ("ok", vars(fast)), (command.name, argv)
+            for key, value in vars(fast).items():  # the same objects: a Token stays a Token (quoted or not)
+                assert type(value) is type(reference[1][key]), (command.name, argv, key)
+        assert _outcome(command.parse, argv) == reference, (command.name, argv)
+    assert shortcut > 100
+
+
+@pytest.mark.parametrize("line", ["dlopen libfoo.so", "dlopen libz.so now,global", "call f 1 2", "info got",
+                                  "x/4xw 0x10", "delete 1 2", "step 3"])
+def test_a_plain_line_compiles_no_regular_expression(line, monkeypatch):
+    registry = builtin_registry()
+    command, argv = registry.parse(line)
+    compiled = []
+    compile_ = re.compile
+    monkeypatch.setattr(re, "compile", lambda *a, **k: compiled.append(a[0]) or compile_(*a, **k))
+    monkeypatch.setattr(argparse.ArgumentParser, "_parse_known_args",
+                        lambda *a, **k: pytest.fail(f"argparse parsed {line!r}"))
+    command.parse(list(argv))
+    assert compiled == []
+
+
+@pytest.mark.parametrize("line, error", [
+    ("dlopen", "dlopen: the following arguments are required: path (usage: dlopen [-h] path [flags])"),
+    ("dlopen a b c", "dlopen: unrecognized arguments: c (usage: dlopen [-h] path [flags])"),
+    ("step x", "step: argument count: invalid int value: 'x' (usage: step [-h] [count])"),
+])
+def test_errors_stay_argparse_s(line, error):
+    registry = builtin_registry()
+    command, argv = registry.parse(line)
+    with pytest.raises(CommandError) as raised:
+        command.parse(list(argv))
+    assert str(raised.value) == error
