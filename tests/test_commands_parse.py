@@ -87,3 +87,27 @@ def test_errors_stay_argparse_s(line, error):
     with pytest.raises(CommandError) as raised:
         command.parse(list(argv))
     assert str(raised.value) == error
+
+
+def test_a_line_without_quotes_escapes_or_comments_splits_as_the_scanner_splits_it():
+    import random
+
+    from dldbg.session.tokens import _scan
+
+    rng = random.Random(13)
+    alphabet = "ab/.-=|,0x1 \t\u00a0\u2003\x1c\n\r\u00e9"
+    lines = ["dlopen libfoo.so", "  info   got  ", "", "x/4xw 0x10", *("".join(rng.choice(alphabet) for _ in range(
+        rng.randrange(30))) for _ in range(2000))]
+    for line in lines:
+        fast, scanned = tokenize(line), _scan(line, False)
+        assert fast == scanned and [w.quoted for w in fast] == [w.quoted for w in scanned], repr(line)
+        assert all(type(w) is type(s) for w, s in zip(fast, scanned))
+
+
+def test_a_session_s_registry_starts_with_its_name_index():
+    """The index of command names is made once per process and grows with a plugin's
+    commands: a session's first command does not make it again."""
+    registry = _registry()
+    assert "trace" in registry.commands  # a bundled plugin's command, added to the session's copy
+    assert registry._names_key == registry._key()
+    assert any(name == "trace" for _parts, name in registry._split_names()[1])

@@ -22,6 +22,7 @@ def builtin_registry() -> Registry:
 
         for name in MODULES:
             importlib.import_module(f"{__name__}.{name}")
+        BUILTIN._split_names()  # the name index, made once: each session's copy starts with it
         _loaded = True
     return BUILTIN.copy()
 

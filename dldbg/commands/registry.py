@@ -223,12 +223,16 @@ class Registry:
 
     commands: dict[str, Command] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
-    _names: list = field(default_factory=list, init=False, repr=False, compare=False)
     _names_key: tuple | None = field(default=None, init=False, repr=False, compare=False)
     _names_by_length: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def copy(self) -> "Registry":
-        return Registry(dict(self.commands), dict(self.aliases))
+        """The same commands, in a registry of its own (its name index copied, not made again)."""
+        other = Registry(dict(self.commands), dict(self.aliases))
+        if self._names_key == self._key():
+            other._names_by_length = {n: list(names) for n, names in self._names_by_length.items()}
+            other._names_key = self._names_key
+        return other
 
     def add(self, command: Command) -> Command:
         """Raises ValueError when the name or an alias is taken (a plugin cannot replace a command)."""
@@ -243,9 +247,15 @@ class Registry:
         desc = command.parser.epilog or ""
         if not desc.startswith("Examples:"):
             raise ValueError(f"the help of {command.name!r} must end with Examples:")
+        current = self._names_key is not None and self._names_key == self._key()
         self.commands[command.name] = command
         for alias in command.aliases:
             self.aliases[alias] = command.name
+        if current:  # the name index grows with the registry (a plugin's commands) instead of being made again
+            for name in (command.name, *command.aliases):
+                parts = name.split()
+                self._names_by_length.setdefault(len(parts), []).append((parts, name))
+            self._names_key = self._key()
         return command
 
     def command(self, cmd_parser: CommandParser, *, category: str, aliases=(), complete=(), resumes: bool = False,
@@ -285,10 +295,11 @@ class Registry:
         `info modules`); the longest name that matches wins, then the one with the most words
         typed in full.  Raises CommandError (unknown, ambiguous, or a name that needs more words).
         """
-        names = self._split_names()
-        by_length = self._names_by_length
+        by_length = self._split_names()
         for n in range(min(len(words), max(by_length, default=0)), 0, -1):
             first = words[0]
+            if n == 1 and (first in self.commands or first in self.aliases):
+                return self.get(first), 1  # a whole name: typed in full, it beats every name it begins
             found = [(parts, name) for parts, name in by_length.get(n, ())
                      if parts[0].startswith(first) and all(parts[i].startswith(words[i]) for i in range(1, n))]
             if not found:
@@ -304,23 +315,26 @@ class Registry:
             raise CommandError(f"ambiguous command {' '.join(words[:n])!r}: {', '.join(sorted(best))}")
         if not words:
             raise CommandError("empty command")
-        longer = sorted(name for parts, name in names
+        longer = sorted(name for names in by_length.values() for parts, name in names
                         if len(parts) > len(words) and all(parts[i].startswith(words[i]) for i in range(len(words))))
         if longer:
             raise CommandError(f"{' '.join(words)!r} needs more words: {', '.join(longer)}")
         raise CommandError(f"unknown command {words[0]!r} (try `help`)")
 
-    def _split_names(self) -> list[tuple[list[str], str]]:
-        """(words, name) of every command name and alias, sorted by name (and grouped by their
-        number of words in `_names_by_length`); kept while the commands and aliases stay the same."""
-        key = (tuple(self.commands), tuple(self.aliases))
+    def _key(self) -> tuple:
+        return tuple(self.commands), tuple(self.aliases)
+
+    def _split_names(self) -> dict[int, list[tuple[list[str], str]]]:
+        """(words, name) of every command name and alias, by their number of words; kept while
+        the commands and aliases stay the same (`add` extends it)."""
+        key = self._key()
         if self._names_key != key:
-            self._names = [(name.split(), name) for name in self.names()]
             self._names_by_length = {}
-            for parts, name in self._names:
+            for name in (*self.commands, *self.aliases):
+                parts = name.split()
                 self._names_by_length.setdefault(len(parts), []).append((parts, name))
             self._names_key = key
-        return self._names
+        return self._names_by_length
 
     def split_format(self, words: list[Token]) -> list[Token]:
         """`x/16xb ...` -> `x`, `/16xb`, ...: a first word COMMAND/SUFFIX of a known command."""

@@ -13,6 +13,9 @@ from .errors import CommandError
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'", "a": "\a", "b": "\b",
             "f": "\f", "v": "\v", "e": "\x1b"}
 
+#: the characters that make a line more than words between spaces
+_SPECIAL = ("'", '"', "\\", "#")
+
 
 class Token(str):
     """A word of a command line.  `quoted`: some part of it was inside quotes."""
@@ -31,6 +34,13 @@ def tokenize(line: str, *, partial: bool = False) -> list[Token]:
     Raises CommandError for an unterminated quote or a bad escape, unless `partial` (used for
     completion, where the line is still being typed): then the open word is returned as is.
     """
+    if not any(c in line for c in _SPECIAL):  # no quote, escape or comment: the words between spaces
+        return [Token(word) for word in line.split()]
+    return _scan(line, partial)
+
+
+def _scan(line: str, partial: bool) -> list[Token]:
+    """`tokenize`, a character at a time."""
     words: list[Token] = []
     i, n = 0, len(line)
     while i < n:
