@@ -241,7 +241,7 @@ def _run_batch(session, timeout: float | None, stderr: TextIO) -> int:
 
     session.limit = RunLimit(lambda: session.engine.interrupt(), timeout).start()
     try:
-        with session.interrupts.active():
+        with session.interrupts_active():
             session.run_commands()
     finally:
         session.limit.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -433,3 +434,34 @@ def test_a_module_file_is_read_without_a_file_object(tmp_path, monkeypatch):
     engine.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)
     monkeypatch.undo()
     assert engine.call("dep_square", [3]) == 9
+
+def test_the_sigint_watcher_starts_only_when_wasm_is_about_to_run(tmp_path, monkeypatch):
+    """A session's command installs its SIGINT handler (through the C function: `signal.signal`
+    makes an enum of the old handler through an exception); the watcher's pipe and thread start
+    when the engine is about to enter wasm (`Engine.before_wasm`), once per session, not with
+    every command.  tests/test_session_nested.py checks that Ctrl-C still stops looping wasm."""
+    import _thread
+    import signal
+
+    from dldbg.commands import builtin_registry
+    from dldbg.plugins import make_plugin_manager
+    from dldbg.session import Session, TextPrinter
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals need the main thread")
+    threads, wrapped = [], []
+    start_new_thread = _thread.start_new_thread
+    monkeypatch.setattr(_thread, "start_new_thread", lambda *a: threads.append(a) or start_new_thread(*a))
+    monkeypatch.setattr(signal, "signal", lambda *a: wrapped.append(a) or pytest.fail("signal.signal called"))
+    session = Session(None, registry=builtin_registry(), cache_dir=str(tmp_path),
+                      printer=TextPrinter(io.StringIO(), io.StringIO()), plugins=make_plugin_manager(entry_points=False))
+    try:
+        for line in ("help", "info modules", "break load", "info breakpoints", "delete", f"dlopen {RELOC_DEP}"):
+            assert session.execute(line).ok, line
+        assert threads == []  # libreloc_dep.so's relocation and constructor functions are empty: no wasm ran
+        assert session.execute("call dep_square 7").data["result"] == 49
+        assert session.execute("call dep_square 8").data["result"] == 64
+        assert len(threads) == 1  # the first wasm entry started it; it stays for the session
+        assert wrapped == []
+    finally:
+        session.close()

@@ -172,3 +172,57 @@ def test_a_stale_interrupt_does_not_stop_the_next_load():
     c.session.interrupt()
     c.ok("dlopen libreloc.so")
     assert c.ok("call get_ctor_state").data["result"] == 46
+
+
+CTOR_SPIN = """
+void notify_started(void);
+volatile int counter;
+__attribute__((constructor)) static void forever(void) { notify_started(); for (;;) counter++; }
+int answer(void) { return 42; }
+"""
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_ctrl_c_stops_a_looping_constructor_of_a_dlopen(tmp_path):
+    """The session's SIGINT watcher starts when the loader is about to call the constructor
+    (Engine.before_wasm), not with the command: Ctrl-C still stops a constructor that loops
+    without host calls; the load fails and is rolled back, and the session goes on."""
+    import shutil
+    import subprocess
+
+    for tool in ("clang-16", "wasm-ld-16"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not found (scripts/test installs clang-16 and lld-16)")
+    (tmp_path / "ctorspin.c").write_text(CTOR_SPIN)
+    subprocess.run(["clang-16", "--target=wasm32-unknown-emscripten", "-fPIC", "-fvisibility=default", "-O1", "-c",
+                    "ctorspin.c", "-o", "ctorspin.o"], cwd=tmp_path, check=True)
+    subprocess.run(["wasm-ld-16", "--experimental-pic", "-shared", "--unresolved-symbols=import-dynamic",
+                    "ctorspin.o", "-o", "libctorspin.so"], cwd=tmp_path, check=True)
+    SpinHost.started = threading.Event()
+    c = Captured(str(tmp_path / "libctorspin.so"), host_factory=lambda session: SpinHost())
+
+    def press_ctrl_c():
+        SpinHost.started.wait()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    forced = []
+
+    def rescue():  # had SIGINT not reached the loop, the test must fail, not hang
+        forced.append(True)
+        c.session.engine.interrupt()
+
+    thread = threading.Thread(target=press_ctrl_c, daemon=True)
+    thread.start()
+    watchdog = threading.Timer(20, rescue)
+    watchdog.start()
+    try:
+        result = c.fails("dlopen libctorspin.so")
+    finally:
+        watchdog.cancel()
+    thread.join()
+    assert not forced, "SIGINT did not stop the constructor"
+    assert "interrupted" in result.error and "ctors" in result.error, result.error
+    assert c.session.engine.module_named("libctorspin.so") is None or \
+        c.session.engine.module_named("libctorspin.so").state == "failed"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert c.ok("info modules")

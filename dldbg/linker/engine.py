@@ -140,6 +140,9 @@ class Engine:
         self.bind_now = bind_now
         self.environ = environ
         self.listeners: list[Callable[[Event], None]] = []
+        #: called before the engine calls into wasm (`call_func`, and instantiating a module with
+        #: a start function): the debugger session starts its SIGINT watcher there
+        self.before_wasm: Callable[[], None] | None = None
         self.global_scope = Scope("global")
         self.got = GlobalOffsetTable(self.store)
         self._constants: I32Globals | None = None  # immutable i32 globals (`constant_global`)
@@ -697,6 +700,8 @@ class Engine:
         with `__stack_pointer` put back where it was before the call: a trapping frame never
         pops its stack, so each failure would leak it."""
         self.store.set_epoch_deadline(1)
+        if self.before_wasm is not None:
+            self.before_wasm()
         saved_sp = self.stack_value()
         try:
             return func(self.store, *args)

@@ -632,6 +632,8 @@ class LoadRequest:
             start_name = f"func[{mod.wasm.start}]"
         began = time.perf_counter()
         engine.store.set_epoch_deadline(1)  # an interrupt that arrived while no wasm ran is stale
+        if start_name is not None and engine.before_wasm is not None:
+            engine.before_wasm()
         saved_sp = engine.stack_value()
         try:
             mod.instance = instantiate(engine.store, mod.compiled, externs)

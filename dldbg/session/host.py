@@ -16,7 +16,14 @@ from .guest import allocate
 
 class DebuggerHost(StandaloneHost):
     """StandaloneHost whose `resolve_import` also serves `env.dlopen/dlsym/dlclose/dlerror`
-    (and toywasm's `dyld.*`)."""
+    (and toywasm's `dyld.*`).
+
+    It never calls into wasm itself: every call goes through the engine (`Engine.call_func`, or
+    an instantiation running a start function), which calls `Engine.before_wasm` first, so the
+    session starts its SIGINT watcher only when wasm is about to run (`watches_wasm_entry`).
+    """
+
+    watches_wasm_entry = True
 
     def attach(self, engine) -> None:
         super().attach(engine)

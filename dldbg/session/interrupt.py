@@ -8,6 +8,11 @@ to the wakeup fd (`signal.set_wakeup_fd`) at once, and a watcher thread reading 
 `on_interrupt` too.  Incrementing the epoch is the one engine operation made from another thread;
 wasmtime documents `Engine.increment_epoch` as safe to call from any thread.
 
+The watcher (a pipe and a thread) is needed only while wasm runs: `active(watch=False)` installs
+the handler alone, and `watch()`, which the session's engine calls before it enters wasm
+(`Engine.before_wasm`), starts the watcher then, the first time.  A command that runs no wasm (a
+dlopen whose relocations and constructors are empty, `info`, `break`) starts no thread.
+
 While the session waits for the user at a pause, the previous handlers are back in place (the
 REPL's prompt handles Ctrl-C itself).  Only the main thread can install signal handlers; on any
 other thread the guard does nothing.
@@ -15,6 +20,7 @@ other thread the guard does nothing.
 
 from __future__ import annotations
 
+import _signal
 import _thread
 import os
 import signal
@@ -28,8 +34,11 @@ class InterruptGuard:
 
     def __init__(self, on_interrupt: Callable[[], None]):
         self._on_interrupt = on_interrupt
-        self._saved: list[tuple[object, int]] = []
+        #: per active level: [the SIGINT handler before it, the wakeup fd before it (None: the
+        #: level did not set one; -2: it could not)]
+        self._saved: list[list] = []
         self._pipe: tuple[int, int] | None = None
+        self._watching = False  # the wakeup fd is the watcher's pipe
         self.interrupted = False
 
     @staticmethod
@@ -67,41 +76,55 @@ class InterruptGuard:
             os.set_blocking(writer, False)
             self._pipe = (reader, writer)
             # `_thread` rather than threading.Thread: `Thread.start` waits until the new thread
-            # runs, milliseconds on a busy machine, paid by the session's first command
+            # runs, milliseconds on a busy machine
             _thread.start_new_thread(self._watch, (reader,))
         return self._pipe[1]
 
-    def _install(self) -> None:
-        writer = self._ensure_pipe()
-        old_handler = signal.signal(signal.SIGINT, self._handler)
-        try:
-            old_fd = signal.set_wakeup_fd(writer, warn_on_full_buffer=False)
-        except ValueError:
-            old_fd = -2  # could not take the wakeup fd; the Python-level handler still works
-        self._saved.append((old_handler, old_fd))
+    @staticmethod
+    def _set_handler(handler):
+        # the C function: `signal.signal` turns the old handler into an enum member when it can,
+        # through an exception when it cannot (a function), a tenth of the command's first millisecond
+        return _signal.signal(signal.SIGINT, handler)
 
-    def _restore(self, handler, fd: int) -> None:
-        signal.signal(signal.SIGINT, handler)
-        if fd != -2:
+    def watch(self) -> None:
+        """Start watching SIGINT while wasm runs (the pipe, its thread, the wakeup fd), if the
+        guard is active and not watching yet; the level active now undoes it."""
+        if not self._saved or self._watching or not self._usable():
+            return
+        writer = self._ensure_pipe()
+        try:
+            self._saved[-1][1] = signal.set_wakeup_fd(writer, warn_on_full_buffer=False)
+        except ValueError:
+            self._saved[-1][1] = -2  # could not take the wakeup fd; the Python-level handler still works
+        self._watching = True
+
+    def _restore(self, handler, fd: int | None) -> None:
+        self._set_handler(handler)
+        if fd is not None and fd != -2:
             try:
                 signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
             except ValueError:
                 pass
 
     @contextmanager
-    def active(self):
-        """SIGINT interrupts the engine while the block runs."""
+    def active(self, watch: bool = True):
+        """SIGINT interrupts the engine while the block runs; `watch=False`: the watcher waits
+        for `watch()` (see the module's docstring)."""
         if not self._usable():
             yield
             return
         if not self._saved:
             self.interrupted = False
-        self._install()
+        self._saved.append([self._set_handler(self._handler), None])
+        if watch:
+            self.watch()
         try:
             yield
         finally:
             handler, fd = self._saved.pop()
             self._restore(handler, fd)
+            if fd is not None:
+                self._watching = False
 
     @contextmanager
     def suspended(self):
@@ -109,15 +132,16 @@ class InterruptGuard:
         if not self._usable() or not self._saved:
             yield
             return
-        handler, fd = self._saved[0]
-        current = (signal.getsignal(signal.SIGINT), self._pipe[1] if self._pipe else -1)
-        saved, self._saved = self._saved, []
-        self._restore(handler, fd)
+        handler = self._saved[0][0]
+        taken = next((fd for _handler, fd in self._saved if fd is not None), None)  # before the watcher's
+        saved, watching = self._saved, self._watching
+        self._saved, self._watching = [], False
+        self._restore(handler, taken)
         try:
             yield
         finally:
-            self._saved = saved
-            self._restore(self._handler, current[1])
+            self._saved, self._watching = saved, watching
+            self._restore(self._handler, self._pipe[1] if watching and taken != -2 else None)
 
     def close(self) -> None:
         """Close the write end; the watcher thread sees end of file and closes the read end."""

@@ -245,6 +245,7 @@ class Session:
             engine.listeners.append(self._on_event)
             engine.listeners.extend(self._engine_listeners)
             self.stack = LoadStack()
+            self._watch_lazily = False
             return engine
         from ..linker.engine import Engine
 
@@ -256,6 +257,11 @@ class Session:
         engine.listeners.append(self._on_event)
         engine.listeners.extend(self._engine_listeners)
         self.stack = LoadStack()
+        # a host that enters wasm only through the engine: the SIGINT watcher starts when wasm
+        # is about to run, not with every command (dldbg.session.interrupt)
+        self._watch_lazily = getattr(engine.host, "watches_wasm_entry", False)
+        if self._watch_lazily:
+            engine.before_wasm = self.interrupts.watch
         return engine
 
     def add_engine_listener(self, listener: Callable) -> None:
@@ -506,7 +512,7 @@ class Session:
         if outer is None:
             self._rearm_interrupts()
         try:
-            with self.interrupts.active():
+            with self.interrupts_active():
                 command, argv = self.registry.parse(line)
                 reply = command.run(self, list(argv))
             reply = as_reply(reply)
@@ -557,6 +563,12 @@ class Session:
             result = CommandResult(line, True, {"breakpoint": bp.number, "commands": lines}, text)
         self.printer.result(result)
         return result
+
+    def interrupts_active(self):
+        """`with session.interrupts_active():` SIGINT stops running wasm while the block runs;
+        the watcher thread starts when the engine is about to enter wasm, or at once for an
+        engine whose host calls wasm itself (dldbg.session.interrupt)."""
+        return self.interrupts.active(watch=not self._watch_lazily)
 
     def _rearm_interrupts(self) -> None:
         """A Ctrl-C that arrived when no wasm was running must not stop the next wasm to run:
