@@ -465,3 +465,20 @@ def test_the_sigint_watcher_starts_only_when_wasm_is_about_to_run(tmp_path, monk
         assert wrapped == []
     finally:
         session.close()
+
+def test_stages_with_nothing_to_do_look_nothing_up(tmp_path, monkeypatch):
+    # a module without element segments, TLS or relocations: the table stage evaluates no
+    # segment offsets, the TLS stage asks the instance for no export it does not have
+    from dldbg.linker.module import LoadedModule
+
+    asked, evaluated = [], []
+    getitem = wasmtime_compat.InstanceExports.__getitem__
+    values = LoadedModule.base_global_values
+    monkeypatch.setattr(wasmtime_compat.InstanceExports, "__getitem__",
+                        lambda self, name: asked.append(name) or getitem(self, name))
+    monkeypatch.setattr(LoadedModule, "base_global_values", lambda self: evaluated.append(self.name) or values(self))
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    engine.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)
+    exported = set(engine.modules[0].wasm.export_map)
+    assert [name for name in asked if name not in exported] == [] and evaluated == []
+    assert engine.call("dep_square", [4]) == 16

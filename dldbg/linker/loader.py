@@ -461,7 +461,7 @@ class LoadRequest:
         """Function index -> table slot, for the module's active element segments on table 0."""
         if mod.id not in self._elem_slot_maps:
             slots: dict[int, int] = {}
-            values = self._base_globals(mod)
+            values = self._base_globals(mod) if mod.wasm.elements else None
             for seg in mod.wasm.elements:
                 if seg.mode != "active" or seg.table != 0:
                     continue
@@ -786,6 +786,8 @@ class LoadRequest:
     def _init_tls(self, mod: LoadedModule) -> None:
         engine = self.engine
         exports = mod.externs
+        if "__wasm_init_tls" not in exports or "__tls_size" not in exports:  # no TLS (and no lookup)
+            return
         init, size_global = exports.get("__wasm_init_tls"), exports.get("__tls_size")
         if not isinstance(init, wasmtime.Func) or not isinstance(size_global, wasmtime.Global):
             return
