@@ -309,9 +309,9 @@ def test_empty_relocation_and_constructor_functions_are_not_called(tmp_path, mon
     calls = []
     call_func = Engine.call_func
 
-    def counting(self, func, name, args):
+    def counting(self, func, name, args, **kwargs):
         calls.append(name)
-        return call_func(self, func, name, args)
+        return call_func(self, func, name, args, **kwargs)
 
     monkeypatch.setattr(Engine, "call_func", counting)
     engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
@@ -482,3 +482,27 @@ def test_stages_with_nothing_to_do_look_nothing_up(tmp_path, monkeypatch):
     exported = set(engine.modules[0].wasm.export_map)
     assert [name for name in asked if name not in exported] == [] and evaluated == []
     assert engine.call("dep_square", [4]) == 16
+
+
+def test_relocations_and_constructors_are_called_without_wasmtime_py(tmp_path, monkeypatch):
+    # wasmtime-py's Func.__call__ asks wasmtime for the type and makes a ctypes array type for
+    # the parameters and one for the results: some 0.1 ms for a process's first call into wasm;
+    # the loader knows from the parse that these functions take and return nothing
+    import wasmtime
+
+    calls = []
+    call = wasmtime.Func.__call__
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    events = []
+    engine.listeners.append(events.append)
+    monkeypatch.setattr(wasmtime.Func, "__call__", lambda self, *a: calls.append(self) or call(self, *a))
+    engine.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)  # both non-empty
+    assert calls == []
+    assert [e.function for e in events if e.kind in ("reloc.apply", "ctor.call")][-2:] == [
+        "__wasm_apply_data_relocs", "__wasm_call_ctors"]
+    assert next(e for e in events if e.kind == "reloc.apply" and e.module == "libreloc.so").changes
+    monkeypatch.undo()
+    assert engine.call("get_ctor_ok", []) == 1  # the constructor ran after the relocations
+    traps = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(DlError, match="ctors: __wasm_call_ctors failed: __wasm_call_ctors trapped: wasm trap: wasm `unreachable`"):
+        traps.dlopen(str(SAMPLES / "clang16" / "ctor_trap" / "libctor_trap.so"), RTLD_NOW | RTLD_GLOBAL)

@@ -45,6 +45,7 @@ try:
     _INSTANCE_NEW = _untyped("wasmtime_instance_new")
     _SIZE = ctypes.c_size_t
     _TRAP_P = ctypes.POINTER(ffi.wasm_trap_t)
+    _FUNC_CALL = _untyped("wasmtime_func_call")
     _trap_from = wasmtime.Trap._from_ptr
     _from_raw = wasmtime.Global._from_raw
     _from_error = wasmtime.WasmtimeError._from_ptr
@@ -199,3 +200,25 @@ def instantiate(store: wasmtime.Store, module: wasmtime.Module, externs: list) -
         _raise_host_exception()
         raise exc
     return wasmtime.Instance._from_raw(instance)
+
+
+def call_nullary(store: wasmtime.Store, func: wasmtime.Func) -> None:
+    """`func(store)` for a function the caller knows to be of type [] -> [] (the loader's
+    `__wasm_apply_data_relocs` and `__wasm_call_ctors`, by the module's parse), without
+    wasmtime-py's `Func.__call__`: it asks wasmtime for the function's type and makes a
+    ctypes array type for its parameters and one for its results (some 0.1 ms for the first
+    call into wasm of a process).  Raises what that raises: `wasmtime.Trap`, a host
+    function's own exception, `wasmtime.WasmtimeError`."""
+    if not FAST:
+        func(store)
+        return
+    trap = _TRAP_P()
+    error = _FUNC_CALL(store._context(), _byref(func._func), None, _SIZE(0), None, _SIZE(0), _byref(trap))
+    if error:
+        exc = _error(error)
+        _raise_host_exception()
+        raise exc
+    if trap:
+        exc = _trap_from(trap)
+        _raise_host_exception()
+        raise exc

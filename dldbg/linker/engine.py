@@ -24,7 +24,7 @@ from ..limits import ResourceLimits, default_limits
 from .cache import CompileCache, default_cache_dir
 from .calltarget import resolve_function
 from .flags import BAD_MODE_MESSAGE, RTLD_DEFAULT, RTLD_GLOBAL, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW
-from .capi import I32Globals, global_value
+from .capi import I32Globals, call_nullary, global_value
 from .functable import FunctionTable
 from .got import GlobalOffsetTable, to_i32
 from .loader import LoadRequest, check_import_limits, first_line
@@ -695,15 +695,19 @@ class Engine:
         func, ftype, name = self.resolve_function(target)
         return self.call_func(func, name, coerce_args(ftype, list(args), name))
 
-    def call_func(self, func: wasmtime.Func, name: str, args: list) -> object:
+    def call_func(self, func: wasmtime.Func, name: str, args: list, *, nullary: bool = False) -> object:
         """Call `func`.  A trap or failure raises CallError (a trap carries its wasm backtrace),
         with `__stack_pointer` put back where it was before the call: a trapping frame never
-        pops its stack, so each failure would leak it."""
+        pops its stack, so each failure would leak it.  `nullary`: the caller knows `func` is
+        of type [] -> [] (and `args` is empty): it is called through wasmtime's C API
+        (`capi.call_nullary`)."""
         self.store.set_epoch_deadline(1)
         if self.before_wasm is not None:
             self.before_wasm()
         saved_sp = self.stack_value()
         try:
+            if nullary:
+                return call_nullary(self.store, func)
             return func(self.store, *args)
         except BaseException as exc:
             self.restore_stack(saved_sp)

@@ -55,7 +55,7 @@ from ..events import (
 )
 from ..nogc import collector_paused
 from ..wasm.reader import read_module
-from ..wasm.types import GlobalType
+from ..wasm.types import FuncType, GlobalType
 from .exnref import translate
 from .capi import instantiate
 from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
@@ -764,8 +764,10 @@ class LoadRequest:
     # -- initialisers -------------------------------------------------------------------
     def _call(self, mod: LoadedModule, name: str, stage: str, *args):
         func = mod.externs.get(name)
+        exp = mod.wasm.export_map.get(name)
+        nullary = not args and exp is not None and exp.kind == "func" and mod.wasm.func_type(exp.index) == _NULLARY
         try:
-            return self.engine.call_func(func, name, list(args))
+            return self.engine.call_func(func, name, list(args), nullary=nullary)
         except CallError as exc:
             raise LoadError(mod.path, stage, f"{name} failed: {exc}") from None
 
@@ -863,6 +865,9 @@ def _own_export(mod: LoadedModule, name: str):
     """The module's export for GOT entry `name`: `orig$NAME` (the unlegalized function) first."""
     exp = mod.wasm.export_map.get("orig$" + name)
     return exp if exp is not None and exp.kind == "func" else mod.wasm.export_map.get(name)
+
+
+_NULLARY = FuncType((), ())
 
 
 def _does_nothing(mod: LoadedModule, name: str) -> bool:
