@@ -35,7 +35,7 @@ from ...linker.engine import UnresolvedCallError
 from ...linker.functable import FunctionTable
 from ...linker.loader import check_mem_info
 from ...linker.memory import LinearMemory
-from ...linker.scope import Symbol
+from ...linker.scope import Symbol, export_symbol
 from ...linker.wasmtypes import functype
 from ...textsafe import printable
 from ...wasm.reader import WasmModule
@@ -114,21 +114,43 @@ class EmscriptenHost(Runtime):
         engine.allocator = EmscriptenHeap(self, layout.heap_base)
 
     def resolve_import(self, module, imp):
+        how = self._provides(module.wasm, imp, module.path == self.main_path)
+        if how is None:
+            return None
+        name, ftype = imp.field, module.wasm.types[imp.desc]
+        if how == "family":
+            return self._family_func(name, ftype), "emscripten host"
+        if how == "abort":
+            return self._aborting_func(name, ftype), "emscripten host"
+        if how == "impl":
+            return self._impl_func(name, ftype), "emscripten host"
+        key = (imp.module, name, ftype)
+        if key not in self._stubs:  # the module's first stub: all its stubs, from one wasm module
+            self._make_stubs(self._stub_keys(module.wasm, module.path == self.main_path))
+        return self._stubs[key], "emscripten host (not implemented: traps when called)"
+
+    def _provides(self, wasm: WasmModule, imp, is_main: bool) -> str | None:
+        """How the host provides the import `imp` of `wasm` (the main's if `is_main`): `family`
+        (invoke_*, __cxa_find_matching_catch_*), `abort`, `impl` (a JS-library function dldbg
+        implements), `stub` (one it does not: a trap stub), or None (not the host's)."""
         if imp.kind != "func" or imp.module not in ("env", *WASI_MODULES):
             return None
         name = imp.field
-        ftype = module.wasm.types[imp.desc]
-        is_main = module.path == self.main_path
         if name.startswith(FAMILIES):
-            return self._family_func(name, ftype), "emscripten host"
-        if name in ABORTING and not ftype.results and (is_main or name in self.published) \
-                and _takes(IMPORTS[name].func, ftype):
-            return self._aborting_func(name, ftype), "emscripten host"
+            return "family"
+        if name in ABORTING and not wasm.types[imp.desc].results and (is_main or name in self.published) \
+                and _takes(IMPORTS[name].func, wasm.types[imp.desc]):
+            return "abort"
         if name in IMPORTS and (is_main or name in self.published):
-            return self._impl_func(name, ftype), "emscripten host"
+            return "impl"
         if (name in self.layout.library_functions or name in self.published) and name not in self.layout.external_symbols:
-            return self._stub(imp.module, name, ftype), "emscripten host (not implemented: traps when called)"
+            return "stub"
         return None
+
+    def _stub_keys(self, wasm: WasmModule, is_main: bool) -> list[tuple]:
+        """The (import module, name, type) of every import of `wasm` bound to a trap stub."""
+        return [(imp.module, imp.field, wasm.types[imp.desc]) for imp in wasm.imports
+                if self._provides(wasm, imp, is_main) == "stub"]
 
     def explain_trap(self, message: str, frames: tuple[str, ...]) -> str | None:
         """The trap of an unimplemented import's stub names the import; the trap that ends an
@@ -228,7 +250,7 @@ class EmscriptenHost(Runtime):
         symbols: dict[str, Symbol] = {
             "__heap_base": Symbol("__heap_base", "data", "emscripten", 0, address=layout.heap_base),
         }
-        pending = []
+        stubs = _PublishedStubs(self)
         for name in sorted(names):
             sig = layout.js_sigs.get(name) or layout.library_functions.get(name) or (
                 IMPORTS[name].sig if name in IMPORTS else "")
@@ -240,24 +262,15 @@ class EmscriptenHost(Runtime):
                 continue
             ftype = FuncType(params, results)
             if name in IMPORTS:
-                func = self._impl_func(name, ftype)
-            else:
-                pending.append(("env", name, ftype))
-                func = None
-            symbols[name] = Symbol(name, "func", "emscripten", 0, extern=func, key=("host", name), func_type=ftype)
-        # the main's own unimplemented imports and the published stubs, in one module
-        for imp in wasm.imports:
-            if (imp.kind == "func" and imp.module in ("env", *WASI_MODULES) and imp.field in layout.library_functions
-                    and imp.field not in IMPORTS and imp.field not in layout.external_symbols
-                    and not imp.field.startswith(FAMILIES)):
-                pending.append((imp.module, imp.field, wasm.types[imp.desc]))
-        self._make_stubs(pending)
-        for module, name, ftype in pending:
-            sym = symbols.get(name)
-            if sym is not None and sym.extern is None and sym.func_type == ftype:
-                symbols[name] = Symbol(name, "func", "emscripten", 0, extern=self._stubs[(module, name, ftype)],
+                symbols[name] = Symbol(name, "func", "emscripten", 0, extern=self._impl_func(name, ftype),
                                        key=("host", name), func_type=ftype)
-        self.engine.define_symbols({n: s for n, s in symbols.items() if s.kind == "data" or s.extern is not None})
+            else:
+                stubs.types[name] = ftype
+                # a trap stub, made when first used (a side module's import, a GOT.func entry,
+                # dlsym): a MAIN_MODULE program publishes hundreds, and compiling them all
+                # (with a host-call trampoline each) cost a cold run a tenth of a second
+                symbols[name] = export_symbol(name, "func", "emscripten", 0, stubs, key=("host", name), func_type=ftype)
+        self.engine.define_symbols(symbols)
 
     # -- running ------------------------------------------------------------------------
     def run(self, engine, path: str, argv: list[str]) -> int:
@@ -394,6 +407,21 @@ class EmscriptenHost(Runtime):
         if not self.crash_keepalive:  # postamble's logExceptionOnExit: `[e, e.stack]` for an Error
             text = f"exiting due to exception: {text},{text}" if is_error else f"exiting due to exception: {text}"
         self.err(printable(text, keep="\n") + "".join(f"\n    at {printable(frame)}" for frame in frames))
+
+
+class _PublishedStubs:
+    """The trap stubs of the JS-library functions the host publishes without implementing
+    them, by name, made when first looked up (`ExportSymbol.extern`): one wasm module for the
+    stubs a module imports (`EmscriptenHost.resolve_import`), one each for those reached
+    otherwise."""
+
+    def __init__(self, host: EmscriptenHost):
+        self.host = host
+        #: name -> the type its JS-library function has (`.sig`)
+        self.types: dict[str, FuncType] = {}
+
+    def __getitem__(self, name: str) -> wasmtime.Func:
+        return self.host._stub("env", name, self.types[name])
 
 
 def _node_reports(exc: LoadError) -> bool:

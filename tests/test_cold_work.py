@@ -1,0 +1,101 @@
+"""What a cold `dldbg run` (nothing in the cache) does besides compiling the program: counted,
+never timed (docs/performance.md, "(a) A real workload").
+
+- The emscripten host publishes a trap stub for every JS-library function it does not
+  implement (hundreds for a MAIN_MODULE program), but makes them (a wasm module whose every
+  function wasmtime compiles with a host-call trampoline) only for the imports bound to them
+  and for the symbols looked up: a cold run compiled all of them.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from catalogue import OUT, scenario
+from dldbg.errors import CallError
+from dldbg.hosts.emscripten import EmscriptenHost
+from dldbg.hosts.emscripten import host as emscripten_host
+from dldbg.hosts.emscripten.traps import STUB_MODULE
+from dldbg.hosts.programs import ProgramOptions
+from dldbg.linker.engine import Engine
+
+
+@pytest.fixture
+def stubs_made(monkeypatch):
+    """The (import module, name, type) keys of every trap stub made from here on."""
+    made: list[tuple] = []
+    real = emscripten_host.stub_functions
+
+    def counting(engine, keys):
+        made.extend(keys)
+        return real(engine, keys)
+
+    monkeypatch.setattr(emscripten_host, "stub_functions", counting)
+    return made
+
+
+#: functions the patched glue publishes (`asmLibraryArg`) that dldbg does not implement
+EXTRA = 60
+
+
+def _glue_publishing_more(name: str, folder: Path) -> Path:
+    """A copy of the sample program `name` whose glue also publishes EXTRA JS functions that
+    no module imports, as a `-sMAIN_MODULE=1` glue publishes the whole JS library."""
+    shutil.copytree(OUT / "emcc" / name, folder)
+    glue = folder / "main.js"
+    text = glue.read_text()
+    marker = "var asmLibraryArg = {\n"
+    assert marker in text
+    entries = "".join(f'  "dldbg_test_unimplemented_{k}": _dldbg_test_unimplemented_{k},\n' for k in range(EXTRA))
+    sigs = "".join(f"_dldbg_test_unimplemented_{k}.sig = 'ii';\n" for k in range(EXTRA))
+    glue.write_text(text.replace(marker, marker + entries) + sigs)
+    return folder
+
+
+def _run(folder: Path, events: list) -> tuple[Engine, EmscriptenHost, int, bytes]:
+    program = scenario(folder.name)["emscripten_programs"][0]
+    out = io.BytesIO()
+    host = EmscriptenHost(ProgramOptions(), stdout=out, stderr=io.BytesIO())
+    engine = Engine(host, cache_dir=None)
+    engine.listeners.append(events.append)
+    wasm = str(folder / program["file"])
+    status = host.run(engine, wasm, [wasm, *program.get("args", [])])
+    return engine, host, status, out.getvalue()
+
+
+def _published_stubs(engine: Engine) -> list[str]:
+    return [name for name, sym in engine.global_scope.symbols.items()
+            if sym.module == "emscripten" and sym.kind == "func" and "_externs" in sym.__dict__]
+
+
+@pytest.mark.parametrize("name", ["em_unimplemented", "em_dlopen"])
+def test_trap_stubs_are_made_for_the_imports_bound_to_them_only(name, stubs_made, tmp_path):
+    events: list = []
+    folder = _glue_publishing_more(name, tmp_path / name)
+    engine, _host, status, out = _run(folder, events)
+    recorded = scenario(name)["emscripten_programs"][0]
+    expect = recorded.get("dldbg", recorded["node"])  # what node prints (dldbg's own for a trap)
+    assert (status, out.decode()) == (expect["exit"], expect["stdout"])
+    assert len(_published_stubs(engine)) >= EXTRA  # published, for side modules and dlsym
+    bound = {(e.import_module, e.field) for e in events if e.kind == "import.resolve" and "not implemented" in e.provider}
+    assert {(module, field) for module, field, _type in stubs_made} == bound
+    assert len(stubs_made) == len(set(stubs_made))  # each made once
+
+
+def test_a_published_stub_looked_up_traps_naming_itself(stubs_made, tmp_path):
+    events: list = []
+    engine, host, _status, _out = _run(_glue_publishing_more("em_loadtime", tmp_path / "em_loadtime"), events)
+    name = "dldbg_test_unimplemented_7"
+    sym = engine.global_scope.lookup(name)
+    before = len(stubs_made)
+    func = sym.func
+    assert stubs_made[before:] == [("env", name, sym.func_type)]  # made when first looked up, alone
+    assert sym.func is func and host._stub("env", name, sym.func_type) is func  # one function per stub
+    with pytest.raises(CallError) as trapped:
+        engine.call_func(func, name, [1])
+    assert trapped.value.backtrace[0] == f"{STUB_MODULE}!env.{name}"
+    assert host.explain_trap(trapped.value.trap, trapped.value.backtrace) == f"emscripten import env.{name} is not implemented"
