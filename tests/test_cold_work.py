@@ -14,24 +14,27 @@ import shutil
 from pathlib import Path
 
 import pytest
+import wasmtime
 
 from catalogue import OUT, scenario
+from conftest import WASM_HEADER, dylink0_payload, mem_info
 from dldbg.errors import CallError
 from dldbg.hosts.emscripten import EmscriptenHost
 from dldbg.hosts.emscripten import host as emscripten_host
 from dldbg.hosts.emscripten.traps import STUB_MODULE
 from dldbg.hosts.programs import ProgramOptions
 from dldbg.linker.engine import Engine
+from dldbg.wasm.binary import encode_custom_section
 
 
 @pytest.fixture
-def stubs_made(monkeypatch):
-    """The (import module, name, type) keys of every trap stub made from here on."""
-    made: list[tuple] = []
+def stub_modules(monkeypatch):
+    """The trap-stub modules made from here on: the (import module, name, type) keys of each."""
+    made: list[list[tuple]] = []
     real = emscripten_host.stub_functions
 
     def counting(engine, keys):
-        made.extend(keys)
+        made.append(list(keys))
         return real(engine, keys)
 
     monkeypatch.setattr(emscripten_host, "stub_functions", counting)
@@ -73,7 +76,7 @@ def _published_stubs(engine: Engine) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["em_unimplemented", "em_dlopen"])
-def test_trap_stubs_are_made_for_the_imports_bound_to_them_only(name, stubs_made, tmp_path):
+def test_trap_stubs_are_made_for_the_imports_bound_to_them_only(name, stub_modules, tmp_path):
     events: list = []
     folder = _glue_publishing_more(name, tmp_path / name)
     engine, _host, status, out = _run(folder, events)
@@ -82,20 +85,41 @@ def test_trap_stubs_are_made_for_the_imports_bound_to_them_only(name, stubs_made
     assert (status, out.decode()) == (expect["exit"], expect["stdout"])
     assert len(_published_stubs(engine)) >= EXTRA  # published, for side modules and dlsym
     bound = {(e.import_module, e.field) for e in events if e.kind == "import.resolve" and "not implemented" in e.provider}
-    assert {(module, field) for module, field, _type in stubs_made} == bound
-    assert len(stubs_made) == len(set(stubs_made))  # each made once
+    made = [key for keys in stub_modules for key in keys]
+    assert {(module, field) for module, field, _type in made} == bound
+    assert len(made) == len(set(made))  # each made once
 
 
-def test_a_published_stub_looked_up_traps_naming_itself(stubs_made, tmp_path):
+def test_a_published_stub_looked_up_traps_naming_itself(stub_modules, tmp_path):
     events: list = []
     engine, host, _status, _out = _run(_glue_publishing_more("em_loadtime", tmp_path / "em_loadtime"), events)
     name = "dldbg_test_unimplemented_7"
     sym = engine.global_scope.lookup(name)
-    before = len(stubs_made)
+    before = len(stub_modules)
     func = sym.func
-    assert stubs_made[before:] == [("env", name, sym.func_type)]  # made when first looked up, alone
+    assert stub_modules[before:] == [[("env", name, sym.func_type)]]  # made when first looked up, alone
     assert sym.func is func and host._stub("env", name, sym.func_type) is func  # one function per stub
     with pytest.raises(CallError) as trapped:
         engine.call_func(func, name, [1])
     assert trapped.value.backtrace[0] == f"{STUB_MODULE}!env.{name}"
     assert host.explain_trap(trapped.value.trap, trapped.value.backtrace) == f"emscripten import env.{name} is not implemented"
+
+
+TAKES_STUB_ADDRESSES = """(module
+  (import "GOT.func" "dldbg_test_unimplemented_1" (global (mut i32)))
+  (import "GOT.func" "dldbg_test_unimplemented_2" (global (mut i32)))
+  (import "env" "dldbg_test_unimplemented_3" (func (param i32) (result i32))))"""
+
+
+def test_the_stubs_a_library_takes_the_address_of_or_imports_come_from_one_module(stub_modules, tmp_path):
+    """A library's `GOT.func` entries reach the published stubs one by one before its imports
+    are resolved: the first makes all the stubs the library binds, in one wasm module."""
+    engine, _host, _status, _out = _run(_glue_publishing_more("em_loadtime", tmp_path / "em_loadtime"), [])
+    library = tmp_path / "libaddresses.so"
+    body = bytes(wasmtime.wat2wasm(TAKES_STUB_ADDRESSES))[len(WASM_HEADER):]
+    library.write_bytes(WASM_HEADER + encode_custom_section("dylink.0", dylink0_payload((1, mem_info(0, 0, 0, 0))))
+                        + body)
+    before = len(stub_modules)
+    engine.dlopen(str(library))
+    assert [sorted(name for _module, name, _type in keys) for keys in stub_modules[before:]] == [
+        [f"dldbg_test_unimplemented_{k}" for k in (1, 2, 3)]]

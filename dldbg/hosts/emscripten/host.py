@@ -70,6 +70,8 @@ class EmscriptenHost(Runtime):
         self.fs: SandboxFS | None = None
         self.main_path: str | None = None
         self.published: set[str] = set()
+        #: the trap stubs published (`_publish`), made when first used
+        self.published_stubs = _PublishedStubs(self)
         self._funcs: dict[tuple, wasmtime.Func] = {}
         self._stubs: dict[tuple, wasmtime.Func] = {}
         self._abort_message: str | None = None
@@ -126,7 +128,7 @@ class EmscriptenHost(Runtime):
             return self._impl_func(name, ftype), "emscripten host"
         key = (imp.module, name, ftype)
         if key not in self._stubs:  # the module's first stub: all its stubs, from one wasm module
-            self._make_stubs(self._stub_keys(module.wasm, module.path == self.main_path))
+            self._make_stubs(self._stub_keys(module))
         return self._stubs[key], "emscripten host (not implemented: traps when called)"
 
     def _provides(self, wasm: WasmModule, imp, is_main: bool) -> str | None:
@@ -147,10 +149,17 @@ class EmscriptenHost(Runtime):
             return "stub"
         return None
 
-    def _stub_keys(self, wasm: WasmModule, is_main: bool) -> list[tuple]:
-        """The (import module, name, type) of every import of `wasm` bound to a trap stub."""
-        return [(imp.module, imp.field, wasm.types[imp.desc]) for imp in wasm.imports
-                if self._provides(wasm, imp, is_main) == "stub"]
+    def _stub_keys(self, module) -> list[tuple]:
+        """The (import module, name, type) of every trap stub the module `module` (a
+        LoadedModule) binds: its function imports the host does not implement, and its
+        `GOT.func` imports of the JS-library functions published as stubs."""
+        wasm, is_main = module.wasm, module.path == self.main_path
+        published = self.published_stubs.types
+        keys = [("env", imp.field, published[imp.field]) for imp in wasm.imports
+                if imp.module == "GOT.func" and imp.field in published]
+        keys += [(imp.module, imp.field, wasm.types[imp.desc]) for imp in wasm.imports
+                 if self._provides(wasm, imp, is_main) == "stub"]
+        return keys
 
     def explain_trap(self, message: str, frames: tuple[str, ...]) -> str | None:
         """The trap of an unimplemented import's stub names the import; the trap that ends an
@@ -250,7 +259,7 @@ class EmscriptenHost(Runtime):
         symbols: dict[str, Symbol] = {
             "__heap_base": Symbol("__heap_base", "data", "emscripten", 0, address=layout.heap_base),
         }
-        stubs = _PublishedStubs(self)
+        stubs = self.published_stubs
         for name in sorted(names):
             sig = layout.js_sigs.get(name) or layout.library_functions.get(name) or (
                 IMPORTS[name].sig if name in IMPORTS else "")
@@ -411,17 +420,21 @@ class EmscriptenHost(Runtime):
 
 class _PublishedStubs:
     """The trap stubs of the JS-library functions the host publishes without implementing
-    them, by name, made when first looked up (`ExportSymbol.extern`): one wasm module for the
-    stubs a module imports (`EmscriptenHost.resolve_import`), one each for those reached
-    otherwise."""
+    them (`EmscriptenHost._publish`), by name, made when first looked up (`ExportSymbol.extern`)
+    rather than all at start-up: with those of every module being loaded (its `GOT.func`
+    entries reach them, one by one, before its imports are resolved) in one wasm module."""
 
     def __init__(self, host: EmscriptenHost):
         self.host = host
-        #: name -> the type its JS-library function has (`.sig`)
+        #: name -> the type of its JS-library function (`.sig`)
         self.types: dict[str, FuncType] = {}
 
     def __getitem__(self, name: str) -> wasmtime.Func:
-        return self.host._stub("env", name, self.types[name])
+        host, key = self.host, ("env", name, self.types[name])
+        if key not in host._stubs:
+            loading = [m for m in host.engine.modules if m.state == "loading"]
+            host._make_stubs([key] + [k for m in loading for k in host._stub_keys(m)])
+        return host._stubs[key]
 
 
 def _node_reports(exc: LoadError) -> bool:
