@@ -320,10 +320,9 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
     """`dldbg run`, bounded by SIGINT and `--timeout`: either stops the running wasm (the
     engine rolls back a load it interrupts) and ends the run with one line and status 130 or
     124 (dldbg.session.interrupt.RunLimit)."""
-    from .session.interrupt import InterruptGuard, RunLimit
-    from .trace import help_text
-
     if args.trace == "help":
+        from .trace import help_text
+
         print(help_text(), file=stdout)
         return 0
     if args.wheels and not (args.node and args.pyodide is not None):
@@ -333,13 +332,16 @@ def _run(args, parser, stdout: TextIO, stderr: TextIO) -> int:
     if not args.file and not (args.node and args.pyodide is not None):
         print("dldbg run: error: FILE is required", file=stderr)
         return 2
+    started = _start_compile(args)  # before the imports and set-up that the compile can overlap
+    from .session.interrupt import InterruptGuard, RunLimit
+
     engines: list = []
     limit = RunLimit(lambda: engines and engines[-1].interrupt(), args.timeout).start()
     guard = InterruptGuard(lambda: limit.fire("interrupted"))
     try:
         with guard.active():
             try:
-                status = _run_engine(args, stdout, stderr, engines)
+                status = _run_engine(args, stdout, stderr, engines, started)
             except DldbgError:
                 if limit.reason is None:
                     raise
@@ -386,8 +388,49 @@ def _run_pyodide(args, stdout: TextIO, stderr: TextIO, engines: list, categories
     return 0
 
 
-def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
-    """Load and run; each engine made is appended to `engines` (for the interrupt)."""
+def _start_compile(args):
+    """Begin compiling the program's main module (`dldbg run FILE`) on a worker thread as soon
+    as it is parsed and its tier chosen, before the host, the engine and the session are
+    imported and made: wasmtime compiles without the GIL, so that Python work (a tenth of a
+    second or more) runs beside the compile instead of before it.  Only for a main whose host
+    compiles the file's own bytes (the emscripten host; `--invoke`'s standalone host), not
+    for one whose code is cached or that needs an exnref translation first.  Returns
+    (ModuleFiles, tier, CompileCache) for `_run_engine`, or None; errors (a file that does not
+    read or parse) are left to `_run_engine` to report."""
+    if args.node or args.pyodide is not None or (args.invoke and args.program_args):
+        return None
+    import hashlib
+
+    from .fetch import default_cache_dir
+    from .hosts.programs import emscripten_main_style
+    from .wasm.files import ModuleFiles
+
+    try:
+        limits = resource_limits(args.limits)
+        folder = None if args.no_cache else default_cache_dir()
+        files = ModuleFiles(limits, cache_dir=folder)
+        data, wasm = files.get(args.file)
+    except DldbgError:
+        return None
+    if not args.invoke and emscripten_main_style(wasm) != "3":
+        return None  # another host, which may adapt the bytes before they compile (`Host.prepare`)
+    import wasmtime
+
+    from .linker.cache import CompileCache
+    from .linker.tiers import make_config
+
+    tier = _tier(args, wasm, data)
+    config, settings = make_config(tier)
+    cache = CompileCache(wasmtime.Engine(config), settings, folder, tier_up=tier == "winch")
+    sha = wasm.sha256 or hashlib.sha256(data).hexdigest()
+    if cache.eh_use(wasm, sha).encoding != "legacy":
+        cache.start(data, sha)
+    return files, tier, cache
+
+
+def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list, started=None) -> int:
+    """Load and run; each engine made is appended to `engines` (for the interrupt).  `started`:
+    what `_start_compile` returned."""
     from .trace import Tracer, parse_categories
 
     categories = parse_categories(args.trace) if args.trace else None
@@ -410,11 +453,15 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
 
     from .linker.cache import default_cache_dir
 
-    limits = resource_limits(args.limits)
-    # the host and the loader take the parse made here (kept in the cache folder for next time)
-    files = ModuleFiles(limits, cache_dir=None if args.no_cache else default_cache_dir())
-    engine_options = {"library_path": args.library_path, "bind_now": args.bind_now, "files": files,
-                      "limits": limits}
+    if started is not None:
+        files, tier, engine_options = started[0], started[1], {"compile_cache": started[2]}
+    else:
+        # the host and the loader take the parse made here (kept in the cache folder for next time)
+        files, tier, engine_options = ModuleFiles(resource_limits(args.limits), cache_dir=None if args.no_cache
+                                                  else default_cache_dir()), None, {}
+    limits = files.limits
+    engine_options.update({"library_path": args.library_path, "bind_now": args.bind_now, "files": files,
+                           "limits": limits})
     if args.no_cache:
         engine_options["cache_dir"] = None
     if args.program_args and args.invoke:
@@ -424,7 +471,7 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list) -> int:
         data, wasm = files.get(args.file)
     except WasmParseError as exc:
         raise DldbgError(f"{args.file}: read: {exc.message} at byte offset {exc.offset:#x}") from None
-    engine_options["tier"] = _tier(args, wasm, data)
+    engine_options["tier"] = tier or _tier(args, wasm, data)
     host_class = None if args.invoke else find_program_host(wasm, args.file)
     if host_class is None and not args.invoke:
         reason = unrunnable_reason(wasm, args.file)
@@ -542,8 +589,7 @@ def _tier(args, wasm, data: bytes) -> str:
     if args.tier != "auto":
         return args.tier
     from .linker.cache import CompileCache, default_cache_dir
-    from .linker.engine import make_config
-    from .linker.tiers import choose_tier
+    from .linker.tiers import choose_tier, make_config
 
     cache = None if args.no_cache else CompileCache(None, make_config("cranelift")[1], default_cache_dir())
     return choose_tier("auto", wasm, data, cache, args.file)

@@ -123,3 +123,57 @@ def test_the_stubs_a_library_takes_the_address_of_or_imports_come_from_one_modul
     engine.dlopen(str(library))
     assert [sorted(name for _module, name, _type in keys) for keys in stub_modules[before:]] == [
         [f"dldbg_test_unimplemented_{k}" for k in (1, 2, 3)]]
+
+
+@pytest.fixture
+def compile_starts(monkeypatch):
+    """(module size, how many dldbg Engines existed) at each compile started on a worker."""
+    from dldbg.linker import engine as engine_module
+    from dldbg.linker.cache import CompileCache
+
+    made = [0]
+    starts: list[tuple[int, int]] = []
+    real_init, real_start = engine_module.Engine.__init__, CompileCache.start
+
+    def counting_init(self, *args, **kwargs):
+        made[0] += 1
+        real_init(self, *args, **kwargs)
+
+    def recording_start(self, data, sha256):
+        started = real_start(self, data, sha256)
+        if started:
+            starts.append((len(data), made[0]))
+        return started
+
+    monkeypatch.setattr(engine_module.Engine, "__init__", counting_init)
+    monkeypatch.setattr(CompileCache, "start", recording_start)
+    return starts
+
+
+def test_run_starts_the_mains_compile_before_the_engine_and_the_host_are_made(tmp_path, monkeypatch, compile_starts):
+    """`dldbg run` of an emscripten main begins its compile as soon as the main is parsed and
+    its tier chosen: the host's and the engine's imports and set-up run beside the compile."""
+    from dldbg.cli import main
+
+    monkeypatch.setenv("DLDBG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("DLDBG_NO_TIER_UP", "1")
+    program = scenario("em_loadtime")["emscripten_programs"][0]
+    path = OUT / "emcc" / "em_loadtime" / program["file"]
+    status = main(["run", str(path), "--", *program.get("args", [])], stdout=io.StringIO(), stderr=io.StringIO())
+    assert status == program["node"]["exit"]
+    assert (path.stat().st_size, 0) in compile_starts  # no Engine yet
+    assert [size for size, _engines in compile_starts].count(path.stat().st_size) == 1
+
+
+def test_run_compiles_a_wasi_main_only_once_the_host_is_known(tmp_path, monkeypatch, compile_starts):
+    """The WASI host may change the bytes before they compile (`Host.prepare`): nothing of
+    the file is compiled before its host is made."""
+    from dldbg.cli import main
+
+    path = OUT / "clang16" / "wasi_dlopen" / "main_dlfcn.wasm"
+    if not path.exists():
+        pytest.skip(f"{path} is not built (python samples/build.py)")
+    monkeypatch.setenv("DLDBG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("DLDBG_NO_TIER_UP", "1")
+    main(["run", str(path)], stdout=io.StringIO(), stderr=io.StringIO())
+    assert all(engines == 1 for _size, engines in compile_starts)

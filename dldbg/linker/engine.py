@@ -28,7 +28,7 @@ from .capi import I32Globals, call_nullary, global_value
 from .functable import FunctionTable
 from .got import GlobalOffsetTable, to_i32
 from .loader import LoadRequest, check_import_limits, first_line
-from .tiers import apply_tier
+from .tiers import make_config
 from .memory import LinearMemory
 from .module import LazyStub, LoadedModule, is_internal
 from .scope import Scope, Symbol, export_symbol
@@ -78,24 +78,6 @@ class Host(Protocol):
 _DEFAULT = object()
 
 
-def make_config(tier: str = "cranelift") -> tuple[wasmtime.Config, str]:
-    """The wasmtime configuration for compiler tier `tier` (cranelift or winch, see
-    `dldbg.linker.tiers`) and a stable description of it (part of the cache key)."""
-    config = wasmtime.Config()
-    config.epoch_interruption = True  # Engine.interrupt(); changes the compiled code
-    settings = {"epoch_interruption": True}
-    for feature in ("wasm_threads", "shared_memory", "wasm_reference_types", "wasm_bulk_memory", "wasm_multi_value",
-                    "wasm_simd", "wasm_tail_call", "wasm_exceptions", "wasm_multi_memory"):
-        if hasattr(type(config), feature):
-            try:
-                setattr(config, feature, True)
-                settings[feature] = True
-            except (AttributeError, wasmtime.WasmtimeError):
-                settings[feature] = False
-    apply_tier(config, tier, settings)
-    return config, ";".join(f"{k}={v}" for k, v in sorted(settings.items()))
-
-
 class Engine:
     """The dynamic linker.
 
@@ -109,6 +91,9 @@ class Engine:
         ValueError for another name.
     :param limits: resource limits (dldbg.limits); default: the built-in ones with `DLDBG_LIMITS`
         (and those of `files`, when given).
+    :param compile_cache: the CompileCache to compile with, made for `tier` with the cache
+        folder `cache_dir` (`dldbg run` starts the main's compile in it before the engine
+        exists); this engine's wasmtime engine is its.  Default: a new one.
     """
 
     #: function imports can be bound at load time on request (`dlopen ... now`, `--bind-now`);
@@ -116,7 +101,8 @@ class Engine:
     binds_now_on_request = True
 
     def __init__(self, host: Host, *, library_path=(), bind_now: bool = False, cache_dir=_DEFAULT, environ=None,
-                 files: ModuleFiles | None = None, tier: str = "cranelift", limits: ResourceLimits | None = None):
+                 files: ModuleFiles | None = None, tier: str = "cranelift", limits: ResourceLimits | None = None,
+                 compile_cache: CompileCache | None = None):
         if limits is None:
             limits = files.limits if files is not None else default_limits(environ)
         self.limits = limits
@@ -124,18 +110,20 @@ class Engine:
         self.files = files or ModuleFiles(limits)
         #: the compiler tier of this engine's code: cranelift or winch (`dldbg.linker.tiers`)
         self.tier = tier
-        config, settings = make_config(tier)
-        self.wasm_engine = wasmtime.Engine(config)
+        folder = default_cache_dir() if cache_dir is _DEFAULT else cache_dir
+        if compile_cache is None:
+            config, settings = make_config(tier)
+            compile_cache = CompileCache(wasmtime.Engine(config), settings, folder, tier_up=tier == "winch")
+        self.wasm_engine = compile_cache.engine
         self.store = wasmtime.Store(self.wasm_engine)
         self.store.set_epoch_deadline(1)
         #: the program's main module, once `load_program` has run
         self.main: LoadedModule | None = None
-        folder = default_cache_dir() if cache_dir is _DEFAULT else cache_dir
         if folder and self.files.parse_cache is None:
             self.files.use_cache(folder)
         #: dldbg's cache folder (compiled code, exnref translations); None: no disk cache
         self.cache_dir = folder
-        self.cache = CompileCache(self.wasm_engine, settings, folder, tier_up=tier == "winch")
+        self.cache = compile_cache
         self.library_path = tuple(library_path)
         self.bind_now = bind_now
         self.environ = environ

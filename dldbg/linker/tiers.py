@@ -34,6 +34,27 @@ TIER_UP_FOLDER = "tier-up"
 RUNS_FOLDER = "runs"
 
 
+def make_config(tier: str = "cranelift"):
+    """(wasmtime.Config, settings) for compiler tier `tier` (cranelift or winch): the
+    configuration of every dldbg engine, and a stable description of it (part of the cache
+    key).  Raises ValueError for another tier."""
+    import wasmtime
+
+    config = wasmtime.Config()
+    config.epoch_interruption = True  # Engine.interrupt(); changes the compiled code
+    settings = {"epoch_interruption": True}
+    for feature in ("wasm_threads", "shared_memory", "wasm_reference_types", "wasm_bulk_memory", "wasm_multi_value",
+                    "wasm_simd", "wasm_tail_call", "wasm_exceptions", "wasm_multi_memory"):
+        if hasattr(type(config), feature):
+            try:
+                setattr(config, feature, True)
+                settings[feature] = True
+            except (AttributeError, wasmtime.WasmtimeError):
+                settings[feature] = False
+    apply_tier(config, tier, settings)
+    return config, ";".join(f"{k}={v}" for k, v in sorted(settings.items()))
+
+
 def apply_tier(config, tier: str, settings: dict) -> None:
     """Select `tier`'s compiler in a wasmtime Config (and note it in `settings`, the cache key).
 
@@ -178,7 +199,6 @@ def tier_up(folder: str) -> int:
     import fcntl
 
     from .cache import CompileCache
-    from .engine import make_config
 
     queue = os.path.join(folder, TIER_UP_FOLDER)
     try:
