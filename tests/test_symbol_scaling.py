@@ -148,3 +148,29 @@ def test_the_collector_runs_while_a_stop_inside_a_load_waits(tmp_path):
     finally:
         gc.enable()
     assert seen and not any(seen), seen
+
+
+def _symbols_alive() -> int:
+    from dldbg.linker.scope import Symbol
+
+    return sum(isinstance(obj, Symbol) for obj in gc.get_objects())
+
+
+@pytest.mark.parametrize("role", ["funcs", "data"])
+def test_a_load_makes_no_symbol_per_export_until_it_is_looked_up(tmp_path, role):
+    """A module's exports are published without a Symbol each (dldbg.linker.exports): one is
+    made when a name is first looked up, and kept (the same object for every lookup)."""
+    made = {}
+    for n in (150, 600):
+        paths = symbolgen.write(tmp_path / str(n), n)
+        engine = Engine(StandaloneHost(), cache_dir=None)
+        before = _symbols_alive()
+        engine.dlopen(str(paths[role]), RTLD_NOW | RTLD_GLOBAL)
+        made[n] = _symbols_alive() - before
+        name = "f7" if role == "funcs" else "d7"
+        first = engine.global_scope.lookup(name)
+        assert first is not None and engine.global_scope.lookup(name) is first
+        assert engine.lookup(name)[0] is first and engine.modules[-1].exports[name] is first
+        assert _symbols_alive() - before == made[n] + 1
+        assert len(engine.global_scope) >= n and name in engine.global_scope.symbols
+    assert made[600] == made[150] <= 4, made

@@ -31,7 +31,8 @@ from .loader import LoadRequest, check_import_limits, first_line
 from .tiers import make_config
 from .memory import LinearMemory
 from .module import LazyStub, LoadedModule, is_internal
-from .scope import Scope, Symbol, export_symbol
+from .exports import ExportSymbols
+from .scope import Scope, Symbol
 from .search import find_library
 from .stubs import MODULE_NAME as STUB_MODULE
 from .stubs import StubFactory
@@ -325,13 +326,13 @@ class Engine:
 
     def lookup(self, name: str, group: Scope | None = None) -> tuple[Symbol | None, str | None]:
         """Search the global scope, then an RTLD_LOCAL group's scope."""
-        sym = self.global_scope.symbols.get(name)  # Scope.lookup without its call: once per import
-        if sym is not None:
-            return sym, "global scope"
+        owner = self.global_scope.owners.get(name)  # Scope.lookup without its call: once per import
+        if owner is not None:
+            return owner[name], "global scope"
         if group is not None:
-            sym = group.symbols.get(name)
-            if sym is not None:
-                return sym, "local scope"
+            owner = group.owners.get(name)
+            if owner is not None:
+                return owner[name], "local scope"
         return None, None
 
     def symbol_value(self, sym: Symbol, reason: str, txn: Transaction | None) -> int | None:
@@ -345,51 +346,10 @@ class Engine:
             return slot
         return None
 
-    def relocate_exports(self, mod: LoadedModule) -> dict[str, Symbol]:
-        """emscripten `relocateExports`: immutable i32 globals are data offsets from `__memory_base`.
-
-        The symbols' wasmtime objects are fetched when first used (`ExportSymbol`); a data
-        symbol's offset is its global's constant initializer (the value an immutable global
-        keeps), read from the instance only when the initializer needs another global's value.
-        """
-        externs = mod.externs
-        wasm = mod.wasm
-        out: dict[str, Symbol] = {}
-        name, mod_id = mod.name, mod.id
-        imported_funcs, imported_globals = wasm.num_imported_funcs, wasm.num_imported_globals
-        types, functions = wasm.types, wasm.functions
-        tls_exports, absolute_exports = wasm.tls_exports, wasm.absolute_exports
-        values = None
-        for exp in wasm.exports:
-            kind, index, export = exp.kind, exp.index, exp.name
-            if kind == "func":
-                if index >= imported_funcs:
-                    key, ftype = ("module", mod_id, index), types[functions[index - imported_funcs]]
-                else:
-                    key, ftype = mod.func_key(index), wasm.func_type(index)
-                out[export] = export_symbol(export, "func", name, mod_id, externs, key=key, func_type=ftype)
-            elif kind == "global":
-                own = index >= imported_globals
-                glob = wasm.globals[index - imported_globals] if own else None
-                gtype = glob.type if own else wasm.global_type(index)
-                if own and not gtype.mutable and gtype.val_type in ("i32", "i64"):
-                    value = _constant(glob.init)
-                    if value is None:  # an initialiser that reads imported globals
-                        if values is None:
-                            values = mod.base_global_values()
-                        value = glob.init.evaluate(values)
-                    if not isinstance(value, int):  # one that reads other globals: ask wasmtime
-                        value = externs[export].value(self.store)
-                    if export in tls_exports:
-                        out[export] = export_symbol(export, "tls", name, mod_id, address=value)
-                    else:
-                        base = 0 if export in absolute_exports else mod.memory_base
-                        out[export] = export_symbol(export, "data", name, mod_id, address=base + value)
-                else:
-                    out[export] = export_symbol(export, "global", name, mod_id, externs)
-            else:
-                out[export] = export_symbol(export, kind, name, mod_id, externs)
-        return out
+    def relocate_exports(self, mod: LoadedModule) -> ExportSymbols:
+        """emscripten `relocateExports`: the module's exports as symbols, each made when first
+        looked up (`dldbg.linker.exports.ExportSymbols`)."""
+        return ExportSymbols(mod, self.store)
 
     def bind_stub(self, stub: LazyStub, raise_missing: bool) -> wasmtime.Func | None:
         """Resolve a lazy import: global scope, the RTLD_LOCAL group, then the module's own exports."""
@@ -732,13 +692,3 @@ class Engine:
                     return f"{mod.name}!{wasm.function_name(index) or f'func[{index}]'}"
         name = frame.func_name or f"func[{index}]"
         return f"{frame.module_name or '?'}!{name}"
-
-
-def _constant(init) -> int | None:
-    """The value of an immutable global's initialiser when it is a lone `i32.const` or
-    `i64.const` (what an immutable global holds for ever; a data export's offset, as compilers
-    emit it), else None.  Reading it from the binary spares a wasmtime call per data export."""
-    ops = init.ops
-    if len(ops) == 1 and ops[0][0] in ("i32.const", "i64.const"):
-        return ops[0][1]
-    return None

@@ -61,7 +61,7 @@ from .capi import instantiate
 from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
 from .got import UNDEFINED_ADDR, to_i32
 from .memdiff import Snapshot
-from .module import ImportBinding, LazyStub, LoadedModule, public_symbols
+from .module import ImportBinding, LazyStub, LoadedModule
 from .scope import Scope, Symbol
 from .search import find_library
 from .transaction import Transaction
@@ -309,10 +309,10 @@ class LoadRequest:
         """A library already loaded: count the reference; join this request's scope."""
         mod.refcount += 1
         self.txn.add(f"reference count of {mod.name} back to {mod.refcount - 1}", lambda: _dec(mod))
-        symbols = public_symbols(mod.exports)
+        table, names = mod.exports.table, mod.exports.public_names()
         if self.is_global and not mod.is_global:
             mod.is_global = True
-            added, shadowed = self.engine.global_scope.publish(symbols)
+            added, shadowed = self.engine.global_scope.publish(table, names)
             mod.published = added
             self.engine.emit(SymbolsPublished(mod.name, "global", tuple(added), tuple(shadowed)))
 
@@ -322,7 +322,7 @@ class LoadRequest:
 
             self.txn.add(f"{mod.name} back to RTLD_LOCAL", undo)
         elif self.group is not None:
-            self.group.publish(symbols)
+            self.group.publish(table, names)
 
     # -- NEEDED -------------------------------------------------------------------------
     def _load_needed(self, mod: LoadedModule) -> None:
@@ -813,11 +813,9 @@ class LoadRequest:
             sym = mod.exports.get(name)
             if sym is None or sym.kind != "tls":
                 continue
+            # the scopes it is published in already (start-up requests) see the new symbol
             mod.exports[name] = Symbol(name, "data", mod.name, mod.id, address=block + sym.address)
             names.append(name)
-            scope = engine.global_scope if mod.is_global else mod.group
-            if scope.symbols.get(name) is sym:  # published already (start-up requests)
-                scope.symbols[name] = mod.exports[name]
         engine.emit(TlsInitialized(mod.name, block, size, alignment, tuple(names)))
 
     def _check_tls_pending(self) -> None:
@@ -853,9 +851,8 @@ class LoadRequest:
     def _publish(self, mod: LoadedModule) -> None:
         engine = self.engine
         engine.enter(mod.name, "publish")
-        symbols = public_symbols(mod.exports)
         scope = engine.global_scope if mod.is_global else mod.group
-        added, shadowed = scope.publish(symbols)
+        added, shadowed = scope.publish(mod.exports.table, mod.exports.public_names())
         mod.published = added
         self.txn.add(f"withdrew {len(added)} symbols of {mod.name} from the {scope.name} scope", lambda: scope.remove(added, mod.id))
         engine.emit(SymbolsPublished(mod.name, "global" if mod.is_global else "local", tuple(added), tuple(shadowed)))

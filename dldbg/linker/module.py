@@ -46,14 +46,16 @@ def is_internal(name: str) -> bool:
     return name in INTERNAL_SYMBOLS or name.startswith("__em_js__")
 
 
-def public_symbols(exports: dict) -> dict:
-    """`exports` without the loader plumbing (`is_internal`), made with dict operations in C
-    rather than a test per name in Python (a module may export tens of thousands of names)."""
-    out = dict(exports)
+def public_names(names) -> dict[str, None]:
+    """`names` without the loader plumbing (`is_internal`), in their order, as dict keys: made
+    with dict operations in C rather than a test per name in Python (a module may export tens
+    of thousands of names)."""
+    out = dict.fromkeys(names)
     for name in INTERNAL_SYMBOLS.intersection(out):
         del out[name]
-    for name in list(filter(_EM_JS, out)):
-        del out[name]
+    if "\0__em_js__" in "\0" + "\0".join(out):  # rare: a test per name costs more than the join
+        for name in list(filter(_EM_JS, out)):
+            del out[name]
     return out
 
 

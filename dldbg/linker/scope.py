@@ -6,6 +6,7 @@ libdylink.js; glibc does the same for the global scope).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import wasmtime
@@ -85,38 +86,82 @@ def export_symbol(name: str, kind: str, module: str, module_id: int, externs=Non
 
 
 class Scope:
-    """Name -> Symbol with first-definition-wins publishing."""
+    """Name -> Symbol with first-definition-wins publishing.
+
+    A name is published with the mapping that defines it (`owners`): a module's
+    `SymbolTable` (dldbg.linker.exports), which makes the module's symbol for a name when it is
+    first looked up, or a dict of symbols.  Publishing a module's names is then dict operations
+    in C, not a Symbol per export; `symbols` is the scope as name -> Symbol.
+    """
 
     def __init__(self, name: str):
         self.name = name
-        self.symbols: dict[str, Symbol] = {}
+        #: name -> the mapping whose symbol for the name is the scope's (`owners[name][name]`)
+        self.owners: dict[str, Mapping[str, Symbol]] = {}
+        self.symbols = ScopeSymbols(self.owners)
 
     def lookup(self, name: str) -> Symbol | None:
-        return self.symbols.get(name)
+        owner = self.owners.get(name)
+        return None if owner is None else owner[name]
 
-    def publish(self, symbols: dict[str, Symbol]) -> tuple[list[str], list[str]]:
-        """Add symbols not yet defined here.  Returns (added names, shadowed names)."""
-        if self.symbols.keys().isdisjoint(symbols):  # the common case, in C
-            self.symbols.update(symbols)
-            return list(symbols), []
+    def publish(self, symbols: Mapping[str, Symbol], names=None) -> tuple[list[str], list[str]]:
+        """Add the symbols of `symbols` named in `names` (default: all of them, in their order)
+        that are not yet defined here.  `symbols` is kept and looked up when a name is: a dict
+        is copied first, a module's `SymbolTable` is not.  Returns (added names, shadowed names)."""
+        if type(symbols) is dict:
+            symbols = dict(symbols)
+        if names is None:
+            names = symbols
+        owners = self.owners
+        if owners.keys().isdisjoint(names):  # the common case, in C
+            owners.update(dict.fromkeys(names, symbols))
+            return list(names), []
         added, shadowed = [], []
-        for name, sym in symbols.items():
-            if name in self.symbols:
+        for name in names:
+            if name in owners:
                 shadowed.append(name)
             else:
-                self.symbols[name] = sym
+                owners[name] = symbols
                 added.append(name)
         return added, shadowed
 
     def remove(self, names: list[str], module_id: int) -> None:
         """Withdraw `names` that the module `module_id` defined here."""
+        owners = self.owners
         for name in names:
-            sym = self.symbols.get(name)
-            if sym is not None and sym.module_id == module_id:
-                del self.symbols[name]
+            owner = owners.get(name)
+            if owner is None:
+                continue
+            defined_by = getattr(owner, "module_id", None)  # a module's SymbolTable: no symbol made
+            if (defined_by if defined_by is not None else owner[name].module_id) == module_id:
+                del owners[name]
 
     def __contains__(self, name: str) -> bool:
-        return name in self.symbols
+        return name in self.owners
 
     def __len__(self) -> int:
-        return len(self.symbols)
+        return len(self.owners)
+
+
+class ScopeSymbols(Mapping):
+    """A scope's names -> their Symbols (`Scope.symbols`), read-only; iterating the names or
+    testing one makes no symbol."""
+
+    def __init__(self, owners: dict[str, Mapping[str, Symbol]]):
+        self._owners = owners
+
+    def __getitem__(self, name: str) -> Symbol:
+        return self._owners[name][name]
+
+    def get(self, name: str, default=None):
+        owner = self._owners.get(name)
+        return default if owner is None else owner[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._owners
+
+    def __iter__(self):
+        return iter(self._owners)
+
+    def __len__(self) -> int:
+        return len(self._owners)

@@ -1,0 +1,118 @@
+"""A loaded module's exports as symbols (`LoadedModule.exports`), each made when first looked up.
+
+A load publishes every export of a module (emscripten `relocateExports` and `mergeLibSymbols`,
+libdylink.js), but a program looks up few of them: a module with 10,000 exports made 10,000
+`Symbol`s per load (about 0.7 microseconds each, and as many objects for the collector to
+walk).  Here a load keeps the module's export map and a `SymbolTable` that makes an export's
+Symbol on its first lookup and keeps it (the same object on every later lookup); the scopes
+publish the table itself under each name (`dldbg.linker.scope`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from .module import public_names
+from .scope import Symbol, export_symbol
+
+if TYPE_CHECKING:
+    from .module import LoadedModule
+
+class SymbolTable(dict):
+    """Name -> Symbol of one module's exports, each made by `make` (`ExportSymbols._make`) on
+    its first lookup (`table[name]`; a name the module does not export raises KeyError).  What
+    a scope publishes under the module's names: a lookup of a symbol made already is a dict
+    lookup in C.  `module_id` is the defining module's."""
+
+    __slots__ = ("make", "module_id")
+
+    def __missing__(self, name: str) -> Symbol:
+        sym = self[name] = self.make(name)
+        return sym
+
+
+class ExportSymbols(Mapping):
+    """`LoadedModule.exports` after instantiation: export name -> Symbol (emscripten
+    `relocateExports`: an immutable i32/i64 global is a data address, `__memory_base` plus its
+    value, or a TLS offset for the module's TLS exports; anything else keeps its kind).
+
+    Iteration, `len` and `in` use the module's export names (its binary's order) and make no
+    symbol; a symbol is made when first looked up and kept.  `exports[name] = symbol` replaces
+    an export's symbol (a TLS export's address once its block exists); the scopes the module is
+    published in see the replacement.  A symbol's wasmtime object is fetched from the instance
+    when first used (`ExportSymbol`), and a data symbol's offset is its global's constant
+    initializer, read from the instance only when the initializer needs another global's value.
+    """
+
+    def __init__(self, mod: "LoadedModule", store) -> None:
+        self._mod, self._store = mod, store
+        self._exports = mod.wasm.export_map
+        self._base_values = None
+        self.table = SymbolTable()
+        self.table.make, self.table.module_id = self._make, mod.id
+
+    def __getitem__(self, name: str) -> Symbol:
+        return self.table[name]
+
+    def get(self, name: str, default=None):
+        if name in self._exports:
+            return self.table[name]
+        return default
+
+    def __setitem__(self, name: str, sym: Symbol) -> None:
+        if name not in self._exports:
+            raise KeyError(name)
+        self.table[name] = sym
+
+    def __contains__(self, name) -> bool:
+        return name in self._exports
+
+    def __iter__(self):
+        return iter(self._exports)
+
+    def __len__(self) -> int:
+        return len(self._exports)
+
+    def public_names(self) -> dict[str, None]:
+        """The names a load publishes (`public_names`), in export order."""
+        return public_names(self._exports)
+
+    def _make(self, name: str) -> Symbol:
+        exp = self._exports[name]  # KeyError for a name the module does not export
+        mod = self._mod
+        wasm, kind, index, externs = mod.wasm, exp.kind, exp.index, mod.externs
+        if kind == "func":
+            if index >= wasm.num_imported_funcs:
+                key, ftype = ("module", mod.id, index), wasm.types[wasm.functions[index - wasm.num_imported_funcs]]
+            else:
+                key, ftype = mod.func_key(index), wasm.func_type(index)
+            return export_symbol(name, "func", mod.name, mod.id, externs, key=key, func_type=ftype)
+        if kind != "global":
+            return export_symbol(name, kind, mod.name, mod.id, externs)
+        own = index >= wasm.num_imported_globals
+        glob = wasm.globals[index - wasm.num_imported_globals] if own else None
+        gtype = glob.type if own else wasm.global_type(index)
+        if not (own and not gtype.mutable and gtype.val_type in ("i32", "i64")):
+            return export_symbol(name, "global", mod.name, mod.id, externs)
+        value = _constant(glob.init)
+        if value is None:  # an initialiser that reads imported globals
+            if self._base_values is None:
+                self._base_values = mod.base_global_values()
+            value = glob.init.evaluate(self._base_values)
+        if not isinstance(value, int):  # one that reads other globals: ask wasmtime
+            value = externs[name].value(self._store)
+        if name in wasm.tls_exports:
+            return export_symbol(name, "tls", mod.name, mod.id, address=value)
+        base = 0 if name in wasm.absolute_exports else mod.memory_base
+        return export_symbol(name, "data", mod.name, mod.id, address=base + value)
+
+
+def _constant(init) -> int | None:
+    """The value of an immutable global's initialiser when it is a lone `i32.const` or
+    `i64.const` (what an immutable global holds for ever; a data export's offset, as compilers
+    emit it), else None.  Reading it from the binary spares a wasmtime call per data export."""
+    ops = init.ops
+    if len(ops) == 1 and ops[0][0] in ("i32.const", "i64.const"):
+        return ops[0][1]
+    return None
