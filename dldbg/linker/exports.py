@@ -46,8 +46,13 @@ class ExportSymbols(Mapping):
     """
 
     def __init__(self, mod: "LoadedModule", store) -> None:
-        self._mod, self._store = mod, store
-        self._exports = mod.wasm.export_map
+        wasm = mod.wasm
+        self._mod, self._store, self._wasm = mod, store, wasm
+        self._exports = wasm.export_map
+        # what `_make` reads, looked up once rather than per symbol
+        self._name, self._id, self._externs = mod.name, mod.id, mod.externs
+        self._imported_funcs, self._imported_globals = wasm.num_imported_funcs, wasm.num_imported_globals
+        self._types, self._functions, self._globals = wasm.types, wasm.functions, wasm.globals
         self._base_values = None
         self.table = SymbolTable()
         self.table.make, self.table.module_id = self._make, mod.id
@@ -80,32 +85,32 @@ class ExportSymbols(Mapping):
 
     def _make(self, name: str) -> Symbol:
         exp = self._exports[name]  # KeyError for a name the module does not export
-        mod = self._mod
-        wasm, kind, index, externs = mod.wasm, exp.kind, exp.index, mod.externs
+        kind, index = exp.kind, exp.index
         if kind == "func":
-            if index >= wasm.num_imported_funcs:
-                key, ftype = ("module", mod.id, index), wasm.types[wasm.functions[index - wasm.num_imported_funcs]]
+            if index >= self._imported_funcs:
+                key, ftype = ("module", self._id, index), self._types[self._functions[index - self._imported_funcs]]
             else:
-                key, ftype = mod.func_key(index), wasm.func_type(index)
-            return export_symbol(name, "func", mod.name, mod.id, externs, key=key, func_type=ftype)
+                key, ftype = self._mod.func_key(index), self._wasm.func_type(index)
+            return export_symbol(name, "func", self._name, self._id, self._externs, key=key, func_type=ftype)
         if kind != "global":
-            return export_symbol(name, kind, mod.name, mod.id, externs)
-        own = index >= wasm.num_imported_globals
-        glob = wasm.globals[index - wasm.num_imported_globals] if own else None
-        gtype = glob.type if own else wasm.global_type(index)
+            return export_symbol(name, kind, self._name, self._id, self._externs)
+        own = index >= self._imported_globals
+        glob = self._globals[index - self._imported_globals] if own else None
+        gtype = glob.type if own else self._wasm.global_type(index)
         if not (own and not gtype.mutable and gtype.val_type in ("i32", "i64")):
-            return export_symbol(name, "global", mod.name, mod.id, externs)
+            return export_symbol(name, "global", self._name, self._id, self._externs)
         value = _constant(glob.init)
         if value is None:  # an initialiser that reads imported globals
             if self._base_values is None:
-                self._base_values = mod.base_global_values()
+                self._base_values = self._mod.base_global_values()
             value = glob.init.evaluate(self._base_values)
         if not isinstance(value, int):  # one that reads other globals: ask wasmtime
-            value = externs[name].value(self._store)
+            value = self._externs[name].value(self._store)
+        wasm = self._wasm
         if name in wasm.tls_exports:
-            return export_symbol(name, "tls", mod.name, mod.id, address=value)
-        base = 0 if name in wasm.absolute_exports else mod.memory_base
-        return export_symbol(name, "data", mod.name, mod.id, address=base + value)
+            return export_symbol(name, "tls", self._name, self._id, address=value)
+        base = 0 if name in wasm.absolute_exports else self._mod.memory_base
+        return export_symbol(name, "data", self._name, self._id, address=base + value)
 
 
 def _constant(init) -> int | None:
