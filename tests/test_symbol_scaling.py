@@ -174,3 +174,48 @@ def test_a_load_makes_no_symbol_per_export_until_it_is_looked_up(tmp_path, role)
         assert _symbols_alive() - before == made[n] + 1
         assert len(engine.global_scope) >= n and name in engine.global_scope.symbols
     assert made[600] == made[150] <= 4, made
+
+
+def test_a_got_load_keeps_its_undo_steps_in_records_that_do_not_grow_with_the_symbols(tmp_path, monkeypatch):
+    """A GOT import's undo steps (entry created, made required, given an importer) are kept as
+    one list item of the module's record (Transaction.add_each), not three records each."""
+    from dldbg.linker import transaction
+
+    made = []
+    init = transaction.Transaction.__init__
+
+    def keeping(self):
+        init(self)
+        made.append(self)
+
+    monkeypatch.setattr(transaction.Transaction, "__init__", keeping)
+    records = {}
+    for n in (150, 600):
+        paths = symbolgen.write(tmp_path / str(n), n)
+        engine = Engine(StandaloneHost(), cache_dir=None)
+        engine.dlopen(str(paths["data"]), RTLD_NOW | RTLD_GLOBAL)
+        for role in ("got_mem", "funcs", "got_func"):
+            made.clear()
+            engine.dlopen(str(paths[role]), RTLD_NOW | RTLD_GLOBAL)
+            records[role, n] = len(made[-1]._undo)
+    for role in ("got_mem", "got_func"):
+        assert records[role, 600] == records[role, 150] <= 12, records
+
+
+def test_a_failed_got_load_rolls_back_each_import_in_order(tmp_path):
+    """The rollback of a load that made GOT entries undoes and lists each import's steps, the
+    last import first (as when each step had its own record)."""
+    from dldbg.errors import DlError
+
+    engine = Engine(StandaloneHost(), cache_dir=None)
+    small, large = symbolgen.write(tmp_path / "2", 2), symbolgen.write(tmp_path / "3", 3)
+    engine.dlopen(str(small["data"]), RTLD_NOW | RTLD_GLOBAL)
+    failed = []
+    engine.listeners.append(lambda e: failed.append(e) if e.kind == "load.fail" else None)
+    with pytest.raises(DlError, match="undefined symbol 'd2'"):
+        engine.dlopen(str(large["got_mem"]), RTLD_NOW | RTLD_GLOBAL)
+    name = large["got_mem"].name
+    got_lines = [line for line in failed[0].rolled_back if "GOT entry" in line]
+    assert got_lines == [f"{name} no longer imports GOT entry d1", "GOT entry d1 no longer required", "removed GOT entry d1",
+                         f"{name} no longer imports GOT entry d0", "GOT entry d0 no longer required", "removed GOT entry d0"]
+    assert not engine.got.entries and not any("undo failed" in line for line in failed[0].leaked)

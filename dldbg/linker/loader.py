@@ -428,16 +428,20 @@ class LoadRequest:
         entries will point at and that have no slot yet; each then gets its slot in import
         order, as `symbol_value` would have given it one at a time."""
         engine, table, looked_up = self.engine, self.engine.table, self._got_found
+        entries, got_lookup, group, slot_of = engine.got.entries, self._got_lookup, mod.group, table.slot_of
         found: dict = {}  # key -> function, insertion-ordered
         for imp in mod.wasm.imports:
-            if imp.module != "GOT.func" or engine.got.get(imp.field) is not None:
+            name = imp.field
+            if imp.module != "GOT.func" or name in entries:
                 continue
-            looked_up[imp.field] = self._got_lookup(imp.field, mod.group)
-            sym = looked_up[imp.field][0]
-            if sym is not None and sym.kind == "func" and table.slot_of(sym.key) is None:
-                func = sym.func
-                if func is not None:
-                    found.setdefault(sym.key, func)
+            definition = looked_up[name] = got_lookup(name, group)
+            sym = definition[0]
+            if sym is not None and sym.kind == "func":
+                key = sym.key
+                if key not in found and slot_of(key) is None:
+                    func = sym.func
+                    if func is not None:
+                        found[key] = func
         if not found:
             return
         base = table.grow(len(found), f"GOT.func slots for {len(found)} functions {mod.name} takes the address of")
@@ -551,23 +555,22 @@ class LoadRequest:
         if imp.kind != "global" or imp.desc.val_type != "i32" or not imp.desc.mutable:
             raise LoadError(mod.path, "imports", f"{imp.qualified} must be a mutable i32 global", imp.offset)
         got, name = engine.got, imp.field
-        entry = got.get(name)
+        entry = got.entries.get(name)
         if entry is None:
             value, provider = self._early_value(mod, name, imp.module)
             if value is None and not weak and not self.deferred and name not in mod.wasm.export_map:
                 engine.emit(ImportUnresolved(mod.name, imp.module, name, "global", weak, "error"))
                 raise UndefinedSymbolError(mod.path, "imports", name, imp.module, imp.offset)
             entry = got.create(name, imp.module, UNDEFINED_ADDR if value is None else value, provider)
-            self.txn.add_call("removed GOT entry {}", (name,), got.remove, name)
             created = True
         else:
             created = False
         # the entry is complete before its event, so a stop there shows what it will be
-        if not weak and not entry.required:
+        made_required = not weak and not entry.required
+        if made_required:
             entry.required = True
-            self.txn.add_call("GOT entry {} no longer required", (name,), setattr, entry, "required", False)
         entry.importers.append(mod.name)
-        self.txn.add_call("{} no longer imports GOT entry {}", (mod.name, name), entry.importers.remove, mod.name)
+        self.txn.add_each(_got_import_steps, (got, entry, mod.name, created, made_required))
         mod.got_symbols.append(name)
         if created:
             value = UNDEFINED_ADDR if value is None else to_i32(value)
@@ -581,11 +584,13 @@ class LoadRequest:
         """A GOT entry's definition: `orig$NAME` first (emscripten `resolveGlobalSymbol(name,
         direct)`: without WASM_BIGINT a function with i64 in its type is exported legalized as
         NAME and as itself as `orig$NAME`; its address is the original's)."""
-        lookup = self.engine.lookup
-        sym, how = lookup("orig$" + name, group)
-        if sym is not None and sym.kind == "func":
-            return sym, how
-        return lookup(name, group)
+        engine = self.engine
+        orig = "orig$" + name
+        if orig in engine.global_scope.owners or (group is not None and orig in group.owners):
+            sym, how = engine.lookup(orig, group)
+            if sym is not None and sym.kind == "func":
+                return sym, how
+        return engine.lookup(name, group)
 
     def _early_value(self, mod: LoadedModule, name: str, got_kind: str) -> tuple[int | None, str | None]:
         """A GOT value known before instantiation: a published definition, else the module's own
@@ -593,8 +598,13 @@ class LoadRequest:
         found = self._got_found.get(name)
         sym, _how = found if found is not None else self._got_lookup(name, mod.group)
         if sym is not None:
-            if sym.kind == "data":  # what symbol_value gives, without its slot's reason text
+            kind = sym.kind
+            if kind == "data":  # what symbol_value gives, without its slot's reason text
                 return sym.address, sym.module
+            if kind == "func":
+                slot = self.engine.table.slot_of(sym.key)  # placed by _place_found_functions
+                if slot is not None:
+                    return slot, sym.module
             value = self.engine.symbol_value(sym, f"GOT.func.{name}", self.txn)
             if value is not None:
                 return value, sym.module
@@ -702,9 +712,10 @@ class LoadRequest:
     @collector_paused()  # thousands of long-lived objects per module (dldbg.nogc)
     def _update_got_from_exports(self, mod: LoadedModule) -> None:
         """emscripten `updateGOT(moduleExports)`: fill the module's own unresolved GOT imports."""
+        exported, value = mod.wasm.export_map, self.engine.got.value
         for name in mod.got_symbols:
-            sym = mod.exports.get("orig$" + name) or mod.exports.get(name)
-            if sym is not None and self.engine.got.value(name) == UNDEFINED_ADDR:
+            if ("orig$" + name in exported or name in exported) and value(name) == UNDEFINED_ADDR:
+                sym = mod.exports.get("orig$" + name) or mod.exports[name]
                 self._set_got(mod, name, sym, f"defined by {mod.name}")
 
     def _set_got(self, mod: LoadedModule, name: str, sym: Symbol, reason: str) -> bool:
@@ -728,10 +739,11 @@ class LoadRequest:
         """emscripten `reportUndefinedSymbols`: resolve what is left, weak -> 0, else fail."""
         engine = self.engine
         undefined: list[UndefinedSymbolError] = []
+        value = engine.got.value
         for mod in mods:
             engine.enter(mod.name, "got")
             for name in mod.got_symbols:
-                if engine.got.value(name) != UNDEFINED_ADDR:
+                if value(name) != UNDEFINED_ADDR:
                     continue
                 sym, how = self._got_lookup(name, mod.group)
                 own = mod.exports.get(name)
@@ -856,6 +868,20 @@ class LoadRequest:
         mod.published = added
         self.txn.add(f"withdrew {len(added)} symbols of {mod.name} from the {scope.name} scope", lambda: scope.remove(added, mod.id))
         engine.emit(SymbolsPublished(mod.name, "global" if mod.is_global else "local", tuple(added), tuple(shadowed)))
+
+
+def _got_import_steps(item: tuple) -> list[tuple]:
+    """The undo steps of one GOT import (`Transaction.add_each`), in the order they were done:
+    the entry created, made required, given an importer."""
+    got, entry, importer, created, made_required = item
+    name = entry.symbol
+    steps = []
+    if created:
+        steps.append(("removed GOT entry {}", (name,), got.remove, (name,)))
+    if made_required:
+        steps.append(("GOT entry {} no longer required", (name,), setattr, (entry, "required", False)))
+    steps.append(("{} no longer imports GOT entry {}", (importer, name), entry.importers.remove, (importer,)))
+    return steps
 
 
 def _own_export(mod: LoadedModule, name: str):

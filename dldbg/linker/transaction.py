@@ -25,6 +25,19 @@ class Transaction:
         back, and no closure is made (a GOT import records three steps)."""
         self._undo.append((template, values, undo, args))
 
+    def add_each(self, expand: Callable[[object], list[tuple]], item) -> None:
+        """One of many alike changes, kept as `item` (a GOT import: up to three steps per
+        symbol, thousands per module): `expand(item)` gives its steps, in the order they were
+        done, as `add_call` would have recorded them (template, values, undo, undo's
+        arguments), only if the load is rolled back.  Consecutive items of one `expand` share
+        one record, so a module's GOT imports cost a list append each; a rollback undoes and
+        describes exactly what the separate steps would have, in the same order."""
+        undo = self._undo
+        if undo and undo[-1][0] is expand:
+            undo[-1][1].append(item)
+        else:
+            undo.append((expand, [item], None, ()))
+
     def leak(self, description: str) -> None:
         self.leaked.append(description)
 
@@ -32,6 +45,10 @@ class Transaction:
         done = []
         while self._undo:
             description, values, undo, args = self._undo.pop()
+            if undo is None:  # items of `add_each`: their steps go back on the stack, in order
+                for item in values:
+                    self._undo.extend(description(item))
+                continue
             if values is not None:
                 description = description.format(*values)
             try:
