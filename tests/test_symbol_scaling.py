@@ -31,9 +31,10 @@ _READ_MODULE = files.read_module
 
 
 #: wasmtime-py's wrappers that a load must not call once per symbol (`get_extern_ptr`: what
-#: `wasmtime.Instance` calls per import)
+#: `wasmtime.Instance` calls per import; `Func._from_raw`: a `wasmtime.Func` per function a
+#: GOT.func entry points at, which is written to its table slot without one)
 WRAPPERS = ((wasmtime.Global, "__init__"), (wasmtime.Global, "value"), (wasmtime.Global, "set_value"),
-            (wasmtime.Table, "set"), (wasmtime._instance, "get_extern_ptr"))
+            (wasmtime.Table, "set"), (wasmtime._instance, "get_extern_ptr"), (wasmtime.Func, "_from_raw"))
 
 
 def _count_calls(monkeypatch, calls: dict) -> None:

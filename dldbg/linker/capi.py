@@ -36,6 +36,8 @@ try:
     _GLOBAL_GET = _untyped("wasmtime_global_get", None)
     _GLOBAL_SET = _untyped("wasmtime_global_set")
     _TABLE_SET = _untyped("wasmtime_table_set")
+    _EXPORT_GET = _untyped("wasmtime_instance_export_get", ctypes.c_bool)
+    _FUNC_KIND = ffi.WASMTIME_EXTERN_FUNC.value
     _U64 = ctypes.c_uint64
     _ERROR_P = ctypes.POINTER(ffi.wasmtime_error_t)
     _I32, _I64, _FUNCREF = ffi.WASMTIME_I32.value, ffi.WASMTIME_I64.value, ffi.WASMTIME_FUNCREF.value
@@ -148,6 +150,31 @@ class FuncrefSlots:
             self._table = _byref(table._table)
             self._val = _VAL_T(kind=_FUNCREF)
             self._val_ref = _byref(self._val)
+            self._item = _EXTERN_T()  # `set_export`'s lookups, reused
+            self._item_ref = _byref(self._item)
+
+    def set_export(self, slot: int, instance: wasmtime.Instance, name: str) -> bool:
+        """Put the function `instance` exports as `name` in `slot`, fetched by name into a
+        reused buffer (`wasmtime_instance_export_get`) without a `wasmtime.Func` wrapper: a
+        GOT.func load places thousands of other modules' functions.  Returns False, writing
+        nothing, when the instance exports no function of that name.  Raises
+        wasmtime.WasmtimeError outside the table."""
+        if not self._fast:
+            func = instance.exports(self.store).get(name)
+            if not isinstance(func, wasmtime.Func):
+                return False
+            self.table.set(self.store, slot, func)
+            return True
+        raw = name.encode("utf-8")
+        item = self._item
+        if not _EXPORT_GET(self._context, _byref(instance._instance), raw, _U64(len(raw)), self._item_ref) \
+                or item.kind != _FUNC_KIND:
+            return False
+        self._val.of.funcref = item.of.func
+        error = _TABLE_SET(self._context, self._table, _U64(slot), self._val_ref)
+        if error:
+            raise _error(error)
+        return True
 
     def set(self, slot: int, func: wasmtime.Func | None) -> None:
         """Put `func` (None: null) in `slot`.  Raises wasmtime.WasmtimeError outside the table."""

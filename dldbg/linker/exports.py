@@ -53,6 +53,7 @@ class ExportSymbols(Mapping):
         self._name, self._id, self._externs = mod.name, mod.id, mod.externs
         self._imported_funcs, self._imported_globals = wasm.num_imported_funcs, wasm.num_imported_globals
         self._types, self._functions, self._globals = wasm.types, wasm.functions, wasm.globals
+        self._tls, self._absolute = wasm.tls_exports, wasm.absolute_exports
         self._base_values = None
         self.table = SymbolTable()
         self.table.make, self.table.module_id = self._make, mod.id
@@ -106,10 +107,9 @@ class ExportSymbols(Mapping):
             value = glob.init.evaluate(self._base_values)
         if not isinstance(value, int):  # one that reads other globals: ask wasmtime
             value = self._externs[name].value(self._store)
-        wasm = self._wasm
-        if name in wasm.tls_exports:
+        if name in self._tls:
             return export_symbol(name, "tls", self._name, self._id, address=value)
-        base = 0 if name in wasm.absolute_exports else self._mod.memory_base
+        base = 0 if name in self._absolute else self._mod.memory_base
         return export_symbol(name, "data", self._name, self._id, address=base + value)
 
 

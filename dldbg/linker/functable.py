@@ -83,6 +83,16 @@ class FunctionTable:
         self._slot_by_key[key] = slot
         self.key_by_slot[slot] = key
 
+    def place_export(self, key: FuncKey, instance: wasmtime.Instance, name: str, slot: int) -> bool:
+        """`place` for the function `instance` exports as `name`, written without a
+        `wasmtime.Func` wrapper (`capi.FuncrefSlots.set_export`).  Returns False, placing
+        nothing, when the instance exports no function of that name."""
+        if not self._slots.set_export(slot, instance, name):
+            return False
+        self._slot_by_key[key] = slot
+        self.key_by_slot[slot] = key
+        return True
+
     def reserve(self, key: FuncKey, reason: str) -> int:
         """A slot for `key` whose function is not available yet (it is placed by `fill`)."""
         slot = self._slot_by_key.get(key)

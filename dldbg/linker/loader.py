@@ -62,7 +62,7 @@ from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
 from .got import UNDEFINED_ADDR, to_i32
 from .memdiff import Snapshot
 from .module import ImportBinding, LazyStub, LoadedModule
-from .scope import Scope, Symbol
+from .scope import ExportSymbol, Scope, Symbol
 from .search import find_library
 from .transaction import Transaction
 from .wasmtime_compat import instance_exports
@@ -439,13 +439,19 @@ class LoadRequest:
             if sym is not None and sym.kind == "func":
                 key = sym.key
                 if key not in found and slot_of(key) is None:
-                    func = sym.func
-                    if func is not None:
-                        found[key] = func
+                    fields = sym.__dict__
+                    if "_externs" in fields and "extern" not in fields:
+                        found[key] = sym  # a module's export, not fetched yet: written by name below
+                    elif sym.func is not None:
+                        found[key] = sym.func
         if not found:
             return
         base = table.grow(len(found), f"GOT.func slots for {len(found)} functions {mod.name} takes the address of")
         for offset, (key, func) in enumerate(found.items()):
+            if type(func) is ExportSymbol:  # one C lookup and write, no wasmtime.Func per function
+                if table.place_export(key, func.__dict__["_externs"].instance, func.name, base + offset):
+                    continue
+                func = func.func
             table.place(key, func, base + offset)
         self.txn.add(f"nulled table slots [{base}, {base + len(found)}) given to functions {mod.name} imports",
                      lambda: table.release(base, base + len(found)))
@@ -552,30 +558,32 @@ class LoadRequest:
 
     def _got_import(self, mod: LoadedModule, imp, weak: bool):
         engine = self.engine
-        if imp.kind != "global" or imp.desc.val_type != "i32" or not imp.desc.mutable:
+        desc = imp.desc
+        if imp.kind != "global" or desc.val_type != "i32" or not desc.mutable:
             raise LoadError(mod.path, "imports", f"{imp.qualified} must be a mutable i32 global", imp.offset)
-        got, name = engine.got, imp.field
+        got, name, importer = engine.got, imp.field, mod.name
         entry = got.entries.get(name)
-        if entry is None:
+        created = entry is None
+        if created:
             value, provider = self._early_value(mod, name, imp.module)
-            if value is None and not weak and not self.deferred and name not in mod.wasm.export_map:
-                engine.emit(ImportUnresolved(mod.name, imp.module, name, "global", weak, "error"))
-                raise UndefinedSymbolError(mod.path, "imports", name, imp.module, imp.offset)
-            entry = got.create(name, imp.module, UNDEFINED_ADDR if value is None else value, provider)
-            created = True
-        else:
-            created = False
+            if value is None:
+                if not weak and not self.deferred and name not in mod.wasm.export_map:
+                    engine.emit(ImportUnresolved(importer, imp.module, name, "global", weak, "error"))
+                    raise UndefinedSymbolError(mod.path, "imports", name, imp.module, imp.offset)
+                value = UNDEFINED_ADDR
+            else:
+                value = to_i32(value)
+            entry = got.create(name, imp.module, value, provider)
         # the entry is complete before its event, so a stop there shows what it will be
         made_required = not weak and not entry.required
         if made_required:
             entry.required = True
-        entry.importers.append(mod.name)
-        self.txn.add_each(_got_import_steps, (got, entry, mod.name, created, made_required))
+        entry.importers.append(importer)
+        self.txn.add_each(_got_import_steps, (got, entry, importer, created, made_required))
         mod.got_symbols.append(name)
         if created:
-            value = UNDEFINED_ADDR if value is None else to_i32(value)
-            slot = value if imp.module == "GOT.func" and value != UNDEFINED_ADDR else None
-            engine.emit(GotCreated(mod.name, imp.module, name, value, entry.provider, slot))
+            slot = value if value != UNDEFINED_ADDR and imp.module == "GOT.func" else None
+            engine.emit(GotCreated(importer, imp.module, name, value, provider, slot))
         else:
             self._emit_resolved(mod, imp, entry.provider or "(unresolved)", name, "got")
         return entry.handle

@@ -45,6 +45,7 @@ class InstanceExports(Mapping):
 
     def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, names) -> None:
         self._store, self._instance = store, instance
+        self.instance = instance
         self._names = names if isinstance(names, (dict, frozenset, set)) else dict.fromkeys(names)
         self._cache: dict[str, object] = {}
 
