@@ -72,7 +72,7 @@ def _run(folder: Path, events: list) -> tuple[Engine, EmscriptenHost, int, bytes
 
 def _published_stubs(engine: Engine) -> list[str]:
     return [name for name, sym in engine.global_scope.symbols.items()
-            if sym.module == "emscripten" and sym.kind == "func" and "_externs" in sym.__dict__]
+            if sym.module == "emscripten" and sym.kind == "func" and "_published" in sym.__dict__]
 
 
 @pytest.mark.parametrize("name", ["em_unimplemented", "em_dlopen"])
@@ -177,3 +177,35 @@ def test_run_compiles_a_wasi_main_only_once_the_host_is_known(tmp_path, monkeypa
     monkeypatch.setenv("DLDBG_NO_TIER_UP", "1")
     main(["run", str(path)], stdout=io.StringIO(), stderr=io.StringIO())
     assert all(engines == 1 for _size, engines in compile_starts)
+
+
+def test_a_dlopen_in_a_winch_engine_compiles_while_the_library_is_parsed(tmp_path, monkeypatch):
+    """A Winch engine (a cold `dldbg run`) begins a library's compile when `dlopen` has found
+    the file, before the loader reads and parses it (exception handling is off in Winch, so
+    nothing about the parse can stop the compile): the parse runs beside the compile."""
+    from dldbg.hosts.standalone import StandaloneHost
+    from dldbg.linker.cache import CompileCache
+    from dldbg.wasm.files import ModuleFiles
+
+    order: list[str] = []
+    real_start, real_get = CompileCache.start, ModuleFiles.get
+
+    def start(self, data, sha256, **kwargs):
+        order.append("compile")
+        return real_start(self, data, sha256, **kwargs)
+
+    def get(self, path, real=None):
+        order.append("parse")
+        return real_get(self, path, real)
+
+    monkeypatch.setattr(CompileCache, "start", start)
+    monkeypatch.setattr(ModuleFiles, "get", get)
+    path = OUT / "clang16" / "reloc" / "libreloc_dep.so"
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path), tier="winch")
+    engine.dlopen(str(path))
+    assert order == ["compile", "parse"]
+    engine.cache.wait()
+    order.clear()
+    cranelift = Engine(StandaloneHost(), cache_dir=str(tmp_path / "other"))
+    cranelift.dlopen(str(path))
+    assert order == ["parse"]  # a Cranelift engine parses first (an exnref translation may come first)

@@ -35,7 +35,7 @@ from ...linker.engine import UnresolvedCallError
 from ...linker.functable import FunctionTable
 from ...linker.loader import check_mem_info
 from ...linker.memory import LinearMemory
-from ...linker.scope import Symbol, export_symbol
+from ...linker.scope import Symbol
 from ...linker.wasmtypes import functype
 from ...textsafe import printable
 from ...wasm.reader import WasmModule
@@ -278,7 +278,7 @@ class EmscriptenHost(Runtime):
                 # a trap stub, made when first used (a side module's import, a GOT.func entry,
                 # dlsym): a MAIN_MODULE program publishes hundreds, and compiling them all
                 # (with a host-call trampoline each) cost a cold run a tenth of a second
-                symbols[name] = export_symbol(name, "func", "emscripten", 0, stubs, key=("host", name), func_type=ftype)
+                symbols[name] = _stub_symbol(name, ftype, stubs)
         self.engine.define_symbols(symbols)
 
     # -- running ------------------------------------------------------------------------
@@ -420,7 +420,7 @@ class EmscriptenHost(Runtime):
 
 class _PublishedStubs:
     """The trap stubs of the JS-library functions the host publishes without implementing
-    them (`EmscriptenHost._publish`), by name, made when first looked up (`ExportSymbol.extern`)
+    them (`EmscriptenHost._publish`), by name, made when first looked up (`_StubSymbol.extern`)
     rather than all at start-up: with those of every module being loaded (its `GOT.func`
     entries reach them, one by one, before its imports are resolved) in one wasm module."""
 
@@ -435,6 +435,31 @@ class _PublishedStubs:
             loading = [m for m in host.engine.modules if m.state == "loading"]
             host._make_stubs([key] + [k for m in loading for k in host._stub_keys(m)])
         return host._stubs[key]
+
+
+class _MadeWhenUsed:
+    """`_StubSymbol.extern`: the stub, made when first used and kept in the symbol's
+    `__dict__`, which shadows this descriptor from then on."""
+
+    def __get__(self, sym, owner=None):
+        if sym is None:
+            return self
+        fields = sym.__dict__
+        value = fields["extern"] = fields["_published"][sym.name]
+        return value
+
+
+class _StubSymbol(Symbol):
+    """A published trap stub (`_PublishedStubs`): its function is made when first used."""
+
+    extern = _MadeWhenUsed()
+
+
+def _stub_symbol(name: str, ftype: FuncType, stubs: _PublishedStubs) -> Symbol:
+    sym = object.__new__(_StubSymbol)
+    sym.__dict__.update(name=name, kind="func", module="emscripten", module_id=0, address=None, key=("host", name),
+                        func_type=ftype, _published=stubs)
+    return sym
 
 
 def _node_reports(exc: LoadError) -> bool:
