@@ -502,19 +502,24 @@ class Engine:
         started for a module whose code is cached (nor is the file parsed then), that must be
         translated to exnref first, or under a host that may adapt modules (`Host.prepare`:
         the WASI and Pyodide hosts; the code cached is then that of other bytes), nor for a
-        file that cannot be read or parsed: its load reports that.  Returns whether a compile
-        was started."""
+        file that cannot be read or parsed: its load reports that.  A Winch engine starts
+        before parsing the file (a `dlopen` in it starts this way too, so that the parse runs
+        beside the compile): it has exception handling off, so a module that would need the
+        exnref translation fails to load in it anyway.  Returns whether a compile was started."""
         import hashlib
 
         if getattr(self.host, "prepare", None) is not None:
             return False
         try:
-            if self.cache.has(hashlib.sha256(read_wasm_bytes(path, self.limits.file_size)).hexdigest()):
-                return False
-            data, wasm = self.files.get(path)  # parsed now rather than at its load
+            data = read_wasm_bytes(path, self.limits.file_size)
             sha = hashlib.sha256(data).hexdigest()
-            if self.cache.eh_use(wasm, sha).encoding == "legacy":
+            if self.cache.has(sha):
                 return False
+            if self.tier != "winch":
+                data, wasm = self.files.get(path)  # parsed now rather than at its load
+                sha = hashlib.sha256(data).hexdigest()
+                if self.cache.eh_use(wasm, sha).encoding == "legacy":
+                    return False
         except DldbgError:
             return False
         return self.cache.start(data, sha)
@@ -545,6 +550,8 @@ class Engine:
             self._fail(f"could not load dynamic lib: {path}\nRTLD_NOLOAD was given and it is not loaded")
         if bind_now is None:
             bind_now = self.bind_now or bool(flags & RTLD_NOW)
+        if existing is None and self.tier == "winch":
+            self.precompile(found)  # compiling while the load reads and parses the file
         req = LoadRequest(self, flags, bind_now=bind_now)
         try:
             mod = self._run_request(req, lambda: req.load(found, real=real), found)
