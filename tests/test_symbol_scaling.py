@@ -220,3 +220,21 @@ def test_a_failed_got_load_rolls_back_each_import_in_order(tmp_path):
     assert got_lines == [f"{name} no longer imports GOT entry d1", "GOT entry d1 no longer required", "removed GOT entry d1",
                          f"{name} no longer imports GOT entry d0", "GOT entry d0 no longer required", "removed GOT entry d0"]
     assert not engine.got.entries and not any("undo failed" in line for line in failed[0].leaked)
+
+
+def test_got_func_entries_of_functions_a_host_publishes_lazily(tmp_path):
+    """A GOT.func entry may point at a function the host publishes to be fetched when first
+    used from something other than an instance's exports (the emscripten host's trap stubs of
+    JavaScript-library functions): it is fetched and placed as any function."""
+    from dldbg.linker.scope import export_symbol
+    from dldbg.wasm.types import FuncType
+
+    n = 5
+    paths = symbolgen.write(tmp_path, n)
+    engine = Engine(StandaloneHost(), cache_dir=None)
+    ftype = wasmtime.FuncType([], [wasmtime.ValType.i32()])
+    funcs = {f"f{i}": wasmtime.Func(engine.store, ftype, lambda i=i: i) for i in range(n)}
+    engine.define_symbols({name: export_symbol(name, "func", "host", 0, funcs, key=("host", name),
+                                               func_type=FuncType((), ("i32",))) for name in funcs})
+    engine.dlopen(str(paths["got_func"]), RTLD_NOW | RTLD_GLOBAL)
+    assert engine.call(f"{paths['got_func'].name}!sum", []) == symbolgen.expected_func_sum(n)

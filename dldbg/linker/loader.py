@@ -65,7 +65,7 @@ from .module import ImportBinding, LazyStub, LoadedModule
 from .scope import ExportSymbol, Scope, Symbol
 from .search import find_library
 from .transaction import Transaction
-from .wasmtime_compat import instance_exports
+from .wasmtime_compat import InstanceExports, instance_exports
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -440,7 +440,7 @@ class LoadRequest:
                 key = sym.key
                 if key not in found and slot_of(key) is None:
                     fields = sym.__dict__
-                    if "_externs" in fields and "extern" not in fields:
+                    if type(fields.get("_externs")) is InstanceExports and "extern" not in fields:
                         found[key] = sym  # a module's export, not fetched yet: written by name below
                     elif sym.func is not None:
                         found[key] = sym.func
