@@ -8,7 +8,8 @@ for seventeen of them before reading a byte.  A `Frozen` class takes about 20 mi
 create.  Events stay frozen dataclasses (dldbg.events): `inspect` does not import them.
 
 A subclass lists its fields in `__slots__` (and `__dict__` there if it has cached properties)
-and its `__init__` passes their values, in that order, to `Frozen.__init__`.  It gets what
+and its `__init__` sets each with `set_field(self, NAME, VALUE)` (`object.__setattr__`, as the
+`__init__` a frozen dataclass generates does: as fast).  It gets what
 `@dataclass(frozen=True)` gives: equality (same class, equal fields) and a hash by field values,
 the repr `Name(field=value, ...)`, an AttributeError (`FrozenInstanceError`) on assigning or
 deleting a field, and copy and pickle.
@@ -17,6 +18,10 @@ deleting a field, and copy and pickle.
 from __future__ import annotations
 
 from operator import attrgetter
+
+
+#: how a Frozen subclass's `__init__` sets a field (its own `__setattr__` refuses)
+set_field = object.__setattr__
 
 
 class FrozenInstanceError(AttributeError):
@@ -31,10 +36,6 @@ class Frozen:
         cls._fields = tuple(name for name in cls.__slots__ if name != "__dict__")
         # the field values in one C call, for equality and hash (a bare value for one field)
         cls._values = attrgetter(*cls._fields)
-
-    def __init__(self, *values):
-        for name, value in zip(self._fields, values):
-            object.__setattr__(self, name, value)
 
     def __eq__(self, other):
         if other.__class__ is self.__class__:

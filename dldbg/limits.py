@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 
 from .errors import DldbgError
-from .frozen import Frozen
+from .frozen import Frozen, set_field
 
 ENV_VAR = "DLDBG_LIMITS"
 _SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -36,7 +36,12 @@ class ResourceLimits(Frozen):
 
     def __init__(self, file_size: int = 512 << 20, memory_size: int = 1 << 30, memory_alignment: int = 16,
                  table_size: int = 1 << 22, imports: int = 100_000, exports: int = 100_000):
-        super().__init__(file_size, memory_size, memory_alignment, table_size, imports, exports)
+        set_field(self, "file_size", file_size)
+        set_field(self, "memory_size", memory_size)
+        set_field(self, "memory_alignment", memory_alignment)
+        set_field(self, "table_size", table_size)
+        set_field(self, "imports", imports)
+        set_field(self, "exports", exports)
 
     def with_overrides(self, specs) -> "ResourceLimits":
         """A copy with `NAME=VALUE` settings applied (an iterable of strings, each of which may

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from ..frozen import Frozen
+from ..frozen import Frozen, set_field
 from .binary import Cursor
 
 WASM_DYLINK_MEM_INFO = 1
@@ -65,7 +65,9 @@ class UnknownSubsection(Frozen):
     __slots__ = ("id", "offset", "payload")
 
     def __init__(self, id: int, offset: int, payload: bytes):
-        super().__init__(id, offset, payload)
+        set_field(self, "id", id)
+        set_field(self, "offset", offset)
+        set_field(self, "payload", payload)
 
 
 class DylinkInfo(Frozen):
@@ -91,8 +93,17 @@ class DylinkInfo(Frozen):
                  needed: tuple[str, ...], export_info: tuple[tuple[str, int], ...],
                  import_info: tuple[tuple[str, str, int], ...], runtime_path: tuple[str, ...],
                  unknown: tuple[UnknownSubsection, ...], offset: int):
-        super().__init__(format, mem_size, mem_align, table_size, table_align, needed, export_info, import_info,
-                         runtime_path, unknown, offset)
+        set_field(self, "format", format)
+        set_field(self, "mem_size", mem_size)
+        set_field(self, "mem_align", mem_align)
+        set_field(self, "table_size", table_size)
+        set_field(self, "table_align", table_align)
+        set_field(self, "needed", needed)
+        set_field(self, "export_info", export_info)
+        set_field(self, "import_info", import_info)
+        set_field(self, "runtime_path", runtime_path)
+        set_field(self, "unknown", unknown)
+        set_field(self, "offset", offset)
 
     @cached_property
     def weak_imports(self) -> frozenset[str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from ..errors import WasmParseError
-from ..frozen import Frozen
+from ..frozen import Frozen, set_field
 from .binary import Cursor
 
 #: opcode -> (encoding, instruction name) for the instructions that decide the encoding
@@ -54,7 +54,9 @@ class EhUse(Frozen):
     __slots__ = ("encoding", "offset", "instruction")
 
     def __init__(self, encoding: str, offset: int | None = None, instruction: str | None = None):
-        super().__init__(encoding, offset, instruction)
+        set_field(self, "encoding", encoding)
+        set_field(self, "offset", offset)
+        set_field(self, "instruction", instruction)
 
     def describe(self) -> str:
         if self.encoding == "none":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ..frozen import Frozen
+from ..frozen import Frozen, set_field
 
 SECTION_NAMES = {
     0: "custom",
@@ -44,7 +44,17 @@ class FuncType(Frozen):
     __slots__ = ("params", "results")
 
     def __init__(self, params: tuple[str, ...], results: tuple[str, ...]):
-        super().__init__(params, results)
+        set_field(self, "params", params)
+        set_field(self, "results", results)
+
+    # a load compares one per function import: written out, faster than Frozen's (as the dataclass's)
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self.params == other.params and self.results == other.results
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.params, self.results))
 
     def __str__(self) -> str:
         return f"({', '.join(self.params)}) -> ({', '.join(self.results)})"
@@ -57,7 +67,11 @@ class Limits(Frozen):
 
     def __init__(self, min: int, max: int | None = None, shared: bool = False, is64: bool = False,
                  page_size_log2: int | None = None):
-        super().__init__(min, max, shared, is64, page_size_log2)
+        set_field(self, "min", min)
+        set_field(self, "max", max)
+        set_field(self, "shared", shared)
+        set_field(self, "is64", is64)
+        set_field(self, "page_size_log2", page_size_log2)
 
     @property
     def page_size(self) -> int:
@@ -68,21 +82,23 @@ class TableType(Frozen):
     __slots__ = ("elem_type", "limits")
 
     def __init__(self, elem_type: str, limits: Limits):
-        super().__init__(elem_type, limits)
+        set_field(self, "elem_type", elem_type)
+        set_field(self, "limits", limits)
 
 
 class MemoryType(Frozen):
     __slots__ = ("limits",)
 
     def __init__(self, limits: Limits):
-        super().__init__(limits)
+        set_field(self, "limits", limits)
 
 
 class GlobalType(Frozen):
     __slots__ = ("val_type", "mutable")
 
     def __init__(self, val_type: str, mutable: bool):
-        super().__init__(val_type, mutable)
+        set_field(self, "val_type", val_type)
+        set_field(self, "mutable", mutable)
 
 
 class ConstExpr(namedtuple("ConstExpr", "ops offset")):
@@ -150,7 +166,9 @@ class Table(Frozen):
     __slots__ = ("type", "init", "offset")
 
     def __init__(self, type: TableType, init: ConstExpr | None, offset: int):
-        super().__init__(type, init, offset)
+        set_field(self, "type", type)
+        set_field(self, "init", init)
+        set_field(self, "offset", offset)
 
 
 class ElemSegment(Frozen):
@@ -161,7 +179,12 @@ class ElemSegment(Frozen):
 
     def __init__(self, mode: str, table: int, offset_expr: ConstExpr | None, elem_type: str,
                  items: tuple[int | ConstExpr | None, ...], offset: int):
-        super().__init__(mode, table, offset_expr, elem_type, items, offset)
+        set_field(self, "mode", mode)
+        set_field(self, "table", table)
+        set_field(self, "offset_expr", offset_expr)
+        set_field(self, "elem_type", elem_type)
+        set_field(self, "items", items)
+        set_field(self, "offset", offset)
 
 
 class DataSegment(Frozen):
@@ -172,7 +195,12 @@ class DataSegment(Frozen):
 
     def __init__(self, mode: str, memory: int, offset_expr: ConstExpr | None, data: bytes, data_offset: int,
                  offset: int):
-        super().__init__(mode, memory, offset_expr, data, data_offset, offset)
+        set_field(self, "mode", mode)
+        set_field(self, "memory", memory)
+        set_field(self, "offset_expr", offset_expr)
+        set_field(self, "data", data)
+        set_field(self, "data_offset", data_offset)
+        set_field(self, "offset", offset)
 
 
 class FunctionBody(namedtuple("FunctionBody", "offset size")):
@@ -186,7 +214,12 @@ class Section(Frozen):
     __slots__ = ("id", "name", "offset", "payload_offset", "size", "count")
 
     def __init__(self, id: int, name: str, offset: int, payload_offset: int, size: int, count: int | None = None):
-        super().__init__(id, name, offset, payload_offset, size, count)
+        set_field(self, "id", id)
+        set_field(self, "name", name)
+        set_field(self, "offset", offset)
+        set_field(self, "payload_offset", payload_offset)
+        set_field(self, "size", size)
+        set_field(self, "count", count)
 
     @property
     def end(self) -> int:
@@ -197,7 +230,10 @@ class CustomSection(Frozen):
     __slots__ = ("name", "offset", "payload_offset", "payload")
 
     def __init__(self, name: str, offset: int, payload_offset: int, payload: bytes):
-        super().__init__(name, offset, payload_offset, payload)
+        set_field(self, "name", name)
+        set_field(self, "offset", offset)
+        set_field(self, "payload_offset", payload_offset)
+        set_field(self, "payload", payload)
 
 
 class NameMap(Frozen):
@@ -207,5 +243,7 @@ class NameMap(Frozen):
 
     def __init__(self, module: str | None = None, functions: dict[int, str] | None = None,
                  globals: dict[int, str] | None = None, data_segments: dict[int, str] | None = None):
-        super().__init__(module, {} if functions is None else functions, {} if globals is None else globals,
-                         {} if data_segments is None else data_segments)
+        set_field(self, "module", module)
+        set_field(self, "functions", {} if functions is None else functions)
+        set_field(self, "globals", {} if globals is None else globals)
+        set_field(self, "data_segments", {} if data_segments is None else data_segments)
