@@ -129,10 +129,20 @@ def test_js_function_stub_names_the_function(pyodide):
     assert "JavaScript function env.emscripten_asm_const_int is not available" in str(info.value)
 
 
-def test_check_cli_json_exit_status(fetched, capsys):
+def test_check_cli_json_exit_status(fetched, capsys, monkeypatch):
+    import gc
+
+    from dldbg import cli
+
     package, wheels = fetched
     good = str(wheels["msgpack-1.2.4-cp314-cp314-pyemscripten_2026_0_wasm32.whl"])
+    # in the dldbg process, `check` freezes what it made before the process ends (the exit's
+    # collections would walk the loaded main: 50 ms)
+    freezes = []
+    monkeypatch.setattr(cli, "_OWN_PROCESS", True)
+    monkeypatch.setattr(gc, "freeze", lambda: freezes.append(1))
     assert cli_main(["check", "--pyodide", str(package), "--json", good]) == 0
+    assert freezes == [1]
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["file"], r["ok"], r["linked"]) for r in rows] == [("msgpack/_cmsgpack.cpython-314-wasm32-emscripten.so", True, True)]
 
