@@ -16,6 +16,11 @@ the symbols: with no listener; with its events recorded (a listener that keeps e
 object, as a front end's event log does, without formatting it); with the trace listener
 (`--trace=all` into /dev/null: every event formatted as text); and through a debugger Session
 (`dlopen` as a command: command parsing, the event log, breakpoint checks, the summary line).
+`--freeze` freezes what each child made before its load (`gc.freeze()`, as `dldbg run` does
+after its start-up), in every variant alike: in a fresh process the first load that allocates
+enough tracked objects runs a young collection of the objects the imports left (about 0.2 ms
+here), and whether a variant crosses that line depends on how many the imports made (the "GC
+runs" column shows it).
 Each figure is measured in a child process (so the peak memory is the variant's own), the
 variants interleaved; the time is the load's alone, not the process's start-up: wall time
 and the process's CPU time (less disturbed by other work on a shared machine).  The module's
@@ -51,6 +56,7 @@ def child(variant: str, path: str, cache: str) -> None:
     import gc
 
     collections: list = []
+    freeze = os.environ.get("DLDBG_BENCH_FREEZE") == "1"  # --freeze
     gc.callbacks.append(lambda phase, _info: collections.append(phase) if phase == "start" and timing else None)
     timing = False
     sys.path.insert(0, str(ROOT))
@@ -72,6 +78,8 @@ def child(variant: str, path: str, cache: str) -> None:
         wasm = read_module_file(path)  # the import list a loader knows (not timed)
         config, _settings = make_config()
         wengine = wasmtime.Engine(config)
+        if freeze:
+            gc.freeze()
         timing = True
         began, cpu = time.perf_counter(), time.process_time()
         store = wasmtime.Store(wengine)
@@ -108,6 +116,8 @@ def child(variant: str, path: str, cache: str) -> None:
 
         session = Session(None, registry=builtin_registry(), cache_dir=cache,
                           printer=TextPrinter(io.StringIO(), io.StringIO()), plugins=make_plugin_manager(entry_points=False))
+        if freeze:
+            gc.freeze()
         timing = True
         began, cpu = time.perf_counter(), time.process_time()
         session.execute(f"dlopen {path}")
@@ -123,6 +133,8 @@ def child(variant: str, path: str, cache: str) -> None:
         events: list = []
         if variant == "dldbg, events recorded":
             engine.listeners.append(events.append)
+        if freeze:
+            gc.freeze()
         timing = True
         began, cpu = time.perf_counter(), time.process_time()
         engine.dlopen(path, RTLD_LAZY | RTLD_GLOBAL)
@@ -145,8 +157,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--child", nargs=3, metavar=("VARIANT", "PATH", "CACHE"), help=argparse.SUPPRESS)
+    parser.add_argument("--freeze", action="store_true",
+                        help="freeze the objects each child made before its timed load (gc.freeze(), as `dldbg run` does "
+                             "after its start-up; all variants alike), so that no load pays a young collection of the "
+                             "objects the imports made")
     parser.add_argument("modules", nargs="*")
     args = parser.parse_args()
+    if args.freeze:
+        os.environ["DLDBG_BENCH_FREEZE"] = "1"  # the children inherit it
     if args.child:
         child(*args.child)
         return 0
@@ -176,7 +194,8 @@ def main() -> int:
             print(f"{variant:26} {seconds * 1000:9.2f} {seconds / base:6.2f}x {cpu * 1000:9.2f} {cpu / base_cpu:6.2f}x "
                   f"{max(v[2] for v in values) / 1024:9.1f} {max(v[3] for v in values):8}")
     print("\ntargets: dldbg with events recorded <= 1.3x bare wasmtime-py; through a Session <= 1.5x")
-    print("(GC runs: the most garbage collections that ran during one load of the variant)")
+    print("(GC runs: the most garbage collections that ran during one load of the variant"
+          + ("; what each child made before its load frozen: --freeze)" if args.freeze else ")"))
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
