@@ -111,3 +111,26 @@ def test_a_session_s_registry_starts_with_its_name_index():
     assert "trace" in registry.commands  # a bundled plugin's command, added to the session's copy
     assert registry._names_key == registry._key()
     assert any(name == "trace" for _parts, name in registry._split_names()[1])
+
+
+def test_names_typed_in_full_or_in_part_find_the_same_commands_as_before():
+    """Whole names are looked up directly; prefixes, ambiguities and quoted words as before."""
+    registry = builtin_registry()
+    found = {line: registry.parse(line)[0].name for line in (
+        "info modules", "i mod", "info got -u", "dlopen x", "r", "x/4xw 0x10", "set var x = 1", "info", "s")
+        if _parses(registry, line)}
+    assert found["info modules"] == found["i mod"] == "info modules"
+    assert found["info got -u"] == "info got" and found["dlopen x"] == "dlopen" and found["r"] == "run"
+    assert found["x/4xw 0x10"] == "x" and found["set var x = 1"] == "set var"
+    for line, error in (("'info modules'", "unknown command 'info modules'"), ("info", "needs more words"),
+                        ("nosuch", "unknown command 'nosuch'")):
+        with pytest.raises(CommandError, match=re.escape(error)):
+            registry.parse(line)
+
+
+def _parses(registry, line):
+    try:
+        registry.parse(line)
+        return True
+    except CommandError:
+        return False

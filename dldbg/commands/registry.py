@@ -298,8 +298,9 @@ class Registry:
         by_length = self._split_names()
         for n in range(min(len(words), max(by_length, default=0)), 0, -1):
             first = words[0]
-            if n == 1 and (first in self.commands or first in self.aliases):
-                return self.get(first), 1  # a whole name: typed in full, it beats every name it begins
+            typed = first if n == 1 else " ".join(words[:n])
+            if (typed in self.commands or typed in self.aliases) and len(typed.split()) == n:
+                return self.get(typed), n  # a whole name: typed in full, it beats every name it begins
             found = [(parts, name) for parts, name in by_length.get(n, ())
                      if parts[0].startswith(first) and all(parts[i].startswith(words[i]) for i in range(1, n))]
             if not found:
