@@ -506,3 +506,36 @@ def test_relocations_and_constructors_are_called_without_wasmtime_py(tmp_path, m
     traps = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
     with pytest.raises(DlError, match="ctors: __wasm_call_ctors failed: __wasm_call_ctors trapped: wasm trap: wasm `unreachable`"):
         traps.dlopen(str(SAMPLES / "clang16" / "ctor_trap" / "libctor_trap.so"), RTLD_NOW | RTLD_GLOBAL)
+
+
+def test_a_load_resolves_each_path_once_without_pythons_realpath(tmp_path, monkeypatch):
+    # os.path.realpath walks the path in Python (an lstat and joins per component: ~40 us of a
+    # small module's load); the linker's keys come from the C library's realpath, and a NEEDED
+    # library's path is resolved once, not once to ask whether it is loaded and again to load it
+    import posixpath
+
+    from dldbg.linker import search
+
+    link = tmp_path / "link"
+    link.symlink_to(RELOC_DEP.parent)  # a NEEDED library found through a symlinked folder
+    resolved = []
+    realpath = posixpath.realpath
+    monkeypatch.setattr(posixpath, "realpath", lambda path, **kw: resolved.append(path) or realpath(path, **kw))
+    c_resolved = []
+    real_path = search.real_path
+    monkeypatch.setattr(search, "real_path", lambda path: c_resolved.append(path) or real_path(path))
+    from dldbg.linker import engine as engine_module
+    from dldbg.linker import loader as loader_module
+
+    monkeypatch.setattr(engine_module, "real_path", search.real_path)
+    monkeypatch.setattr(loader_module, "real_path", search.real_path)
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    handle = engine.dlopen(str(link / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)
+    assert resolved == [] and len(c_resolved) == 2  # libreloc.so, then its NEEDED libreloc_dep.so
+    monkeypatch.undo()
+    assert sorted(engine.modules_by_path) == sorted(os.path.realpath(p) for p in c_resolved)
+    assert sorted(engine.modules_by_path) == [str(RELOC_DEP.parent / "libreloc.so"), str(RELOC_DEP)]
+    assert engine.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL) == handle  # the same module
+    engine.dlclose(handle)
+    engine.dlclose(handle)
+    assert str(RELOC_DEP.parent / "libreloc.so") not in engine.modules_by_path

@@ -33,7 +33,7 @@ from .memory import LinearMemory
 from .module import LazyStub, LoadedModule, is_internal
 from .exports import ExportSymbols
 from .scope import Scope, Symbol
-from .search import find_library
+from .search import find_library, real_path
 from .stubs import MODULE_NAME as STUB_MODULE
 from .stubs import StubFactory
 from .transaction import Transaction
@@ -544,7 +544,7 @@ class Engine:
         found = path
         if "/" not in path:
             found = find_library(path, None, (), self.library_path, self.environ)[0] or path
-        real = os.path.realpath(found)
+        real = real_path(found)
         existing = self.modules_by_path.get(real)
         if flags & RTLD_NOLOAD and (existing is None or existing.state != "ready"):
             self._fail(f"could not load dynamic lib: {path}\nRTLD_NOLOAD was given and it is not loaded")
@@ -616,7 +616,7 @@ class Engine:
         mod.refcount = 0
         mod.state = "released"
         self.by_handle.pop(mod.handle, None)
-        self.modules_by_path.pop(os.path.realpath(mod.path), None)
+        self.modules_by_path.pop(real_path(mod.path), None)
         scope = self.global_scope if mod.is_global else mod.group
         scope.remove(mod.published, mod.id)
         released = [f"handle {mod.handle}", f"{len(mod.published)} symbols from the {scope.name} scope"]

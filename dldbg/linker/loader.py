@@ -63,7 +63,7 @@ from .got import UNDEFINED_ADDR, to_i32
 from .memdiff import Snapshot
 from .module import ImportBinding, LazyStub, LoadedModule
 from .scope import ExportSymbol, Scope, Symbol
-from .search import find_library
+from .search import find_library, real_path
 from .transaction import Transaction
 from .wasmtime_compat import InstanceExports, instance_exports
 
@@ -110,7 +110,7 @@ class LoadRequest:
         """Load `path` (`real`: its `os.path.realpath`, when known) and its NEEDED libraries.
         Raises LoadError."""
         engine = self.engine
-        real = real or os.path.realpath(path)
+        real = real or real_path(path)
         existing = engine.modules_by_path.get(real)
         if existing is not None:
             if existing.state == "loading":
@@ -155,7 +155,7 @@ class LoadRequest:
         engine = self.engine
         name = os.path.basename(path)
         engine.emit(LoadStarted(name, path, "main program", None, self.id))
-        mod = self._read(path, os.path.realpath(path), program=True)
+        mod = self._read(path, real_path(path), program=True)
         dylink = mod.wasm.dylink
         if dylink is not None:
             self._check_mem_info(mod)
@@ -333,11 +333,12 @@ class LoadRequest:
                 needed, mod.path, dylink.runtime_path, self.engine.library_path, self.engine.environ,
                 getattr(self.engine.host, "visible", None),
             )
-            already = found is not None and os.path.realpath(found) in self.engine.modules_by_path
+            real = real_path(found) if found is not None else None
+            already = real is not None and real in self.engine.modules_by_path
             self.engine.emit(NeededResolved(mod.name, needed, found, tuple(tried), already))
             if found is None:
                 raise LoadError(mod.path, "needed", f"NEEDED library {needed} not found (tried {', '.join(tried)})")
-            dep = self.load(found, mod)
+            dep = self.load(found, mod, real)
             mod.deps.append(dep)
 
     # -- memory and table ---------------------------------------------------------------
