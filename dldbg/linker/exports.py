@@ -19,6 +19,7 @@ from .scope import Symbol, export_symbol
 if TYPE_CHECKING:
     from .module import LoadedModule
 
+
 class SymbolTable(dict):
     """Name -> Symbol of one module's exports, each made by `make` (`ExportSymbols._make`) on
     its first lookup (`table[name]`; a name the module does not export raises KeyError).  What
