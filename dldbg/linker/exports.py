@@ -81,9 +81,10 @@ class ExportSymbols(Mapping):
     def __len__(self) -> int:
         return len(self._exports)
 
-    def public_names(self) -> dict[str, None]:
-        """The names a load publishes (`public_names`), in export order."""
-        return public_names(self._exports)
+    def published(self) -> dict[str, SymbolTable]:
+        """The names a load publishes (`public_names`), in export order, each mapped to the
+        module's `table` (what `Scope.publish_owned` takes)."""
+        return public_names(self._exports, self.table)
 
     def _make(self, name: str) -> Symbol:
         exp = self._exports[name]  # KeyError for a name the module does not export

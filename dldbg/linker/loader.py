@@ -309,10 +309,10 @@ class LoadRequest:
         """A library already loaded: count the reference; join this request's scope."""
         mod.refcount += 1
         self.txn.add(f"reference count of {mod.name} back to {mod.refcount - 1}", lambda: _dec(mod))
-        table, names = mod.exports.table, mod.exports.public_names()
+        owned = mod.exports.published()
         if self.is_global and not mod.is_global:
             mod.is_global = True
-            added, shadowed = self.engine.global_scope.publish(table, names)
+            added, shadowed = self.engine.global_scope.publish_owned(owned)
             mod.published = added
             self.engine.emit(SymbolsPublished(mod.name, "global", tuple(added), tuple(shadowed)))
 
@@ -322,7 +322,7 @@ class LoadRequest:
 
             self.txn.add(f"{mod.name} back to RTLD_LOCAL", undo)
         elif self.group is not None:
-            self.group.publish(table, names)
+            self.group.publish_owned(owned)
 
     # -- NEEDED -------------------------------------------------------------------------
     def _load_needed(self, mod: LoadedModule) -> None:
@@ -873,7 +873,7 @@ class LoadRequest:
         engine = self.engine
         engine.enter(mod.name, "publish")
         scope = engine.global_scope if mod.is_global else mod.group
-        added, shadowed = scope.publish(mod.exports.table, mod.exports.public_names())
+        added, shadowed = scope.publish_owned(mod.exports.published())
         mod.published = added
         self.txn.add(f"withdrew {len(added)} symbols of {mod.name} from the {scope.name} scope", lambda: scope.remove(added, mod.id))
         engine.emit(SymbolsPublished(mod.name, "global" if mod.is_global else "local", tuple(added), tuple(shadowed)))

@@ -46,11 +46,11 @@ def is_internal(name: str) -> bool:
     return name in INTERNAL_SYMBOLS or name.startswith("__em_js__")
 
 
-def public_names(names) -> dict[str, None]:
-    """`names` without the loader plumbing (`is_internal`), in their order, as dict keys: made
-    with dict operations in C rather than a test per name in Python (a module may export tens
-    of thousands of names)."""
-    out = dict.fromkeys(names)
+def public_names(names, value=None) -> dict:
+    """`names` without the loader plumbing (`is_internal`), in their order, as the keys of a
+    dict whose values are `value`: made with dict operations in C rather than a test per name
+    in Python (a module may export tens of thousands of names)."""
+    out = dict.fromkeys(names, value)
     for name in [name for name in INTERNAL_SYMBOLS if name in out]:  # 21 tests, not one per name
         del out[name]
     if "\0__em_js__" in "\0" + "\0".join(out):  # rare: a test per name costs more than the join

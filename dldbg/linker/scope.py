@@ -110,18 +110,22 @@ class Scope:
         is copied first, a module's `SymbolTable` is not.  Returns (added names, shadowed names)."""
         if type(symbols) is dict:
             symbols = dict(symbols)
-        if names is None:
-            names = symbols
+        return self.publish_owned(dict.fromkeys(symbols if names is None else names, symbols))
+
+    def publish_owned(self, owned: dict[str, Mapping[str, Symbol]]) -> tuple[list[str], list[str]]:
+        """`publish` of names given with the mapping that defines each (`owned[name][name]` is
+        the symbol): a module's published names mapped to its `SymbolTable`, made in one
+        `dict.fromkeys`.  Returns (added names, shadowed names)."""
         owners = self.owners
-        if owners.keys().isdisjoint(names):  # the common case, in C
-            owners.update(dict.fromkeys(names, symbols))
-            return list(names), []
+        if owners.keys().isdisjoint(owned):  # the common case, in C
+            owners.update(owned)
+            return list(owned), []
         added, shadowed = [], []
-        for name in names:
+        for name, owner in owned.items():
             if name in owners:
                 shadowed.append(name)
             else:
-                owners[name] = symbols
+                owners[name] = owner
                 added.append(name)
         return added, shadowed
 
