@@ -88,6 +88,42 @@ def test_the_parse_read_back_equals_the_parse(tmp_path):
         assert back.raw == data and back.path == str(path)
 
 
+#: fields a load never reads, which the parse cache decodes only when first used
+_UNREAD = ("sections", "tables", "memories", "data", "bodies", "customs", "names")
+
+
+def test_a_load_from_the_parse_cache_decodes_no_field_it_does_not_read(tmp_path):
+    """Reading a parse back builds no function body, section, custom section, data segment or
+    name map until something asks for it (`dldbg inspect`, disassembly, the EH scan), and what
+    it then builds is what the reader gives, field by field and in any order."""
+    paths = symbolgen.write(tmp_path / "modules", 1000)
+    for role in ("funcs", "data"):
+        _load(paths[role], tmp_path / "cache")  # fills the parse cache
+        engine = _load(paths[role], tmp_path / "cache")
+        [mod] = engine.modules
+        fields = mod.wasm.__dict__
+        assert [name for name in _UNREAD if name in fields] == [], role
+        fresh = reader.read_module(paths[role].read_bytes(), str(paths[role]))
+        for name in (*_UNREAD[::-1], *reader.WasmModule._COMPARED):
+            assert getattr(mod.wasm, name) == getattr(fresh, name), (role, name)
+        assert len(mod.wasm.bodies) == len(fresh.bodies) >= (1000 if role == "funcs" else 0)
+        assert mod.wasm == fresh and repr(mod.wasm) == repr(fresh)
+        assert engine.call("f999" if role == "funcs" else "first", []) in (999, 0)
+
+
+def test_a_field_read_back_is_decoded_once_and_can_be_replaced(tmp_path):
+    data = RELOC_DEP.read_bytes()
+    cache = parsecache.ParseCache(str(tmp_path / "parsed"))
+    cache.module(data, "0" * 64, str(RELOC_DEP), ResourceLimits())
+    back = cache.module(data, "0" * 64, str(RELOC_DEP), ResourceLimits())
+    assert back.bodies is back.bodies and back.customs is back.customs
+    back.names = reader.NameMap(module="changed")
+    assert back.names.module == "changed"
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        back.nonesuch  # noqa: B018
+    assert not hasattr(reader.WasmModule(None, 0), "nonesuch")
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped", "empty", "other module"])
 def test_a_damaged_parse_file_is_parsed_again_and_rewritten(tmp_path, parses, damage):
     cache = tmp_path / "cache"

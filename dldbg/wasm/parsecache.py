@@ -11,7 +11,10 @@ reinstalled reader never reads a parse an older one wrote.
 A file holds a header (magic, the module's sha256, a blake2b digest of the payload) and the
 payload: the parse, with the exception-handling scan every load needs (`WasmModule.eh`), as Python builtins (tuples, lists, dicts, str, int, bytes) written with
 `marshal`, which cannot run code when read.  Byte strings the file already holds (data segments,
-custom section payloads) are stored as positions and sliced from the module's bytes.  Anything
+custom section payloads) are stored as positions and sliced from the module's bytes.  The
+fields a load does not read (sections, tables, memories, data segments, function bodies, custom
+sections, names: `_LAZY`) are marshalled each on its own and decoded only when first used
+(`WasmModule.__getattr__`): a load of 10,000 functions builds no `FunctionBody`.  Anything
 wrong with a file (truncated, corrupt, another format, counts above the resource limits) makes
 the module be parsed again and the file be rewritten; nothing is raised.  The folder is bounded:
 writing a file removes the same module's parses by other readers, and the oldest files above
@@ -49,7 +52,7 @@ from .types import (
 )
 
 #: the payload's layout; raise it when `_encode` changes
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"DLDBGPARSE\0"
 MAX_FILES = 512
 MAX_BYTES = 256 << 20
@@ -212,28 +215,31 @@ def _encode(wasm: WasmModule) -> tuple:
                   dylink.needed, dylink.export_info, dylink.import_info, dylink.runtime_path,
                   tuple((u.id, u.offset, u.payload) for u in dylink.unknown), dylink.offset)
     names = wasm.names
+    lazy = {  # each field marshalled alone, read back only when first used (`_LAZY`)
+        "sections": [(s.id, s.name, s.offset, s.payload_offset, s.size, s.count) for s in wasm.sections],
+        "tables": [((t.type.elem_type, _limits(t.type.limits)), _expr(t.init), t.offset) for t in wasm.tables],
+        "memories": [_limits(m.limits) for m in wasm.memories],
+        "data": [(d.mode, d.memory, _expr(d.offset_expr), d.data_offset, len(d.data), d.offset) for d in wasm.data],
+        "bodies": [tuple(b) for b in wasm.bodies],
+        "customs": [(c.name, c.offset, c.payload_offset, len(c.payload)) for c in wasm.customs],
+        "names": (names.module, names.functions, names.globals, names.data_segments),
+    }
     return (
         wasm.size,
-        [(s.id, s.name, s.offset, s.payload_offset, s.size, s.count) for s in wasm.sections],
         [(t.params, t.results) for t in wasm.types],
         imports,
         wasm.functions,
-        [((t.type.elem_type, _limits(t.type.limits)), _expr(t.init), t.offset) for t in wasm.tables],
-        [_limits(m.limits) for m in wasm.memories],
         _encode_globals(wasm.globals),
         [tuple(e) for e in wasm.exports],
         wasm.start,
         elements,
-        [(d.mode, d.memory, _expr(d.offset_expr), d.data_offset, len(d.data), d.offset) for d in wasm.data],
         wasm.data_count,
         wasm.tags,
-        [tuple(b) for b in wasm.bodies],
-        [(c.name, c.offset, c.payload_offset, len(c.payload)) for c in wasm.customs],
         dylink,
         wasm.dylink_first,
-        (names.module, names.functions, names.globals, names.data_segments),
         wasm.name_section_error,
         (eh.encoding, eh.offset, eh.instruction) if (eh := wasm.__dict__.get("eh")) is not None else None,
+        {name: marshal.dumps(value) for name, value in lazy.items()},
     )
 
 
@@ -254,10 +260,35 @@ def _decode_globals(encoded: tuple, gtype) -> list[Global]:
     return [new(Global, (types[t], new(ConstExpr, init), off)) for t, init, off in rows]
 
 
+def _expr_of(enc) -> ConstExpr | None:
+    return None if enc is None else tuple.__new__(ConstExpr, enc)
+
+
+#: how each field a load does not read is built from its marshalled rows and the module's
+#: bytes, when first used (`WasmModule.__getattr__`)
+_LAZY = {
+    "sections": lambda rows, data: [Section(*s) for s in rows],
+    "tables": lambda rows, data: [Table(TableType(t[0][0], Limits(*t[0][1])), _expr_of(t[1]), t[2]) for t in rows],
+    "memories": lambda rows, data: [MemoryType(Limits(*m)) for m in rows],
+    "data": lambda rows, data: [DataSegment(mode, memory, _expr_of(oe), data[at:at + n], at, off)
+                                for mode, memory, oe, at, n, off in rows],
+    "bodies": lambda rows, data: [tuple.__new__(FunctionBody, b) for b in rows],
+    "customs": lambda rows, data: [CustomSection(name, off, at, data[at:at + n]) for name, off, at, n in rows],
+    "names": lambda rows, data: NameMap(*rows),
+}
+
+
+def _decoder(name: str, blob: bytes, data: bytes):
+    def decode():
+        with collector_paused():
+            return _LAZY[name](marshal.loads(blob), data)
+    return decode
+
+
 def _decode(payload: tuple, data: bytes, path: str | None) -> WasmModule:
-    (size, sections, types, imports, functions, tables, memories, globals_, exports, start, elements, datas,
-     data_count, tags, bodies, customs, dylink, dylink_first, names, name_error, eh) = payload
-    if size != len(data):
+    (size, types, imports, functions, globals_, exports, start, elements, data_count, tags, dylink, dylink_first,
+     name_error, eh, lazy) = payload
+    if size != len(data) or lazy.keys() != _LAZY.keys():
         raise ValueError("size")
     new = tuple.__new__
     global_types: dict[tuple, GlobalType] = {}
@@ -268,9 +299,6 @@ def _decode(payload: tuple, data: bytes, path: str | None) -> WasmModule:
         if found is None:
             found = global_types[key] = GlobalType(val_type, mutable)
         return found
-
-    def expr(enc) -> ConstExpr | None:
-        return None if enc is None else new(ConstExpr, enc)
 
     out_imports = []
     for module, field, kind, desc, offset in imports:
@@ -284,34 +312,31 @@ def _decode(payload: tuple, data: bytes, path: str | None) -> WasmModule:
     out_elements = []
     for mode, table, offset_expr, elem_type, items, offset in elements:
         items = tuple(new(ConstExpr, item) if isinstance(item, list) else item for item in items)
-        out_elements.append(ElemSegment(mode, table, expr(offset_expr), elem_type, items, offset))
+        out_elements.append(ElemSegment(mode, table, _expr_of(offset_expr), elem_type, items, offset))
     if dylink is not None:
         unknown = tuple(UnknownSubsection(*u) for u in dylink[9])
         dylink = DylinkInfo(*dylink[:9], unknown, dylink[10])
     wasm = WasmModule(
         path=path,
         size=size,
-        sections=[Section(*s) for s in sections],
         types=[FuncType(*t) for t in types],
         imports=out_imports,
         functions=functions,
-        tables=[Table(TableType(t[0][0], Limits(*t[0][1])), expr(t[1]), t[2]) for t in tables],
-        memories=[MemoryType(Limits(*m)) for m in memories],
         globals=_decode_globals(globals_, gtype),
         exports=[new(Export, e) for e in exports],
         start=start,
         elements=out_elements,
-        data=[DataSegment(mode, memory, expr(oe), data[at:at + n], at, off) for mode, memory, oe, at, n, off in datas],
         data_count=data_count,
         tags=tags,
-        bodies=[new(FunctionBody, b) for b in bodies],
-        customs=[CustomSection(name, off, at, data[at:at + n]) for name, off, at, n in customs],
         dylink=dylink,
         dylink_first=dylink_first,
-        names=NameMap(*names),
         name_section_error=name_error,
         raw=data,
     )
+    fields = wasm.__dict__
+    for name in _LAZY:
+        del fields[name]  # read from `lazy` by WasmModule.__getattr__ when first used
+    fields["_lazy"] = {name: _decoder(name, blob, data) for name, blob in lazy.items()}
     if eh is not None:
         wasm.eh = EhUse(*eh)  # fills the cached_property
     return wasm

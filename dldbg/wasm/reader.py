@@ -115,6 +115,18 @@ class WasmModule:
         self.raw = raw
         self.sha256 = sha256
 
+    def __getattr__(self, name: str):
+        """A field the parse cache left encoded (`dldbg.wasm.parsecache`, fields a load does
+        not read: function bodies, sections, custom sections...): decoded on first access and
+        kept, so that it is the same value a parse gives.  AttributeError for any other name."""
+        lazy = self.__dict__.get("_lazy")
+        decode = None if lazy is None else lazy.get(name)
+        if decode is None:
+            raise AttributeError(f"'WasmModule' object has no attribute {name!r}")
+        value = self.__dict__[name] = decode()
+        del lazy[name]
+        return value
+
     #: the fields equality compares and the repr shows (all but `raw` and `sha256`)
     _COMPARED = ("path", "size", "sections", "types", "imports", "functions", "tables", "memories", "globals",
                  "exports", "start", "elements", "data", "data_count", "tags", "bodies", "customs", "dylink",
