@@ -111,6 +111,31 @@ def test_a_load_from_the_parse_cache_decodes_no_field_it_does_not_read(tmp_path)
         assert engine.call("f999" if role == "funcs" else "first", []) in (999, 0)
 
 
+def _containers(obj) -> int:
+    """Tuples, lists and dicts in a marshalled value: the objects reading it back makes besides
+    the ones a module keeps (strings, numbers); bytes (a field kept encoded) are not opened."""
+    if isinstance(obj, (tuple, list)):
+        return 1 + sum(_containers(item) for item in obj)
+    if isinstance(obj, dict):
+        return 1 + sum(_containers(k) + _containers(v) for k, v in obj.items())
+    return 0
+
+
+def test_reading_a_parse_back_makes_one_row_per_import_export_and_global(tmp_path):
+    """What a load reads back grows by one row per export and import (a global import's type is
+    kept once, by number) and by a row and its initializer's instructions per global; nothing per
+    function body."""
+    import marshal
+
+    n = 1000
+    for role, path in symbolgen.write(tmp_path / "modules", n).items():
+        wasm = reader.read_module(path.read_bytes(), str(path))
+        payload = marshal.loads(marshal.dumps(parsecache._encode(wasm)))
+        rows = len(wasm.exports) + len(wasm.imports) + sum(1 + len(g.init.ops) + 1 for g in wasm.globals)
+        assert _containers(payload) <= rows + 50, (role, _containers(payload), rows)
+        assert len(wasm.imports) >= n or len(wasm.exports) >= n
+
+
 def test_a_field_read_back_is_decoded_once_and_can_be_replaced(tmp_path):
     data = RELOC_DEP.read_bytes()
     cache = parsecache.ParseCache(str(tmp_path / "parsed"))

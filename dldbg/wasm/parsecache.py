@@ -14,7 +14,8 @@ payload: the parse, with the exception-handling scan every load needs (`WasmModu
 custom section payloads) are stored as positions and sliced from the module's bytes.  The
 fields a load does not read (sections, tables, memories, data segments, function bodies, custom
 sections, names: `_LAZY`) are marshalled each on its own and decoded only when first used
-(`WasmModule.__getattr__`): a load of 10,000 functions builds no `FunctionBody`.  Anything
+(`WasmModule.__getattr__`): a load of 10,000 functions builds no `FunctionBody`.  Import
+descriptors and global types are kept once each and numbered.  Anything
 wrong with a file (truncated, corrupt, another format, counts above the resource limits) makes
 the module be parsed again and the file be rewritten; nothing is raised.  The folder is bounded:
 writing a file removes the same module's parses by other readers, and the oldest files above
@@ -194,17 +195,35 @@ def _expr(expr: ConstExpr | None):
     return None if expr is None else (expr.ops, expr.offset)
 
 
+#: import kinds whose descriptor is a type object (kept once in the payload's descriptors),
+#: not a type index
+_DESCRIBED = frozenset(("global", "table", "memory"))
+
+
+def _encode_desc(desc) -> tuple:
+    if isinstance(desc, GlobalType):
+        return ("global", desc.val_type, desc.mutable)
+    if isinstance(desc, TableType):
+        return ("table", desc.elem_type, _limits(desc.limits))
+    return ("memory", _limits(desc.limits))
+
+
+_DECODE_DESC = {
+    "global": GlobalType,
+    "table": lambda elem_type, limits: TableType(elem_type, Limits(*limits)),
+    "memory": lambda limits: MemoryType(Limits(*limits)),
+}
+
+
 def _encode(wasm: WasmModule) -> tuple:
-    imports = []
-    for imp in wasm.imports:
-        desc = imp.desc
-        if imp.kind == "table":
-            desc = (desc.elem_type, _limits(desc.limits))
-        elif imp.kind == "memory":
-            desc = _limits(desc.limits)
-        elif imp.kind == "global":
-            desc = (desc.val_type, desc.mutable)
-        imports.append((imp.module, imp.field, imp.kind, desc, imp.offset))
+    descs: dict[object, int] = {}  # the distinct import descriptors and global types, numbered
+
+    def number(desc) -> int:
+        return descs.setdefault(desc, len(descs))
+
+    imports = [(imp.module, imp.field, imp.kind, number(imp.desc) if imp.kind in _DESCRIBED else imp.desc, imp.offset)
+               for imp in wasm.imports]
+    globals_ = [(number(g.type), g.init.ops, g.init.offset, g.offset) for g in wasm.globals]
     elements = []
     for seg in wasm.elements:
         items = tuple([item.ops, item.offset] if isinstance(item, ConstExpr) else item for item in seg.items)
@@ -227,9 +246,10 @@ def _encode(wasm: WasmModule) -> tuple:
     return (
         wasm.size,
         [(t.params, t.results) for t in wasm.types],
+        [_encode_desc(desc) for desc in descs],
         imports,
         wasm.functions,
-        _encode_globals(wasm.globals),
+        globals_,
         [tuple(e) for e in wasm.exports],
         wasm.start,
         elements,
@@ -241,23 +261,6 @@ def _encode(wasm: WasmModule) -> tuple:
         (eh.encoding, eh.offset, eh.instruction) if (eh := wasm.__dict__.get("eh")) is not None else None,
         {name: marshal.dumps(value) for name, value in lazy.items()},
     )
-
-
-def _encode_globals(globals_: list[Global]) -> tuple:
-    """(the distinct global types, [(type number, (init ops, init offset), offset)])."""
-    types: dict[GlobalType, int] = {}
-    rows = []
-    for g in globals_:
-        number = types.setdefault(g.type, len(types))
-        rows.append((number, (g.init.ops, g.init.offset), g.offset))
-    return [(t.val_type, t.mutable) for t in types], rows
-
-
-def _decode_globals(encoded: tuple, gtype) -> list[Global]:
-    kinds, rows = encoded
-    types = [gtype(v, m) for v, m in kinds]
-    new = tuple.__new__
-    return [new(Global, (types[t], new(ConstExpr, init), off)) for t, init, off in rows]
 
 
 def _expr_of(enc) -> ConstExpr | None:
@@ -286,29 +289,13 @@ def _decoder(name: str, blob: bytes, data: bytes):
 
 
 def _decode(payload: tuple, data: bytes, path: str | None) -> WasmModule:
-    (size, types, imports, functions, globals_, exports, start, elements, data_count, tags, dylink, dylink_first,
-     name_error, eh, lazy) = payload
+    (size, types, descs, imports, functions, globals_, exports, start, elements, data_count, tags, dylink,
+     dylink_first, name_error, eh, lazy) = payload
     if size != len(data) or lazy.keys() != _LAZY.keys():
-        raise ValueError("size")
+        raise ValueError("another module's parse, or another layout")
     new = tuple.__new__
-    global_types: dict[tuple, GlobalType] = {}
-
-    def gtype(val_type: str, mutable: bool) -> GlobalType:
-        key = (val_type, mutable)
-        found = global_types.get(key)
-        if found is None:
-            found = global_types[key] = GlobalType(val_type, mutable)
-        return found
-
-    out_imports = []
-    for module, field, kind, desc, offset in imports:
-        if kind == "global":
-            desc = gtype(*desc)
-        elif kind == "table":
-            desc = TableType(desc[0], Limits(*desc[1]))
-        elif kind == "memory":
-            desc = MemoryType(Limits(*desc))
-        out_imports.append(new(Import, (module, field, kind, desc, offset)))
+    descs = [_DECODE_DESC[kind](*fields) for kind, *fields in descs]
+    described = _DESCRIBED
     out_elements = []
     for mode, table, offset_expr, elem_type, items, offset in elements:
         items = tuple(new(ConstExpr, item) if isinstance(item, list) else item for item in items)
@@ -320,9 +307,10 @@ def _decode(payload: tuple, data: bytes, path: str | None) -> WasmModule:
         path=path,
         size=size,
         types=[FuncType(*t) for t in types],
-        imports=out_imports,
+        imports=[new(Import, (module, field, kind, descs[desc] if kind in described else desc, offset))
+                 for module, field, kind, desc, offset in imports],
         functions=functions,
-        globals=_decode_globals(globals_, gtype),
+        globals=[new(Global, (descs[t], new(ConstExpr, (ops, at)), offset)) for t, ops, at, offset in globals_],
         exports=[new(Export, e) for e in exports],
         start=start,
         elements=out_elements,
