@@ -6,8 +6,10 @@ command neither formats its usage line nor waits for a thread.  Work is counted,
 
 from __future__ import annotations
 
+import copy
 import io
 import os
+import pickle
 import sys
 import threading
 from pathlib import Path
@@ -136,7 +138,7 @@ def test_reading_a_parse_back_makes_one_row_per_import_export_and_global(tmp_pat
         assert len(wasm.imports) >= n or len(wasm.exports) >= n
 
 
-def test_a_field_read_back_is_decoded_once_and_can_be_replaced(tmp_path):
+def test_a_field_read_back_is_decoded_once_and_can_be_replaced_copied_and_pickled(tmp_path):
     data = RELOC_DEP.read_bytes()
     cache = parsecache.ParseCache(str(tmp_path / "parsed"))
     cache.module(data, "0" * 64, str(RELOC_DEP), ResourceLimits())
@@ -147,6 +149,10 @@ def test_a_field_read_back_is_decoded_once_and_can_be_replaced(tmp_path):
     with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
         back.nonesuch  # noqa: B018
     assert not hasattr(reader.WasmModule(None, 0), "nonesuch")
+    again = cache.module(data, "0" * 64, str(RELOC_DEP), ResourceLimits())
+    fresh = reader.read_module(data, str(RELOC_DEP))
+    for twin in (copy.copy(again), pickle.loads(pickle.dumps(again))):
+        assert twin == fresh and twin.raw == data and "_lazy" not in twin.__dict__
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped", "empty", "other module"])

@@ -124,8 +124,15 @@ class WasmModule:
         if decode is None:
             raise AttributeError(f"'WasmModule' object has no attribute {name!r}")
         value = self.__dict__[name] = decode()
-        del lazy[name]
         return value
+
+    def __getstate__(self) -> dict:
+        """What copy and pickle keep: every field, decoded."""
+        for name in self.__dict__.get("_lazy", ()):
+            getattr(self, name)
+        state = dict(self.__dict__)
+        state.pop("_lazy", None)
+        return state
 
     #: the fields equality compares and the repr shows (all but `raw` and `sha256`)
     _COMPARED = ("path", "size", "sections", "types", "imports", "functions", "tables", "memories", "globals",
