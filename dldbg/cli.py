@@ -525,6 +525,11 @@ def _run_engine(args, stdout: TextIO, stderr: TextIO, engines: list, started=Non
         # entries): in a load of 90,000 GOT.mem imports a collection of the older generation
         # walked the earlier libraries' objects again, a quarter of the load's CPU time
         engine.listeners.append(lambda e: gc.freeze() if e.kind == "load.done" else None)
+        # and the loader's paused stages freeze what they made as they end, before a young
+        # collection walks it (dldbg.nogc)
+        from . import nogc
+
+        nogc.freeze_at_resume = True
     try:
         status = _run_loaded(engine, host_class, args, stdout)
         from .linker.tiers import record_run

@@ -11,6 +11,13 @@ A paused region may call listeners (the loader's stages emit events): a debugger
 it waits for the user with `collector_resumed()` (Session), so the collector runs while the
 user works.  Guest code that runs long (constructors, relocations, calls) is outside the
 loader's paused stages.
+
+A process that keeps what its loads make until it ends (`dldbg run`: the program's libraries
+are never garbage) sets `freeze_at_resume`: the end of a paused region then freezes
+(`gc.freeze`) what the region made instead of letting the next young collection walk it all
+(at 100,000 data exports that collection took 72 of a load's 390 ms of CPU).  A region that
+raised freezes nothing.  Frozen objects are still freed by reference counting; only cycles
+among them (a failed load's module made by an earlier stage) stay until the process ends.
 """
 
 from __future__ import annotations
@@ -22,6 +29,10 @@ from contextlib import contextmanager
 #: paused regions that turned the collector off and have not ended (0 or 1, or more when a
 #: stop inside one resumed the collector and a new region paused it again)
 _paused = 0
+
+#: freeze what a paused region made when it ends (set by `dldbg run`, which freezes each
+#: load's objects anyway at its `load.done`; see the module's docstring)
+freeze_at_resume = False
 
 
 class _Paused:
@@ -39,11 +50,11 @@ class _Paused:
             _paused += 1
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         global _paused
         if self._paused_here:
             _paused -= 1
-            gc.enable()
+            _resume(exc_type is None)
 
     def __call__(self, func):
         @functools.wraps(func)
@@ -54,12 +65,24 @@ class _Paused:
             gc.disable()
             _paused += 1
             try:
-                return func(*args, **kwargs)
-            finally:
+                result = func(*args, **kwargs)
+            except BaseException:
                 _paused -= 1
-                gc.enable()
+                _resume(False)
+                raise
+            _paused -= 1
+            _resume(True)
+            return result
 
         return paused
+
+
+def _resume(completed: bool) -> None:
+    """Enable the collector at the end of a paused region; freeze what the region made first
+    if it `completed` and the process asked for it (what a failed load made is garbage)."""
+    if freeze_at_resume and completed:
+        gc.freeze()
+    gc.enable()
 
 
 def collector_paused() -> _Paused:

@@ -190,23 +190,27 @@ def test_a_subcommand_is_parsed_by_its_own_parser_as_by_the_full_one(argv, capsy
 
 def test_the_dldbg_process_collects_garbage_less_often_and_freezes_its_start_up():
     """The executable (not `main` called in a program of its own) raises the collector's young
-    threshold and, before the program runs, freezes what start-up made: the settings are read
-    back in the process after a run."""
+    threshold and, before the program runs, freezes what start-up made and has the loader's
+    paused stages freeze what they make (dldbg.nogc): the settings are read back in the process
+    after a run."""
     import gc
 
     path = sample("clang16", "reloc", "libreloc.so")
     code = ("import atexit, gc, sys; sys.argv = ['dldbg', 'run', sys.argv[1], '--invoke', 'get_ctor_state']; "
-            "atexit.register(lambda: print(gc.get_threshold()[0], gc.get_freeze_count() > 0)); "
+            "atexit.register(lambda: print(gc.get_threshold()[0], gc.get_freeze_count() > 0, "
+            "sys.modules['dldbg.nogc'].freeze_at_resume)); "
             "from dldbg.cli import entry; entry()")
     done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "DLDBG_NO_TIER_UP": "1"})
     assert done.returncode == 0, done.stderr
     from dldbg.cli import GC_YOUNG_THRESHOLD
 
-    assert done.stdout.splitlines()[-1] == f"{GC_YOUNG_THRESHOLD} True"
+    assert done.stdout.splitlines()[-1] == f"{GC_YOUNG_THRESHOLD} True True"
+    from dldbg import nogc
+
     threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
     assert run(["run", path, "--invoke", "get_ctor_state"])[0] == 0  # in-process: left alone
-    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
+    assert (gc.get_threshold(), gc.get_freeze_count(), nogc.freeze_at_resume) == (threshold, frozen, False)
 
 
 def test_the_dldbg_process_freezes_what_each_load_of_the_program_made():

@@ -238,3 +238,66 @@ def test_got_func_entries_of_functions_a_host_publishes_lazily(tmp_path):
                                                func_type=FuncType((), ("i32",))) for name in funcs})
     engine.dlopen(str(paths["got_func"]), RTLD_NOW | RTLD_GLOBAL)
     assert engine.call(f"{paths['got_func'].name}!sum", []) == symbolgen.expected_func_sum(n)
+
+
+@pytest.mark.parametrize("role", ["data", "got_mem"])
+def test_a_process_that_keeps_its_loads_freezes_what_each_paused_stage_made(tmp_path, monkeypatch, role):
+    """With `nogc.freeze_at_resume` (what `dldbg run` sets) a paused stage's end freezes what it
+    made, so no young collection walks it afterwards (at Python's default threshold, without it,
+    the stages' thousands of objects set off collections)."""
+    from dldbg import nogc
+
+    paths = symbolgen.write(tmp_path, 3000)
+    engine = Engine(StandaloneHost(), cache_dir=None)
+    if role == "got_mem":  # what its GOT entries point at
+        engine.dlopen(str(paths["data"]), RTLD_NOW | RTLD_GLOBAL)
+    monkeypatch.setattr(nogc, "freeze_at_resume", True, raising=False)
+    collections = []
+
+    def collecting(phase, _info):
+        collections.append(phase == "start")
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(700, *thresholds[1:])
+    frozen = gc.get_freeze_count()
+    gc.callbacks.append(collecting)
+    try:
+        gc.collect()
+        collections.clear()
+        engine.dlopen(str(paths[role]), RTLD_NOW | RTLD_GLOBAL)
+        made = gc.get_freeze_count() - frozen
+    finally:
+        gc.callbacks.remove(collecting)
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+    assert sum(collections) == 0, sum(collections)
+    assert made > 3000, made
+
+
+
+def test_a_paused_region_that_raises_freezes_nothing(monkeypatch):
+    """What a paused region that raised made is garbage (a failed stage of a load): with
+    `freeze_at_resume` it is left to the collector, in both forms of the region."""
+    from dldbg import nogc
+
+    monkeypatch.setattr(nogc, "freeze_at_resume", True, raising=False)
+
+    @nogc.collector_paused()
+    def failing():
+        made = [[] for _ in range(1000)]
+        raise ValueError(len(made))
+
+    frozen = gc.get_freeze_count()
+    try:
+        with pytest.raises(ValueError):
+            with nogc.collector_paused():
+                made = [[] for _ in range(1000)]
+                raise ValueError(len(made))
+        with pytest.raises(ValueError):
+            failing()
+        assert gc.get_freeze_count() == frozen
+        with nogc.collector_paused():
+            made = [[] for _ in range(1000)]
+        assert gc.get_freeze_count() >= frozen + 1000
+    finally:
+        gc.unfreeze()
