@@ -301,3 +301,52 @@ def test_a_paused_region_that_raises_freezes_nothing(monkeypatch):
         assert gc.get_freeze_count() >= frozen + 1000
     finally:
         gc.unfreeze()
+
+
+#: helpers a GOT import used to go through once per symbol: the generic import dispatch, the
+#: definition looked up again (`_got_lookup`, `Engine.lookup`, `_own_export`), the entry's
+#: value read back by its own call (`GlobalOffsetTable.value`), a call per slot written
+PER_IMPORT_HELPERS = (("dldbg.linker.loader", "LoadRequest", "_resolve_import"),
+                      ("dldbg.linker.loader", "LoadRequest", "_got_lookup"),
+                      ("dldbg.linker.loader", "LoadRequest", "_early_value"),
+                      ("dldbg.linker.engine", "Engine", "lookup"),
+                      ("dldbg.linker.loader", None, "_own_export"),
+                      ("dldbg.linker.got", "GlobalOffsetTable", "value"),
+                      ("dldbg.linker.capi", "I32Globals", "get"),
+                      ("dldbg.linker.functable", "FunctionTable", "place"))
+
+
+def test_a_got_func_import_calls_no_lookup_helper_of_its_own(tmp_path, monkeypatch):
+    """A GOT.func import whose definition is published is resolved in the import loop itself:
+    its definition is looked up once, by the pass that gives the functions their table slots,
+    which writes them all with one call, and the pass over the GOT entries after instantiation
+    reads their values without a call each.  Counted: the helpers above are called as often at
+    600 symbols as at 150."""
+    import importlib
+
+    calls: dict[str, int] = {}
+
+    def count(owner, name):
+        original = getattr(owner, name)
+
+        def counting(*args, _original=original, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counting)
+
+    counted = {}
+    for n in (150, 600):
+        paths = symbolgen.write(tmp_path / str(n), n)
+        engine = Engine(StandaloneHost(), cache_dir=None)
+        engine.dlopen(str(paths["funcs"]), RTLD_NOW | RTLD_GLOBAL)
+        for module, cls, name in PER_IMPORT_HELPERS:
+            owner = importlib.import_module(module)
+            count(getattr(owner, cls) if cls else owner, name)
+        calls.clear()
+        engine.dlopen(str(paths["got_func"]), RTLD_NOW | RTLD_GLOBAL)
+        counted[n] = dict(calls)
+        monkeypatch.undo()
+        assert engine.call(f"{paths['got_func'].name}!sum", []) == symbolgen.expected_func_sum(n)
+    assert counted[600] == counted[150], counted
+    assert all(count <= 8 for count in counted[600].values()), counted

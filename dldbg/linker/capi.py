@@ -56,9 +56,14 @@ try:
     _NULL_FUNC = ffi.wasmtime_func_t()  # store_id 0: a null funcref (wasmtime's C API, val.h)
     _GLOBAL_HEAD = bytes([ffi.WASMTIME_EXTERN_GLOBAL.value]) + bytes(_EXTERN_T.of.offset - 1)
     _GLOBAL_TAIL = bytes(ctypes.sizeof(_EXTERN_T) - _EXTERN_T.of.offset - ctypes.sizeof(_GLOBAL_T))
+    #: whether a function extern and a funcref value lie at the same place in one buffer
+    _SHARED_FUNC = (ctypes.sizeof(_VAL_T) == ctypes.sizeof(_EXTERN_T) and _EXTERN_T.kind.offset == _VAL_T.kind.offset
+                    and _EXTERN_T.of.offset == _VAL_T.of.offset
+                    and ffi.wasmtime_extern_union_t.func.offset == ffi.wasmtime_valunion_t.funcref.offset == 0
+                    and dict(ffi.wasmtime_extern_union_t._fields_)["func"] is dict(ffi.wasmtime_valunion_t._fields_)["funcref"])
     FAST = True
 except (AttributeError, ImportError):  # another wasmtime-py: the public API below
-    FAST = False
+    FAST = _SHARED_FUNC = False
 
 _byref = ctypes.byref
 
@@ -128,6 +133,18 @@ class I32Globals:
         _GLOBAL_GET(self._context, _byref(handle), self._val_ref)
         return self._val.of.i32
 
+    def each(self, handles):
+        """The value of each handle, read when the iteration reaches it (a caller may change
+        the next ones meanwhile): `get` without a call per global."""
+        if not self._fast:
+            for handle in handles:
+                yield handle.value(self.store)
+            return
+        global_get, context, val, val_ref = _GLOBAL_GET, self._context, self._val, self._val_ref
+        for handle in handles:
+            global_get(context, _byref(handle), val_ref)
+            yield val.of.i32
+
     def set(self, handle, value: int) -> None:
         if not self._fast:
             handle.set_value(self.store, wasmtime.Val.i32(value))
@@ -150,31 +167,47 @@ class FuncrefSlots:
             self._table = _byref(table._table)
             self._val = _VAL_T(kind=_FUNCREF)
             self._val_ref = _byref(self._val)
-            self._item = _EXTERN_T()  # `set_export`'s lookups, reused
+            self._item = _EXTERN_T()  # `set_exports`'s lookups, reused
             self._item_ref = _byref(self._item)
 
-    def set_export(self, slot: int, instance: wasmtime.Instance, name: str) -> bool:
-        """Put the function `instance` exports as `name` in `slot`, fetched by name into a
-        reused buffer (`wasmtime_instance_export_get`) without a `wasmtime.Func` wrapper: a
-        GOT.func load places thousands of other modules' functions.  Returns False, writing
-        nothing, when the instance exports no function of that name.  Raises
-        wasmtime.WasmtimeError outside the table."""
+    def set_exports(self, base: int, targets: list[tuple[wasmtime.Instance, str]]) -> list[int]:
+        """Put the function that `targets[k]`'s instance exports under its name in slot
+        `base + k`, each fetched by name (`wasmtime_instance_export_get`) into one reused buffer
+        that is then handed to `wasmtime_table_set` as the funcref value (a `wasmtime_extern_t`
+        holding a function and a `wasmtime_val_t` holding a funcref share their layout: checked
+        at import, `_SHARED_FUNC`), without a `wasmtime.Func` wrapper: a GOT.func load places
+        thousands of other modules' functions.  Returns the offsets `k` it wrote nothing at (the
+        instance exports no function of that name).  Raises wasmtime.WasmtimeError outside the
+        table."""
+        missed: list[int] = []
         if not self._fast:
-            func = instance.exports(self.store).get(name)
-            if not isinstance(func, wasmtime.Func):
-                return False
-            self.table.set(self.store, slot, func)
-            return True
-        raw = name.encode("utf-8")
-        item = self._item
-        if not _EXPORT_GET(self._context, _byref(instance._instance), raw, _U64(len(raw)), self._item_ref) \
-                or item.kind != _FUNC_KIND:
-            return False
-        self._val.of.funcref = item.of.func
-        error = _TABLE_SET(self._context, self._table, _U64(slot), self._val_ref)
-        if error:
-            raise _error(error)
-        return True
+            for offset, (instance, name) in enumerate(targets):
+                func = instance.exports(self.store).get(name)
+                if isinstance(func, wasmtime.Func):
+                    self.table.set(self.store, base + offset, func)
+                else:
+                    missed.append(offset)
+            return missed
+        context, table, item, item_ref = self._context, self._table, self._item, self._item_ref
+        val, val_ref = self._val, self._val_ref
+        export_get, table_set, u64, func_kind, funcref = _EXPORT_GET, _TABLE_SET, _U64, _FUNC_KIND, _FUNCREF
+        last, instance_ref = None, None
+        for offset, (instance, name) in enumerate(targets):
+            if instance is not last:  # targets come grouped by defining module
+                last, instance_ref = instance, _byref(instance._instance)
+            raw = name.encode("utf-8")
+            if not export_get(context, instance_ref, raw, u64(len(raw)), item_ref) or item.kind != func_kind:
+                missed.append(offset)
+                continue
+            if _SHARED_FUNC:
+                item.kind = funcref  # the buffer is now the funcref value
+                error = table_set(context, table, u64(base + offset), item_ref)
+            else:
+                val.of.funcref = item.of.func
+                error = table_set(context, table, u64(base + offset), val_ref)
+            if error:
+                raise _error(error)
+        return missed
 
     def set(self, slot: int, func: wasmtime.Func | None) -> None:
         """Put `func` (None: null) in `slot`.  Raises wasmtime.WasmtimeError outside the table."""

@@ -83,15 +83,23 @@ class FunctionTable:
         self._slot_by_key[key] = slot
         self.key_by_slot[slot] = key
 
-    def place_export(self, key: FuncKey, instance: wasmtime.Instance, name: str, slot: int) -> bool:
-        """`place` for the function `instance` exports as `name`, written without a
-        `wasmtime.Func` wrapper (`capi.FuncrefSlots.set_export`).  Returns False, placing
-        nothing, when the instance exports no function of that name."""
-        if not self._slots.set_export(slot, instance, name):
-            return False
-        self._slot_by_key[key] = slot
-        self.key_by_slot[slot] = key
-        return True
+    def place_exports(self, base: int, keys: list[FuncKey], targets: list[tuple[wasmtime.Instance, str]]) -> list[int]:
+        """`place` for the functions `targets` name (instance, export name), `keys[k]` in slot
+        `base + k`, written without a `wasmtime.Func` wrapper (`capi.FuncrefSlots.set_exports`).
+        Returns the offsets `k` where nothing was placed (the instance exports no function of
+        that name): those slots stay null and unassigned."""
+        missed = self._slots.set_exports(base, targets)
+        slots = range(base, base + len(keys))
+        if missed:
+            skip = set(missed)
+            pairs = [(key, slot) for k, (key, slot) in enumerate(zip(keys, slots)) if k not in skip]
+        else:
+            pairs = zip(keys, slots)
+        slot_by_key, key_by_slot = self._slot_by_key, self.key_by_slot
+        for key, slot in pairs:
+            slot_by_key[key] = slot
+            key_by_slot[slot] = key
+        return missed
 
     def reserve(self, key: FuncKey, reason: str) -> int:
         """A slot for `key` whose function is not available yet (it is placed by `fill`)."""

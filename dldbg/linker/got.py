@@ -46,12 +46,20 @@ class GlobalOffsetTable:
         return self.entries.get(symbol)
 
     def create(self, symbol: str, got: str, value: int = UNDEFINED_ADDR, provider: str | None = None) -> GotEntry:
-        entry = GotEntry(symbol, got, self._globals.new(to_i32(value)), False, provider)
+        if not 0 <= value < 0x80000000:  # to_i32 without its call for the usual address or slot
+            value = to_i32(value)
+        entry = GotEntry(symbol, got, self._globals.new(value), False, provider)
         self.entries[symbol] = entry
         return entry
 
     def value(self, symbol: str) -> int:
         return self._globals.get(self.entries[symbol].handle)
+
+    def values(self, symbols):
+        """(symbol, value) for each of `symbols` (entries that exist), each value read when the
+        iteration reaches it, as `value` would read it then."""
+        entries = self.entries
+        return zip(symbols, self._globals.each(entries[symbol].handle for symbol in symbols))
 
     def set(self, symbol: str, value: int, provider: str | None) -> int:
         """Set the entry's value; returns the old value."""

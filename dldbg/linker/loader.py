@@ -386,9 +386,13 @@ class LoadRequest:
         self._reserve_own_function_slots(mod)
         externs, undefined = [], []
         try:
+            got_import, resolve_import = self._got_import, self._resolve_import
             for imp in mod.wasm.imports:
                 try:
-                    externs.append(self._resolve_import(mod, imp, imp.field in weak))
+                    if imp.module in _GOT_MODULES:  # `_resolve_import`'s first case, without its call
+                        externs.append(got_import(mod, imp, imp.field in weak))
+                    else:
+                        externs.append(resolve_import(mod, imp, imp.field in weak))
                 except UndefinedSymbolError as exc:
                     # go on, so that every undefined symbol of the module has its import.unresolved
                     # event (and `why` names them all); the load fails with the first, as emscripten's
@@ -405,10 +409,13 @@ class LoadRequest:
         (emscripten grows the table one slot per function in `addFunction`)."""
         engine, table, wasm = self.engine, self.engine.table, mod.wasm
         keys: dict = {}  # insertion-ordered set
+        exports = wasm.export_map
         for imp in wasm.imports:
             if imp.module != "GOT.func":
                 continue
-            exp = _own_export(mod, imp.field)
+            exp = exports.get("orig$" + imp.field)  # `_own_export` without its call: once per import
+            if exp is None or exp.kind != "func":
+                exp = exports.get(imp.field)
             if (exp is None or exp.kind != "func" or exp.index < wasm.num_imported_funcs
                     or engine.got.get(imp.field) is not None or engine.lookup(imp.field, mod.group)[0] is not None
                     or exp.index in self._elem_slots(mod)):
@@ -430,12 +437,25 @@ class LoadRequest:
         order, as `symbol_value` would have given it one at a time."""
         engine, table, looked_up = self.engine, self.engine.table, self._got_found
         entries, got_lookup, group, slot_of = engine.got.entries, self._got_lookup, mod.group, table.slot_of
+        # `_got_lookup` (and `Engine.lookup`) inlined: once per import
+        global_owners, local_owners = engine.global_scope.owners, (group.owners if group is not None else None)
         found: dict = {}  # key -> function, insertion-ordered
         for imp in mod.wasm.imports:
             name = imp.field
             if imp.module != "GOT.func" or name in entries:
                 continue
-            definition = looked_up[name] = got_lookup(name, group)
+            orig = "orig$" + name
+            if orig in global_owners or (local_owners is not None and orig in local_owners):
+                definition = got_lookup(name, group)
+            else:
+                owner = global_owners.get(name)
+                if owner is not None:
+                    definition = (owner[name], "global scope")
+                elif local_owners is not None and (owner := local_owners.get(name)) is not None:
+                    definition = (owner[name], "local scope")
+                else:
+                    definition = (None, None)
+            looked_up[name] = definition
             sym = definition[0]
             if sym is not None and sym.kind == "func":
                 key = sym.key
@@ -448,12 +468,20 @@ class LoadRequest:
         if not found:
             return
         base = table.grow(len(found), f"GOT.func slots for {len(found)} functions {mod.name} takes the address of")
-        for offset, (key, func) in enumerate(found.items()):
-            if type(func) is ExportSymbol:  # one C lookup and write, no wasmtime.Func per function
-                if table.place_export(key, func.__dict__["_externs"].instance, func.name, base + offset):
-                    continue
-                func = func.func
-            table.place(key, func, base + offset)
+        items = list(found.items())
+        if all(type(func) is ExportSymbol for func in found.values()):  # the usual case: all at once
+            runs = [(0, items)]
+        else:
+            runs = [(offset, [item]) for offset, item in enumerate(items)]
+        for start, run in runs:
+            exported = type(run[0][1]) is ExportSymbol
+            missed = range(len(run))
+            if exported:  # one C lookup and write each, no wasmtime.Func per function
+                missed = table.place_exports(base + start, [key for key, _sym in run],
+                                             [(sym.__dict__["_externs"].instance, sym.name) for _key, sym in run])
+            for k in missed:  # not exported as a function by that name: through its wasmtime.Func
+                key, func = run[k]
+                table.place(key, func.func if exported else func, base + start + k)
         self.txn.add(f"nulled table slots [{base}, {base + len(found)}) given to functions {mod.name} imports",
                      lambda: table.release(base, base + len(found)))
 
@@ -490,7 +518,7 @@ class LoadRequest:
 
     def _resolve_import(self, mod: LoadedModule, imp, weak: bool):
         engine = self.engine
-        if imp.module in ("GOT.mem", "GOT.func"):
+        if imp.module in _GOT_MODULES:
             return self._got_import(mod, imp, weak)
         if imp.module == "env" and imp.field in ("__memory_base", "__table_base", "__memory_base32", "__table_base32"):
             value = mod.memory_base if imp.field.startswith("__memory_base") else mod.table_base
@@ -566,14 +594,22 @@ class LoadRequest:
         entry = got.entries.get(name)
         created = entry is None
         if created:
-            value, provider = self._early_value(mod, name, imp.module)
-            if value is None:
-                if not weak and not self.deferred and name not in mod.wasm.export_map:
-                    engine.emit(ImportUnresolved(importer, imp.module, name, "global", weak, "error"))
-                    raise UndefinedSymbolError(mod.path, "imports", name, imp.module, imp.offset)
-                value = UNDEFINED_ADDR
+            # `_early_value`'s first case inlined: a function that `_place_found_functions` found
+            # (and gave a slot, which is below 2^31: no wrap to i32)
+            found = self._got_found.get(name)
+            sym = found[0] if found is not None else None
+            slot = engine.table.slot_of(sym.key) if sym is not None and sym.kind == "func" else None
+            if slot is not None:
+                value, provider = slot, sym.module
             else:
-                value = to_i32(value)
+                value, provider = self._early_value(mod, name, imp.module)
+                if value is None:
+                    if not weak and not self.deferred and name not in mod.wasm.export_map:
+                        engine.emit(ImportUnresolved(importer, imp.module, name, "global", weak, "error"))
+                        raise UndefinedSymbolError(mod.path, "imports", name, imp.module, imp.offset)
+                    value = UNDEFINED_ADDR
+                else:
+                    value = to_i32(value)
             entry = got.create(name, imp.module, value, provider)
         # the entry is complete before its event, so a stop there shows what it will be
         made_required = not weak and not entry.required
@@ -748,11 +784,10 @@ class LoadRequest:
         """emscripten `reportUndefinedSymbols`: resolve what is left, weak -> 0, else fail."""
         engine = self.engine
         undefined: list[UndefinedSymbolError] = []
-        value = engine.got.value
         for mod in mods:
             engine.enter(mod.name, "got")
-            for name in mod.got_symbols:
-                if value(name) != UNDEFINED_ADDR:
+            for name, value in engine.got.values(mod.got_symbols):
+                if value != UNDEFINED_ADDR:
                     continue
                 sym, how = self._got_lookup(name, mod.group)
                 own = mod.exports.get(name)
@@ -900,6 +935,7 @@ def _own_export(mod: LoadedModule, name: str):
 
 
 _NULLARY = FuncType((), ())
+_GOT_MODULES = frozenset(("GOT.mem", "GOT.func"))
 
 
 def _does_nothing(mod: LoadedModule, name: str) -> bool:
