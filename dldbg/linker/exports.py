@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .module import public_names
 from .scope import Symbol, export_symbol
+from .wasmtime_compat import InstanceExports
 
 if TYPE_CHECKING:
     from .module import LoadedModule
@@ -85,6 +86,18 @@ class ExportSymbols(Mapping):
         """The names a load publishes (`public_names`), in export order, each mapped to the
         module's `table` (what `Scope.publish_owned` takes)."""
         return public_names(self._exports, self.table)
+
+    def unmade_function(self, name: str) -> tuple | None:
+        """(function key, instance, module name) of export `name` when it is a function whose
+        symbol is not made yet and that the module's instance exports, without making the
+        symbol (a GOT.func entry needs only the function's slot: `LoadRequest._place_found_functions`);
+        else None."""
+        exp = self._exports.get(name)
+        if exp is None or exp.kind != "func" or name in self.table or type(self._externs) is not InstanceExports:
+            return None
+        index = exp.index
+        key = ("module", self._id, index) if index >= self._imported_funcs else self._mod.func_key(index)
+        return key, self._externs.instance, self._name
 
     def _make(self, name: str) -> Symbol:
         exp = self._exports[name]  # KeyError for a name the module does not export

@@ -62,7 +62,8 @@ from .flags import RTLD_GLOBAL, RTLD_NODELETE, describe_flags
 from .got import UNDEFINED_ADDR, to_i32
 from .memdiff import Snapshot
 from .module import ImportBinding, LazyStub, LoadedModule
-from .scope import ExportSymbol, Scope, Symbol
+from .exports import SymbolTable
+from .scope import Scope, Symbol
 from .search import find_library, real_path
 from .transaction import Transaction
 from .wasmtime_compat import InstanceExports, instance_exports
@@ -102,7 +103,9 @@ class LoadRequest:
         self._elem_slot_maps: dict[int, dict[int, int]] = {}
         self._chain: list[str] = []
         #: GOT.func definitions looked up by `_place_found_functions` for the module whose
-        #: imports are being resolved (name -> (symbol, how)), used again by `_early_value`
+        #: imports are being resolved, used again by `_got_import`: name -> (symbol, how), or
+        #: (None, how, symbol table, function key, module name) for a function whose symbol
+        #: is not made
         self._got_found: dict[str, tuple] = {}
 
     # -- entry points -------------------------------------------------------------------
@@ -439,49 +442,62 @@ class LoadRequest:
         entries, got_lookup, group, slot_of = engine.got.entries, self._got_lookup, mod.group, table.slot_of
         # `_got_lookup` (and `Engine.lookup`) inlined: once per import
         global_owners, local_owners = engine.global_scope.owners, (group.owners if group is not None else None)
-        found: dict = {}  # key -> function, insertion-ordered
+        found: dict = {}  # key -> function, or (instance, export name, its symbol or table), insertion-ordered
         for imp in mod.wasm.imports:
             name = imp.field
             if imp.module != "GOT.func" or name in entries:
                 continue
             orig = "orig$" + name
             if orig in global_owners or (local_owners is not None and orig in local_owners):
-                definition = got_lookup(name, group)
+                definition = looked_up[name] = got_lookup(name, group)
+                sym = definition[0]
             else:
-                owner = global_owners.get(name)
-                if owner is not None:
-                    definition = (owner[name], "global scope")
-                elif local_owners is not None and (owner := local_owners.get(name)) is not None:
-                    definition = (owner[name], "local scope")
-                else:
-                    definition = (None, None)
-            looked_up[name] = definition
-            sym = definition[0]
+                owner, how = global_owners.get(name), "global scope"
+                if owner is None and local_owners is not None:
+                    owner, how = local_owners.get(name), "local scope"
+                if owner is None:
+                    looked_up[name] = (None, None)
+                    continue
+                if type(owner) is SymbolTable and name not in owner:
+                    # a module's function export whose symbol is not made: only its slot is needed
+                    target = owner.make.__self__.unmade_function(name)
+                    if target is not None:
+                        key, instance, provider = target
+                        looked_up[name] = (None, how, owner, key, provider)
+                        if key not in found and slot_of(key) is None:
+                            found[key] = (instance, name, owner)
+                        continue
+                sym = owner[name]
+                looked_up[name] = (sym, how)
             if sym is not None and sym.kind == "func":
                 key = sym.key
                 if key not in found and slot_of(key) is None:
                     fields = sym.__dict__
                     if type(fields.get("_externs")) is InstanceExports and "extern" not in fields:
-                        found[key] = sym  # a module's export, not fetched yet: written by name below
+                        # a module's export, not fetched yet: written by name below
+                        found[key] = (fields["_externs"].instance, sym.name, sym)
                     elif sym.func is not None:
                         found[key] = sym.func
         if not found:
             return
         base = table.grow(len(found), f"GOT.func slots for {len(found)} functions {mod.name} takes the address of")
         items = list(found.items())
-        if all(type(func) is ExportSymbol for func in found.values()):  # the usual case: all at once
+        if all(type(func) is tuple for func in found.values()):  # the usual case: all at once
             runs = [(0, items)]
         else:
             runs = [(offset, [item]) for offset, item in enumerate(items)]
         for start, run in runs:
-            exported = type(run[0][1]) is ExportSymbol
+            exported = type(run[0][1]) is tuple
             missed = range(len(run))
             if exported:  # one C lookup and write each, no wasmtime.Func per function
-                missed = table.place_exports(base + start, [key for key, _sym in run],
-                                             [(sym.__dict__["_externs"].instance, sym.name) for _key, sym in run])
+                missed = table.place_exports(base + start, [key for key, _target in run],
+                                             [(instance, name) for _key, (instance, name, _sym) in run])
             for k in missed:  # not exported as a function by that name: through its wasmtime.Func
                 key, func = run[k]
-                table.place(key, func.func if exported else func, base + start + k)
+                if exported:
+                    _instance, name, sym = func
+                    func = (sym[name] if type(sym) is SymbolTable else sym).func
+                table.place(key, func, base + start + k)
         self.txn.add(f"nulled table slots [{base}, {base + len(found)}) given to functions {mod.name} imports",
                      lambda: table.release(base, base + len(found)))
 
@@ -597,10 +613,16 @@ class LoadRequest:
             # `_early_value`'s first case inlined: a function that `_place_found_functions` found
             # (and gave a slot, which is below 2^31: no wrap to i32)
             found = self._got_found.get(name)
-            sym = found[0] if found is not None else None
-            slot = engine.table.slot_of(sym.key) if sym is not None and sym.kind == "func" else None
+            slot = None
+            if found is not None:
+                sym = found[0]
+                if sym is not None:
+                    if sym.kind == "func":
+                        slot, provider = engine.table.slot_of(sym.key), sym.module
+                elif len(found) > 2:  # a function whose symbol is not made (`_place_found_functions`)
+                    slot, provider = engine.table.slot_of(found[3]), found[4]
             if slot is not None:
-                value, provider = slot, sym.module
+                value = slot
             else:
                 value, provider = self._early_value(mod, name, imp.module)
                 if value is None:
@@ -641,7 +663,10 @@ class LoadRequest:
         """A GOT value known before instantiation: a published definition, else the module's own
         export computed from the binary (so LLD 14's start-function relocations see final values)."""
         found = self._got_found.get(name)
-        sym, _how = found if found is not None else self._got_lookup(name, mod.group)
+        if found is None:
+            sym = self._got_lookup(name, mod.group)[0]
+        else:  # the symbol is made now if `_place_found_functions` did not make it
+            sym = found[0] if found[0] is not None or len(found) == 2 else found[2][name]
         if sym is not None:
             kind = sym.kind
             if kind == "data":  # what symbol_value gives, without its slot's reason text
