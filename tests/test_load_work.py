@@ -113,6 +113,35 @@ def test_a_load_from_the_parse_cache_decodes_no_field_it_does_not_read(tmp_path)
         assert engine.call("f999" if role == "funcs" else "first", []) in (999, 0)
 
 
+def test_a_load_from_the_parse_cache_builds_a_global_only_for_a_data_symbol_looked_up(tmp_path, monkeypatch):
+    """A module of 1000 data exports read back from the parse cache builds no `Global` (nor its
+    initializer) during the load: one is built when its symbol is first looked up, and kept."""
+    import gc
+
+    class Counted(parsecache.Global):  # has a __dict__, so the collector tracks every one made
+        pass
+
+    monkeypatch.setattr(parsecache, "Global", Counted)
+    paths = symbolgen.write(tmp_path / "modules", 1000)
+    _load(paths["data"], tmp_path / "cache")  # parses, fills the parse cache
+
+    def built() -> int:
+        return sum(type(obj) is Counted for obj in gc.get_objects())
+
+    engine = _load(paths["data"], tmp_path / "cache")
+    [mod] = engine.modules
+    assert built() == 0
+    base = mod.memory_base
+    assert engine.dlsym(RTLD_DEFAULT, "d7") == engine.dlsym(RTLD_DEFAULT, "d7") == base + 28
+    assert built() == 1
+    assert mod.wasm.globals[8] is mod.wasm.globals[8] and built() == 2
+    fresh = reader.read_module(paths["data"].read_bytes(), str(paths["data"]))
+    assert mod.wasm.globals == fresh.globals and fresh.globals == mod.wasm.globals and built() == 1000
+    assert mod.wasm.globals[-1] == fresh.globals[-1] and mod.wasm.globals[2:5] == fresh.globals[2:5]
+    with pytest.raises(IndexError):
+        mod.wasm.globals[1001]  # noqa: B018
+
+
 def _containers(obj) -> int:
     """Tuples, lists and dicts in a marshalled value: the objects reading it back makes besides
     the ones a module keeps (strings, numbers); bytes (a field kept encoded) are not opened."""

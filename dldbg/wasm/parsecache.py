@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+from collections.abc import Sequence
 
 from ..limits import ResourceLimits
 from ..nogc import collector_paused
@@ -53,7 +54,7 @@ from .types import (
 )
 
 #: the payload's layout; raise it when `_encode` changes
-FORMAT = 2
+FORMAT = 3
 MAGIC = b"DLDBGPARSE\0"
 MAX_FILES = 512
 MAX_BYTES = 256 << 20
@@ -224,6 +225,7 @@ def _encode(wasm: WasmModule) -> tuple:
     imports = [(imp.module, imp.field, imp.kind, number(imp.desc) if imp.kind in _DESCRIBED else imp.desc, imp.offset)
                for imp in wasm.imports]
     globals_ = [(number(g.type), g.init.ops, g.init.offset, g.offset) for g in wasm.globals]
+    globals_ = (len(globals_), marshal.dumps(globals_))  # read back when a global is first used
     elements = []
     for seg in wasm.elements:
         items = tuple([item.ops, item.offset] if isinstance(item, ConstExpr) else item for item in seg.items)
@@ -288,6 +290,67 @@ def _decoder(name: str, blob: bytes, data: bytes):
     return decode
 
 
+class ReadBackGlobals(Sequence):
+    """`WasmModule.globals` read back from the cache: a read-only sequence of `Global` whose
+    rows are unmarshalled when a global is first used and each `Global` (with its `ConstExpr`)
+    built on its first access and kept.  A load reads only the globals of the data exports it
+    looks up (`dldbg.linker.exports.ExportSymbols`): a module of 100,000 data exports made
+    100,000 of each per load.  Compares equal to the list a parse gives, and copies and
+    pickles as that list."""
+
+    __slots__ = ("_count", "_blob", "_descs", "_rows", "_made")
+
+    def __init__(self, count: int, blob: bytes, descs: list):
+        self._count, self._blob, self._descs = count, blob, descs
+        self._rows: list | None = None
+        self._made: dict[int, Global] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        index = index.__index__()
+        if index < 0:
+            index += self._count
+        made = self._made.get(index)
+        if made is not None:
+            return made
+        if not 0 <= index < self._count:
+            raise IndexError("list index out of range")
+        if self._rows is None:
+            with collector_paused():
+                self._rows = marshal.loads(self._blob)
+        t, ops, at, offset = self._rows[index]
+        made = self._made[index] = tuple.__new__(Global, (self._descs[t], tuple.__new__(ConstExpr, (ops, at)), offset))
+        return made
+
+    def __iter__(self):
+        return map(self.__getitem__, range(self._count))
+
+    def __eq__(self, other):
+        if isinstance(other, (list, ReadBackGlobals)):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # like a list
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+    def __reduce__(self):
+        return list, (list(self),)
+
+    def __copy__(self) -> list:
+        return list(self)
+
+    def __deepcopy__(self, memo) -> list:
+        import copy
+
+        return copy.deepcopy(list(self), memo)
+
+
 def _decode(payload: tuple, data: bytes, path: str | None) -> WasmModule:
     (size, types, descs, imports, functions, globals_, exports, start, elements, data_count, tags, dylink,
      dylink_first, name_error, eh, lazy) = payload
@@ -310,7 +373,7 @@ def _decode(payload: tuple, data: bytes, path: str | None) -> WasmModule:
         imports=[new(Import, (module, field, kind, descs[desc] if kind in described else desc, offset))
                  for module, field, kind, desc, offset in imports],
         functions=functions,
-        globals=[new(Global, (descs[t], new(ConstExpr, (ops, at)), offset)) for t, ops, at, offset in globals_],
+        globals=ReadBackGlobals(*globals_, descs),
         exports=[new(Export, e) for e in exports],
         start=start,
         elements=out_elements,

@@ -118,7 +118,8 @@ class WasmModule:
     def __getattr__(self, name: str):
         """A field the parse cache left encoded (`dldbg.wasm.parsecache`, fields a load does
         not read: function bodies, sections, custom sections...): decoded on first access and
-        kept, so that it is the same value a parse gives.  AttributeError for any other name."""
+        kept, so that it is the same value a parse gives.  AttributeError for any other name.
+        (`globals` read back is a sequence that builds each global on first access.)"""
         lazy = self.__dict__.get("_lazy")
         decode = None if lazy is None else lazy.get(name)
         if decode is None:
@@ -132,6 +133,8 @@ class WasmModule:
             getattr(self, name)
         state = dict(self.__dict__)
         state.pop("_lazy", None)
+        if type(state.get("globals")) is not list:  # read back, built on first use (parsecache.ReadBackGlobals)
+            state["globals"] = list(state["globals"])
         return state
 
     #: the fields equality compares and the repr shows (all but `raw` and `sha256`)
