@@ -15,7 +15,8 @@ custom section payloads) are stored as positions and sliced from the module's by
 fields a load does not read (sections, tables, memories, data segments, function bodies, custom
 sections, names: `_LAZY`) are marshalled each on its own and decoded only when first used
 (`WasmModule.__getattr__`): a load of 10,000 functions builds no `FunctionBody`.  Import
-descriptors and global types are kept once each and numbered.  Anything
+descriptors and global types are kept once each and numbered; the globals are marshalled on
+their own and each `Global` is built when first accessed (`ReadBackGlobals`).  Anything
 wrong with a file (truncated, corrupt, another format, counts above the resource limits) makes
 the module be parsed again and the file be rewritten; nothing is raised.  The folder is bounded:
 writing a file removes the same module's parses by other readers, and the oldest files above
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import operator
 import os
 from collections.abc import Sequence
 
@@ -311,7 +313,7 @@ class ReadBackGlobals(Sequence):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(self._count))]
-        index = index.__index__()
+        index = operator.index(index)
         if index < 0:
             index += self._count
         made = self._made.get(index)
