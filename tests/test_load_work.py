@@ -154,8 +154,9 @@ def _containers(obj) -> int:
 
 def test_reading_a_parse_back_makes_one_row_per_import_export_and_global(tmp_path):
     """What a load reads back grows by one row per export and import (a global import's type is
-    kept once, by number) and by a row and its initializer's instructions per global; nothing per
-    function body."""
+    kept once, by number); the globals (a row and its initializer's instructions each) and the
+    function bodies are blobs of their own, unmarshalled only when first used (the bound below
+    still allows the globals' rows)."""
     import marshal
 
     n = 1000

@@ -234,6 +234,15 @@ def _extern_bytes(extern) -> bytes:
     return bytes(extern._as_extern())  # every wasmtime extern class has it
 
 
+def _raise_failure(error, trap) -> None:
+    """Raise what wasmtime-py's `enter_wasm` raises for a failed call into wasm: a host
+    function's own Python exception first (kept by wasmtime-py while wasm unwound), else the
+    `wasmtime.WasmtimeError` of `error` or the `wasmtime.Trap` of `trap`."""
+    exc = _error(error) if error else _trap_from(trap)
+    _raise_host_exception()
+    raise exc
+
+
 def instantiate(store: wasmtime.Store, module: wasmtime.Module, externs: list) -> wasmtime.Instance:
     """`wasmtime.Instance(store, module, externs)` without its per-import type dispatch (it
     imports six classes and tests each against every import); `externs` may hold
@@ -251,14 +260,8 @@ def instantiate(store: wasmtime.Store, module: wasmtime.Module, externs: list) -
     # wasmtime-py's `enter_wasm`, without its generator: a host function's Python exception
     # (which wasmtime-py keeps while the start function unwinds) is raised first
     error = _INSTANCE_NEW(store._context(), module.ptr(), items, _SIZE(len(externs)), _byref(instance), _byref(trap))
-    if error:
-        exc = _error(error)
-        _raise_host_exception()
-        raise exc
-    if trap:
-        exc = _trap_from(trap)
-        _raise_host_exception()
-        raise exc
+    if error or trap:
+        _raise_failure(error, trap)
     return wasmtime.Instance._from_raw(instance)
 
 
@@ -274,11 +277,5 @@ def call_nullary(store: wasmtime.Store, func: wasmtime.Func) -> None:
         return
     trap = _TRAP_P()
     error = _FUNC_CALL(store._context(), _byref(func._func), None, _SIZE(0), None, _SIZE(0), _byref(trap))
-    if error:
-        exc = _error(error)
-        _raise_host_exception()
-        raise exc
-    if trap:
-        exc = _trap_from(trap)
-        _raise_host_exception()
-        raise exc
+    if error or trap:
+        _raise_failure(error, trap)

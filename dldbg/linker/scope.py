@@ -40,16 +40,20 @@ class Symbol:
         return self.extern if self.kind == "func" else None
 
 
-class _FetchedExtern:
-    """`ExportSymbol.extern`: fetched from the instance's exports on first use and kept in the
-    symbol's `__dict__`, which shadows this descriptor from then on (functools.cached_property
-    does the same behind a lock taken on every first use, in Python 3.11)."""
+class ExternWhenUsed:
+    """A symbol class's `extern`, looked up by the symbol's name in the mapping its field
+    `source` holds when first used, and kept in the symbol's `__dict__`, which shadows this
+    descriptor from then on (functools.cached_property does the same behind a lock taken on
+    every first use, in Python 3.11).  `ExportSymbol`'s comes from the instance's exports."""
+
+    def __init__(self, source: str):
+        self.source = source
 
     def __get__(self, sym, owner=None):
         if sym is None:
             return self
         fields = sym.__dict__
-        value = fields["extern"] = fields["_externs"][sym.name]
+        value = fields["extern"] = fields[self.source][sym.name]
         return value
 
 
@@ -58,7 +62,7 @@ class ExportSymbol(Symbol):
     first used (`dldbg.linker.wasmtime_compat.InstanceExports`): a load publishes thousands of
     symbols and fetching each costs about 50 microseconds.  Made by `export_symbol`."""
 
-    extern = _FetchedExtern()
+    extern = ExternWhenUsed("_externs")
 
 
 _new = object.__new__

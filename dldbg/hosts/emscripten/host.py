@@ -35,7 +35,7 @@ from ...linker.engine import UnresolvedCallError
 from ...linker.functable import FunctionTable
 from ...linker.loader import check_mem_info
 from ...linker.memory import LinearMemory
-from ...linker.scope import Symbol
+from ...linker.scope import ExternWhenUsed, Symbol
 from ...linker.wasmtypes import functype
 from ...textsafe import printable
 from ...wasm.reader import WasmModule
@@ -437,22 +437,10 @@ class _PublishedStubs:
         return host._stubs[key]
 
 
-class _MadeWhenUsed:
-    """`_StubSymbol.extern`: the stub, made when first used and kept in the symbol's
-    `__dict__`, which shadows this descriptor from then on."""
-
-    def __get__(self, sym, owner=None):
-        if sym is None:
-            return self
-        fields = sym.__dict__
-        value = fields["extern"] = fields["_published"][sym.name]
-        return value
-
-
 class _StubSymbol(Symbol):
     """A published trap stub (`_PublishedStubs`): its function is made when first used."""
 
-    extern = _MadeWhenUsed()
+    extern = ExternWhenUsed("_published")  # the stub, made when first used
 
 
 def _stub_symbol(name: str, ftype: FuncType, stubs: _PublishedStubs) -> Symbol:
