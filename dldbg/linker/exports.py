@@ -22,15 +22,15 @@ if TYPE_CHECKING:
 
 
 class SymbolTable(dict):
-    """Name -> Symbol of one module's exports, each made by `make` (`ExportSymbols._make`) on
-    its first lookup (`table[name]`; a name the module does not export raises KeyError).  What
-    a scope publishes under the module's names: a lookup of a symbol made already is a dict
-    lookup in C.  `module_id` is the defining module's."""
+    """Name -> Symbol of one module's exports, each made by its `exports` (the module's
+    `ExportSymbols`) on its first lookup (`table[name]`; a name the module does not export
+    raises KeyError).  What a scope publishes under the module's names: a lookup of a symbol
+    made already is a dict lookup in C.  `module_id` is the defining module's."""
 
-    __slots__ = ("make", "module_id")
+    __slots__ = ("exports", "module_id")
 
     def __missing__(self, name: str) -> Symbol:
-        sym = self[name] = self.make(name)
+        sym = self[name] = self.exports._make(name)
         return sym
 
 
@@ -54,11 +54,11 @@ class ExportSymbols(Mapping):
         # what `_make` reads, looked up once rather than per symbol
         self._name, self._id, self._externs = mod.name, mod.id, mod.externs
         self._imported_funcs, self._imported_globals = wasm.num_imported_funcs, wasm.num_imported_globals
-        self._types, self._functions, self._globals = wasm.types, wasm.functions, wasm.globals
+        self._globals = wasm.globals
         self._tls, self._absolute = wasm.tls_exports, wasm.absolute_exports
         self._base_values = None
         self.table = SymbolTable()
-        self.table.make, self.table.module_id = self._make, mod.id
+        self.table.exports, self.table.module_id = self, mod.id
 
     def __getitem__(self, name: str) -> Symbol:
         return self.table[name]
@@ -95,19 +95,19 @@ class ExportSymbols(Mapping):
         exp = self._exports.get(name)
         if exp is None or exp.kind != "func" or name in self.table or type(self._externs) is not InstanceExports:
             return None
-        index = exp.index
-        key = ("module", self._id, index) if index >= self._imported_funcs else self._mod.func_key(index)
-        return key, self._externs.instance, self._name
+        return self._func_key(exp.index), self._externs.instance, self._name
+
+    def _func_key(self, index: int):
+        """The function table's key of function `index` (dldbg.linker.functable): the module's
+        own, or what an imported one is bound to."""
+        return ("module", self._id, index) if index >= self._imported_funcs else self._mod.func_key(index)
 
     def _make(self, name: str) -> Symbol:
         exp = self._exports[name]  # KeyError for a name the module does not export
         kind, index = exp.kind, exp.index
         if kind == "func":
-            if index >= self._imported_funcs:
-                key, ftype = ("module", self._id, index), self._types[self._functions[index - self._imported_funcs]]
-            else:
-                key, ftype = self._mod.func_key(index), self._wasm.func_type(index)
-            return export_symbol(name, "func", self._name, self._id, self._externs, key=key, func_type=ftype)
+            return export_symbol(name, "func", self._name, self._id, self._externs, key=self._func_key(index),
+                                 func_type=self._wasm.func_type(index))
         if kind != "global":
             return export_symbol(name, kind, self._name, self._id, self._externs)
         own = index >= self._imported_globals

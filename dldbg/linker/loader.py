@@ -460,7 +460,7 @@ class LoadRequest:
                     continue
                 if type(owner) is SymbolTable and name not in owner:
                     # a module's function export whose symbol is not made: only its slot is needed
-                    target = owner.make.__self__.unmade_function(name)
+                    target = owner.exports.unmade_function(name)
                     if target is not None:
                         key, instance, provider = target
                         looked_up[name] = (None, how, owner, key, provider)
