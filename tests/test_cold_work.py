@@ -188,18 +188,18 @@ def test_a_dlopen_in_a_winch_engine_compiles_while_the_library_is_parsed(tmp_pat
     from dldbg.wasm.files import ModuleFiles
 
     order: list[str] = []
-    real_start, real_get = CompileCache.start, ModuleFiles.get
+    real_start, real_read = CompileCache.start, ModuleFiles._read
 
     def start(self, data, sha256, **kwargs):
         order.append("compile")
         return real_start(self, data, sha256, **kwargs)
 
-    def get(self, path, real=None):
+    def read(self, path):  # the file read and parsed (`get`, and `take` for a file not kept)
         order.append("parse")
-        return real_get(self, path, real)
+        return real_read(self, path)
 
     monkeypatch.setattr(CompileCache, "start", start)
-    monkeypatch.setattr(ModuleFiles, "get", get)
+    monkeypatch.setattr(ModuleFiles, "_read", read)
     path = OUT / "clang16" / "reloc" / "libreloc_dep.so"
     engine = Engine(StandaloneHost(), cache_dir=str(tmp_path), tier="winch")
     engine.dlopen(str(path))

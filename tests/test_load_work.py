@@ -636,3 +636,107 @@ def test_a_load_resolves_each_path_once_without_pythons_realpath(tmp_path, monke
     engine.dlclose(handle)
     engine.dlclose(handle)
     assert str(RELOC_DEP.parent / "libreloc.so") not in engine.modules_by_path
+
+
+def test_i32_global_types_are_made_once_per_process(tmp_path, monkeypatch):
+    # wasmtime-py's `GlobalType(ValType.i32(), mutable)` (three wrapper objects, every argument
+    # converted through declared types: some 20 us the first time) was made per engine for the
+    # GOT's globals and again for `__memory_base` and `__table_base` at the first load
+    import wasmtime
+
+    from dldbg.linker import capi
+
+    made = []
+    init = wasmtime.GlobalType.__init__
+    monkeypatch.setattr(wasmtime.GlobalType, "__init__", lambda self, *a: made.append(a) or init(self, *a))
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))  # the host's `__stack_pointer`: its own type
+    engine.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)  # GOT.mem imports and the bases
+    second = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    second.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)
+    assert len(made) == (2 if capi.FAST else 6)  # the two hosts' stack pointers
+    monkeypatch.undo()
+    assert engine.call("get_dep_data_ptr_ok", []) == 1 and second.call("dep_square", [5]) == 25
+    for handle, mutable in ((engine._constants.new(3), False), (engine.got.entries["dep_data"].handle, True)):
+        glob = capi.as_global(handle)
+        assert (str(glob.type(engine.store).content), glob.type(engine.store).mutable) == ("i32", mutable)
+
+
+def test_a_load_asks_for_each_files_status_once(tmp_path, monkeypatch):
+    # the module file was `stat`ed to compare it with a kept copy when nothing was kept (the
+    # loader takes the file: `ModuleFiles.take`), and its machine code's file twice (whether
+    # it is cached, for the compile estimate, then again before deserialising it)
+    stats = []
+    stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **kw: stats.append(os.fspath(path)) or stat(path, *a, **kw))
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    engine.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)  # compiled, into the cache
+    compiled = engine.cache.path_for(engine.modules[0].sha256)
+    assert os.path.exists(compiled)
+    stats.clear()
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    engine.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)
+    assert stats.count(str(RELOC_DEP)) == 0 and stats.count(compiled) == 1
+    assert engine.modules[0].compiled is not None and engine.call("dep_square", [9]) == 81
+    files = ModuleFiles()  # a file kept by `get` is compared with the file again when taken
+    data, wasm = files.get(str(RELOC_DEP))
+    stats.clear()
+    assert files.take(str(RELOC_DEP)) == (data, wasm) and stats == [str(RELOC_DEP)]
+    assert files.take(str(RELOC_DEP))[1] is not wasm  # not kept: read again
+
+
+def test_a_missing_or_damaged_machine_code_file_is_compiled_again(tmp_path):
+    engine = _load(RELOC_DEP, tmp_path / "cache")
+    compiled = engine.cache.path_for(engine.modules[0].sha256)
+    for damage in (lambda: Path(compiled).write_bytes(b"not machine code"), lambda: os.unlink(compiled)):
+        damage()
+        events = []
+        again = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+        again.listeners.append(events.append)
+        again.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)
+        assert [e.source for e in events if e.kind == "module.compile"] == ["compiled"]
+        assert again.call("dep_square", [3]) == 9 and os.path.getsize(compiled) > 1000
+
+
+def test_an_instantiation_without_a_start_function_reads_no_stack_pointer(tmp_path, monkeypatch):
+    # no wasm runs when a module without a start function is instantiated: `__stack_pointer`
+    # cannot change, nothing needs putting back after a failure (the request reads it once)
+    reads = []
+    stack_value = Engine.stack_value
+    monkeypatch.setattr(Engine, "stack_value", lambda self: reads.append(self.stage) or stack_value(self))
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    engine.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)
+    assert reads == ["call"]  # `_run_request`, before the load
+    assert engine.stack_value() == StandaloneHost().stack_high
+    reads.clear()
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    engine.dlopen(str(SAMPLES / "clang16" / "tls_mt" / "libtls.so"), RTLD_NOW | RTLD_GLOBAL)  # a start function
+    assert reads[:2] == ["call", "instantiate"]
+
+
+def test_a_module_without_got_func_imports_places_no_function(tmp_path, monkeypatch):
+    from dldbg.linker.loader import LoadRequest
+
+    placed = []
+    place = LoadRequest._place_found_functions
+    monkeypatch.setattr(LoadRequest, "_place_found_functions", lambda self, mod, *a: placed.append(mod.name) or place(self, mod, *a))
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    engine.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)
+    assert placed == []
+    engine.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)  # two GOT.func imports
+    assert placed == ["libreloc.so"]
+    assert engine.call("get_own_fn_ptr_ok", []) == 1
+
+
+def test_a_load_takes_no_lock_for_cached_properties(tmp_path, monkeypatch):
+    # functools.cached_property takes a lock on every first access in Python 3.11 (about 1 us):
+    # a load reads a dozen of its parse's and its module's once each (dldbg.frozen.cached_property)
+    import functools
+
+    taken = []
+    get = functools.cached_property.__get__
+    monkeypatch.setattr(functools.cached_property, "__get__", lambda self, obj, cls=None: taken.append(self.attrname) or get(self, obj, cls))
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    engine.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)
+    assert taken == []
+    assert [m.name for m in engine.modules] == ["libreloc.so", "libreloc_dep.so"]
+    assert engine.modules[1].wasm.export_map["dep_square"].kind == "func"

@@ -65,6 +65,9 @@ class CompileCache:
         self.folder = os.path.join(folder, "compiled") if folder else None
         self.tier_up = tier_up
         self._tag = hashlib.sha256(f"wasmtime={wasmtime_version()};{settings}".encode()).hexdigest()[:16]
+        #: `path_for` is this + sha256 + `_suffix` (`os.path.join` per call, twice per load, cost more)
+        self._prefix = os.path.join(self.folder, "") if self.folder else None
+        self._suffix = f"-{self._tag}.cwasm"
         self._memory: dict[str, wasmtime.Module] = {}
         #: compiles running on worker threads (`start`), by sha256
         self._pending: dict[str, _Pending] = {}
@@ -74,7 +77,7 @@ class CompileCache:
         self.speed: float | None = self._read_speed()
 
     def path_for(self, sha256: str) -> str | None:
-        return os.path.join(self.folder, f"{sha256}-{self._tag}.cwasm") if self.folder else None
+        return self._prefix + sha256 + self._suffix if self._prefix else None
 
     def get(self, data: bytes, sha256: str) -> tuple[wasmtime.Module, str, float]:
         """(module, source, seconds); source is `memory-cache`, `disk-cache` or `compiled`.
@@ -93,7 +96,7 @@ class CompileCache:
             return pending.module, "compiled", pending.seconds
         path = self.path_for(sha256)
         module, source = None, "compiled"
-        if path and os.path.exists(path):
+        if path:  # a missing file is an error of wasmtime's, as a damaged one (no `stat` first)
             try:
                 module = wasmtime.Module.deserialize_file(self.engine, path)
                 source = "disk-cache"

@@ -48,6 +48,9 @@ try:
     _SIZE = ctypes.c_size_t
     _TRAP_P = ctypes.POINTER(ffi.wasm_trap_t)
     _FUNC_CALL = _untyped("wasmtime_func_call")
+    _VALTYPE_NEW = _untyped("wasm_valtype_new")
+    _GLOBALTYPE_NEW = _untyped("wasm_globaltype_new")
+    _WASM_I32, _WASM_CONST, _WASM_VAR = ffi.WASM_I32.value, ffi.WASM_CONST.value, ffi.WASM_VAR.value
     _trap_from = wasmtime.Trap._from_ptr
     _from_raw = wasmtime.Global._from_raw
     _from_error = wasmtime.WasmtimeError._from_ptr
@@ -96,6 +99,26 @@ def global_value(store: wasmtime.Store, glob: wasmtime.Global) -> object:
     return val.value if val.value is not None else val
 
 
+#: the C API's `wasm_globaltype_t *` of an i32 global, by mutability: made once per process
+#: (`_i32_global_type`; a type belongs to no engine or store, and is never freed)
+_I32_GLOBAL_TYPES: dict[bool, ctypes.c_void_p] = {}
+
+
+def _i32_global_type(mutable: bool) -> ctypes.c_void_p:
+    """The `wasm_globaltype_t *` of an i32 global (`wasm_globaltype_new` takes the
+    `wasm_valtype_t *` it is given): wasmtime-py's `GlobalType(ValType.i32(), mutable)` makes
+    three wrapper objects and converts every argument through declared types (some 20
+    microseconds the first time in a process, per engine: the GOT's and the base globals')."""
+    made = _I32_GLOBAL_TYPES.get(mutable)
+    if made is None:
+        valtype = _VALTYPE_NEW(ctypes.c_uint8(_WASM_I32))
+        pointer = valtype and _GLOBALTYPE_NEW(ctypes.c_void_p(valtype), ctypes.c_uint8(_WASM_VAR if mutable else _WASM_CONST))
+        if not pointer:
+            raise wasmtime.WasmtimeError("failed to allocate an i32 global type")
+        made = _I32_GLOBAL_TYPES[mutable] = ctypes.c_void_p(pointer)
+    return made
+
+
 class I32Globals:
     """i32 globals of one store, mutable (the GOT's entries) or not (`__memory_base`,
     `__table_base`): create, read, write.
@@ -108,11 +131,12 @@ class I32Globals:
 
     def __init__(self, store: wasmtime.Store, mutable: bool = True):
         self.store = store
-        self.type = wasmtime.GlobalType(wasmtime.ValType.i32(), mutable)
         self._fast = FAST and hasattr(store, "_context")
-        if self._fast:
+        if not self._fast:
+            self.type = wasmtime.GlobalType(wasmtime.ValType.i32(), mutable)
+        else:
             self._context = store._context()
-            self._type_ptr = self.type.ptr()
+            self._type_ptr = _i32_global_type(mutable)
             self._val = _VAL_T(kind=_I32)  # one value buffer, reused (an i32 needs no unrooting)
             self._val_ref = _byref(self._val)
 

@@ -411,11 +411,12 @@ class LoadRequest:
         """One table growth for every own function that a GOT.func import will need a slot for
         (emscripten grows the table one slot per function in `addFunction`)."""
         engine, table, wasm = self.engine, self.engine.table, mod.wasm
+        got_funcs = [imp for imp in wasm.imports if imp.module == "GOT.func"]
+        if not got_funcs:  # no slot to reserve or place (and nothing to look up for it)
+            return
         keys: dict = {}  # insertion-ordered set
         exports = wasm.export_map
-        for imp in wasm.imports:
-            if imp.module != "GOT.func":
-                continue
+        for imp in got_funcs:
             exp = exports.get("orig$" + imp.field)  # `_own_export` without its call: once per import
             if exp is None or exp.kind != "func":
                 exp = exports.get(imp.field)
@@ -432,9 +433,9 @@ class LoadRequest:
                 table.reserve_at(key, base + offset)
             self.txn.add(f"nulled table slots [{base}, {base + len(keys)}) reserved for {mod.name}",
                          lambda: table.release(base, base + len(keys)))
-        self._place_found_functions(mod)
+        self._place_found_functions(mod, got_funcs)
 
-    def _place_found_functions(self, mod: LoadedModule) -> None:
+    def _place_found_functions(self, mod: LoadedModule, got_funcs: list) -> None:
         """One table growth for the functions of other modules that this module's new GOT.func
         entries will point at and that have no slot yet; each then gets its slot in import
         order, as `symbol_value` would have given it one at a time."""
@@ -443,9 +444,9 @@ class LoadRequest:
         # `_got_lookup` (and `Engine.lookup`) inlined: once per import
         global_owners, local_owners = engine.global_scope.owners, (group.owners if group is not None else None)
         found: dict = {}  # key -> function, or (instance, export name, its symbol or table), insertion-ordered
-        for imp in mod.wasm.imports:
+        for imp in got_funcs:
             name = imp.field
-            if imp.module != "GOT.func" or name in entries:
+            if name in entries:
                 continue
             orig = "orig$" + name
             if orig in global_owners or (local_owners is not None and orig in local_owners):
@@ -712,9 +713,11 @@ class LoadRequest:
             start_name = f"func[{mod.wasm.start}]"
         began = time.perf_counter()
         engine.store.set_epoch_deadline(1)  # an interrupt that arrived while no wasm ran is stale
-        if start_name is not None and engine.before_wasm is not None:
-            engine.before_wasm()
-        saved_sp = engine.stack_value()
+        saved_sp = None  # without a start function no wasm runs: `__stack_pointer` stays as it is
+        if start_name is not None:
+            if engine.before_wasm is not None:
+                engine.before_wasm()
+            saved_sp = engine.stack_value()
         try:
             mod.instance = instantiate(engine.store, mod.compiled, externs)
             mod.externs = instance_exports(engine.store, mod.instance, mod.wasm.export_map)

@@ -6,10 +6,10 @@ import operator
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import wasmtime
 
+from ..frozen import cached_property
 from ..wasm.reader import WasmModule
 from ..wasm.types import FuncType, Import
 from .scope import Scope, Symbol

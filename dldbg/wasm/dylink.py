@@ -6,9 +6,7 @@ in the text at commit 0230aae), checked against emscripten's `getDylinkMetadata`
 
 from __future__ import annotations
 
-from functools import cached_property
-
-from ..frozen import Frozen, set_field
+from ..frozen import Frozen, cached_property, set_field
 from .binary import Cursor
 
 WASM_DYLINK_MEM_INFO = 1

@@ -42,14 +42,24 @@ class ModuleFiles:
         Raises ModuleFileError (not a regular wasm file within the file_size limit: see
         `read_wasm_bytes`), or WasmParseError carrying `path`."""
         real = real or os.path.realpath(path)
-        try:
-            stat = os.stat(real)
-        except OSError as exc:
-            raise ModuleFileError(os.fspath(path), exc.strerror or str(exc)) from None
-        key = (stat.st_size, stat.st_mtime_ns)
+        key = _key(path, real)
         known = self._files.get(real)
         if known is not None and known[0] == key:
             return known[1], known[2]
+        data, wasm = self._read(path)
+        self._files[real] = (key, data, wasm)
+        return data, wasm
+
+    def take(self, path: str, real: str | None = None) -> tuple[bytes, WasmModule]:
+        """As `get`, and forget the file (a file not kept is read without a `stat` first:
+        its size and modification time would only be compared with nothing)."""
+        real = real or os.path.realpath(path)
+        known = self._files.pop(real, None)
+        if known is not None and known[0] == _key(path, real):
+            return known[1], known[2]
+        return self._read(path)
+
+    def _read(self, path: str) -> tuple[bytes, WasmModule]:
         data = read_wasm_bytes(path, self.limits.file_size)
         sha = hashlib.sha256(data).hexdigest()
         if self.parse_cache is not None:
@@ -58,13 +68,14 @@ class ModuleFiles:
             with collector_paused():  # the parse's entries live as long as the module (dldbg.nogc)
                 wasm = read_module(data, os.fspath(path), self.limits)
         wasm.sha256 = sha
-        self._files[real] = (key, data, wasm)
         return data, wasm
 
-    def take(self, path: str, real: str | None = None) -> tuple[bytes, WasmModule]:
-        """As `get`, and forget the file."""
-        real = real or os.path.realpath(path)
-        try:
-            return self.get(path, real)
-        finally:
-            self._files.pop(real, None)
+
+def _key(path: str, real: str) -> tuple[int, int]:
+    """What tells a kept file from a changed one: its size and modification time.  Raises
+    ModuleFileError."""
+    try:
+        stat = os.stat(real)
+    except OSError as exc:
+        raise ModuleFileError(os.fspath(path), exc.strerror or str(exc)) from None
+    return stat.st_size, stat.st_mtime_ns

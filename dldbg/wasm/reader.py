@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import os
 import stat
-from functools import cached_property
 from operator import attrgetter
 
 from ..errors import ModuleFileError, WasmParseError
+from ..frozen import cached_property
 from ..limits import ResourceLimits
 from .binary import Cursor
 from .eh import EhUse, scan_module
