@@ -161,19 +161,22 @@ class Command:
 #: the most and the fewest words each kind of positional argument takes (argparse's nargs)
 _NARGS = {None: (1, 1), argparse.OPTIONAL: (0, 1), argparse.ZERO_OR_MORE: (0, None),
           argparse.ONE_OR_MORE: (1, None), argparse.REMAINDER: (0, None)}
+#: the kinds of positional argument whose value is one word (or the default, for `?`)
+_ONE_WORD = (None, argparse.OPTIONAL)
 
 
 def _plain_parse(cmd_parser: CommandParser, argv: list[str]) -> argparse.Namespace | None:
     """What argparse makes of `argv` when no word looks like an option (none starts with `-`),
     without argparse's machinery (its first parse compiles a regular expression per command,
     a fifth of a millisecond): each positional argument takes its words as argparse's greedy
-    match gives them, values made and checked by argparse's own `_get_values`, every option
-    its default.  None when argparse must decide: a word starting with `-` (an option, `--`,
-    a negative number, `-h`), too few or too many words, a value argparse refuses (its error
-    message comes from argparse), a required option, or a positional argument that takes no
-    word (whether argparse calls its action then differs between Python versions, except
-    for `?` with no type).  `tests/test_commands_parse.py` compares it with argparse for
-    every command."""
+    match gives them, values made and checked by argparse's own `_get_values` (a one-word
+    argument without a type or choices is the word itself, as argparse makes it, without the
+    calls), every option its default.  None when argparse must decide: a word starting with
+    `-` (an option, `--`, a negative number, `-h`), too few or too many words, a value argparse
+    refuses (its error message comes from argparse), a required option, or a positional
+    argument that takes no word (whether argparse calls its action then differs between
+    Python versions, except for `?` with no type).  `tests/test_commands_parse.py` compares it
+    with argparse for every command."""
     if cmd_parser.fromfile_prefix_chars or cmd_parser._defaults \
             or any(word.startswith(tuple(cmd_parser.prefix_chars)) for word in argv):
         return None
@@ -212,7 +215,14 @@ def _plain_namespace(cmd_parser: CommandParser, argv: list[str]) -> argparse.Nam
         count = room if most is None else min(most, room)
         if count == 0 and (action.nargs != argparse.OPTIONAL or action.type is not None):
             return None
-        setattr(namespace, action.dest, cmd_parser._get_values(action, list(argv[start:start + count])))
+        if action.type is None and action.choices is None and action.nargs in _ONE_WORD:
+            # what argparse's `_get_values` gives, without its calls: the word itself (the
+            # `type` argparse registers for None is its identity function), or the default
+            # for `?` without a word; no choices to check
+            value = argv[start] if count else action.default
+        else:
+            value = cmd_parser._get_values(action, list(argv[start:start + count]))
+        setattr(namespace, action.dest, value)
         start, left = start + count, left - count
     return namespace if left == 0 else None
 
@@ -225,12 +235,15 @@ class Registry:
     aliases: dict[str, str] = field(default_factory=dict)
     _names_key: tuple | None = field(default=None, init=False, repr=False, compare=False)
     _names_by_length: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: the first words of the names of several words (kept with `_names_by_length`)
+    _heads: set = field(default_factory=set, init=False, repr=False, compare=False)
 
     def copy(self) -> "Registry":
         """The same commands, in a registry of its own (its name index copied, not made again)."""
         other = Registry(dict(self.commands), dict(self.aliases))
         if self._names_key == self._key():
             other._names_by_length = {n: list(names) for n, names in self._names_by_length.items()}
+            other._heads = set(self._heads)
             other._names_key = self._names_key
         return other
 
@@ -253,8 +266,7 @@ class Registry:
             self.aliases[alias] = command.name
         if current:  # the name index grows with the registry (a plugin's commands) instead of being made again
             for name in (command.name, *command.aliases):
-                parts = name.split()
-                self._names_by_length.setdefault(len(parts), []).append((parts, name))
+                self._index(name)
             self._names_key = self._key()
         return command
 
@@ -296,7 +308,10 @@ class Registry:
         typed in full.  Raises CommandError (unknown, ambiguous, or a name that needs more words).
         """
         by_length = self._split_names()
-        for n in range(min(len(words), max(by_length, default=0)), 0, -1):
+        longest = max(by_length, default=0)
+        if words and longest > 1 and not any(head.startswith(words[0]) for head in self._heads):
+            longest = 1  # no name of several words begins with the first word: none to look through
+        for n in range(min(len(words), longest), 0, -1):
             first = words[0]
             typed = first if n == 1 else " ".join(words[:n])
             if (typed in self.commands or typed in self.aliases) and len(typed.split()) == n:
@@ -330,12 +345,17 @@ class Registry:
         the commands and aliases stay the same (`add` extends it)."""
         key = self._key()
         if self._names_key != key:
-            self._names_by_length = {}
+            self._names_by_length, self._heads = {}, set()
             for name in (*self.commands, *self.aliases):
-                parts = name.split()
-                self._names_by_length.setdefault(len(parts), []).append((parts, name))
+                self._index(name)
             self._names_key = key
         return self._names_by_length
+
+    def _index(self, name: str) -> None:
+        parts = name.split()
+        self._names_by_length.setdefault(len(parts), []).append((parts, name))
+        if len(parts) > 1:
+            self._heads.add(parts[0])
 
     def split_format(self, words: list[Token]) -> list[Token]:
         """`x/16xb ...` -> `x`, `/16xb`, ...: a first word COMMAND/SUFFIX of a known command."""

@@ -59,9 +59,10 @@ def dlopen(session, path, flags):
     mode = parse_flags(flags) if flags else RTLD_LAZY | RTLD_GLOBAL
     handle = session.engine.dlopen(path, mode)
     mod = session.engine.by_handle[handle]
+    described = describe_flags(mode)
     return Reply({"handle": handle, "module": mod.name, "path": mod.path, "refcount": mod.refcount,
-                  "flags": describe_flags(mode)},
-                 f"handle {handle}: {mod.name} ({mod.path}), {describe_flags(mode)}, references {mod.refcount}")
+                  "flags": described},
+                 f"handle {handle}: {mod.name} ({mod.path}), {described}, references {mod.refcount}")
 
 
 def handle_arg(session, text: str | None) -> int:

@@ -106,25 +106,10 @@ class InterruptGuard:
             except ValueError:
                 pass
 
-    @contextmanager
-    def active(self, watch: bool = True):
-        """SIGINT interrupts the engine while the block runs; `watch=False`: the watcher waits
-        for `watch()` (see the module's docstring)."""
-        if not self._usable():
-            yield
-            return
-        if not self._saved:
-            self.interrupted = False
-        self._saved.append([self._set_handler(self._handler), None])
-        if watch:
-            self.watch()
-        try:
-            yield
-        finally:
-            handler, fd = self._saved.pop()
-            self._restore(handler, fd)
-            if fd is not None:
-                self._watching = False
+    def active(self, watch: bool = True) -> "_Active":
+        """`with guard.active():` SIGINT interrupts the engine while the block runs;
+        `watch=False`: the watcher waits for `watch()` (see the module's docstring)."""
+        return _Active(self, watch)
 
     @contextmanager
     def suspended(self):
@@ -149,6 +134,38 @@ class InterruptGuard:
             _reader, writer = self._pipe
             self._pipe = None
             os.close(writer)
+
+
+class _Active:
+    """What `InterruptGuard.active()` returns: a context manager made for every command (a
+    class, not a `contextlib.contextmanager` generator and its manager object)."""
+
+    __slots__ = ("_guard", "_watch", "_used")
+
+    def __init__(self, guard: InterruptGuard, watch: bool):
+        self._guard = guard
+        self._watch = watch
+        self._used = False
+
+    def __enter__(self) -> None:
+        guard = self._guard
+        self._used = guard._usable()
+        if not self._used:
+            return
+        if not guard._saved:
+            guard.interrupted = False
+        guard._saved.append([guard._set_handler(guard._handler), None])
+        if self._watch:
+            guard.watch()
+
+    def __exit__(self, *exc) -> None:
+        if not self._used:
+            return
+        guard = self._guard
+        handler, fd = guard._saved.pop()
+        guard._restore(handler, fd)
+        if fd is not None:
+            guard._watching = False
 
 
 class RunLimit:
