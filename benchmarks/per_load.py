@@ -52,12 +52,14 @@ VARIANTS = ("bare wasmtime-py", "bare + relocs, ctors", "dldbg, no listener", "d
 def child(variant: str, path: str, cache: str) -> None:
     """Time one load of `path`; print {"seconds": wall, "cpu": CPU seconds, "collections": the
     garbage collections that ran during it (a young collection right after the imports walks
-    their objects too: about 0.2 ms)}."""
+    their objects too: about 0.2 ms), "oldest": the oldest generation one of them collected
+    (-1: none)}."""
     import gc
 
     collections: list = []
     freeze = os.environ.get("DLDBG_BENCH_FREEZE") == "1"  # --freeze
-    gc.callbacks.append(lambda phase, _info: collections.append(phase) if phase == "start" and timing else None)
+    gc.callbacks.append(lambda phase, info: collections.append(info["generation"]) if phase == "start" and timing
+                        else None)
     timing = False
     sys.path.insert(0, str(ROOT))
     from dldbg.hosts.standalone import StandaloneHost
@@ -141,7 +143,8 @@ def child(variant: str, path: str, cache: str) -> None:
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
         assert events or variant != "dldbg, events recorded"
     timing = False
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "collections": len(collections)}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "collections": len(collections),
+                      "oldest": max(collections, default=-1)}))
 
 
 def modules(given: list[str]) -> list[Path]:
@@ -181,20 +184,24 @@ def main() -> int:
                     print(f"{variant} on {path.name} failed: {sample.stderr.strip()[-500:]}", file=sys.stderr)
                     continue
                 figures = json.loads(line)
-                results[variant].append((figures["seconds"], figures["cpu"], sample.peak_kib, figures["collections"]))
+                results[variant].append((figures["seconds"], figures["cpu"], sample.peak_kib, figures["collections"],
+                                         figures["oldest"]))
         base = statistics.median(v[0] for v in results[VARIANTS[0]])
         base_cpu = statistics.median(v[1] for v in results[VARIANTS[0]])
         size = path.stat().st_size
         shown = f"{size // 1024} KiB" if size >= 10 * 1024 else f"{size} bytes"
         print(f"\n{path.name} ({shown}), {args.repeats} interleaved runs, median load time")
-        print(f"{'variant':26} {'wall ms':>9} {'ratio':>7} {'CPU ms':>9} {'ratio':>7} {'peak MiB':>9} {'GC runs':>8}")
+        print(f"{'variant':26} {'wall ms':>9} {'ratio':>7} {'CPU ms':>9} {'ratio':>7} {'peak MiB':>9} {'GC runs':>11}")
         for variant, values in results.items():
             seconds = statistics.median(v[0] for v in values)
             cpu = statistics.median(v[1] for v in values)
+            runs, oldest = max(v[3] for v in values), max(v[4] for v in values)
             print(f"{variant:26} {seconds * 1000:9.2f} {seconds / base:6.2f}x {cpu * 1000:9.2f} {cpu / base_cpu:6.2f}x "
-                  f"{max(v[2] for v in values) / 1024:9.1f} {max(v[3] for v in values):8}")
+                  f"{max(v[2] for v in values) / 1024:9.1f} {runs:6}{f' (g{oldest})' if oldest >= 0 else '':5}")
     print("\ntargets: dldbg with events recorded <= 1.3x bare wasmtime-py; through a Session <= 1.5x")
-    print("(GC runs: the most garbage collections that ran during one load of the variant"
+    print("(GC runs: the most garbage collections that ran during one load of the variant, and the oldest "
+          "generation one of them collected: one of generation 1 also walks the objects the child made before "
+          "its load that outlived a young collection"
           + ("; what each child made before its load frozen: --freeze)" if args.freeze else ")"))
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
