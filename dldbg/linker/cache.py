@@ -85,8 +85,6 @@ class CompileCache:
         Raises wasmtime.WasmtimeError when the module does not compile.
         """
         started = time.perf_counter()
-        if sha256 in self._memory:
-            return self._memory[sha256], "memory-cache", time.perf_counter() - started
         pending = self._pending.pop(sha256, None)
         if pending is not None:  # compiling on a worker thread (`start`): wait for it
             pending.done.wait()
@@ -94,19 +92,35 @@ class CompileCache:
                 raise pending.error
             self._memory[sha256] = pending.module
             return pending.module, "compiled", pending.seconds
-        path = self.path_for(sha256)
-        module, source = None, "compiled"
-        if path:  # a missing file is an error of wasmtime's, as a damaged one (no `stat` first)
-            try:
-                module = wasmtime.Module.deserialize_file(self.engine, path)
-                source = "disk-cache"
-            except (wasmtime.WasmtimeError, OSError):
-                module = None
-        if module is None:
-            module = wasmtime.Module(self.engine, data)
-            self._keep(module, data, sha256, time.perf_counter() - started)
+        found = self.cached(sha256, started)
+        if found is not None:
+            return found
+        module = wasmtime.Module(self.engine, data)
+        self._keep(module, data, sha256, time.perf_counter() - started)
         self._memory[sha256] = module
-        return module, source, time.perf_counter() - started
+        return module, "compiled", time.perf_counter() - started
+
+    def cached(self, sha256: str, started: float | None = None) -> tuple[wasmtime.Module, str, float] | None:
+        """`get` of a module whose machine code is cached: (module, `memory-cache` or
+        `disk-cache`, seconds since `started`, default now); None when it must be compiled
+        (a file wasmtime cannot deserialise is compiled again and replaced by `get`) or is
+        being compiled (`start`).  A missing file is an error of wasmtime's, as a damaged one:
+        no `stat` first (the loader asks this before its `module.read` event instead of
+        whether the file exists, which `get` asked again)."""
+        if started is None:
+            started = time.perf_counter()
+        module = self._memory.get(sha256)
+        if module is not None:
+            return module, "memory-cache", time.perf_counter() - started
+        path = self.path_for(sha256)
+        if not path or sha256 in self._pending:
+            return None
+        try:
+            module = wasmtime.Module.deserialize_file(self.engine, path)
+        except (wasmtime.WasmtimeError, OSError):
+            return None
+        self._memory[sha256] = module
+        return module, "disk-cache", time.perf_counter() - started
 
     def start(self, data: bytes, sha256: str) -> bool:
         """Begin compiling `data` (whose sha256 is `sha256`) on a worker thread, unless its

@@ -107,6 +107,9 @@ class LoadRequest:
         #: (None, how, symbol table, function key, module name) for a function whose symbol
         #: is not made
         self._got_found: dict[str, tuple] = {}
+        #: the memory this request made (a module's memory import made the host create it), while
+        #: it holds nothing but zeros: no module instantiated (`instantiated`), no host write
+        self._made_memory = None
 
     # -- entry points -------------------------------------------------------------------
     def load(self, path: str, requested_by: LoadedModule | None = None, real: str | None = None) -> LoadedModule:
@@ -223,6 +226,7 @@ class LoadRequest:
         memory = next((imp for imp in wasm.imports if imp.kind == "memory"), None)
         if memory is not None:
             check_import_limits(engine, path, memory)
+            made = engine.memory is None
             try:
                 engine.ensure_memory(memory.desc.limits)
             except wasmtime.WasmtimeError as exc:
@@ -230,20 +234,23 @@ class LoadRequest:
                                 f"{_wasmtime_reason(exc)[0]}", memory.offset) from None
             except DldbgError as exc:
                 raise LoadError(path, "imports", f"{memory.qualified}: {exc.one_line()}", memory.offset) from None
+            if made and engine.memory.writes == 0:
+                self._made_memory = engine.memory
         file_size, file_sha = len(data), wasm.sha256 or hashlib.sha256(data).hexdigest()
         dylink = wasm.dylink.to_json() if wasm.dylink else None
         eh = engine.cache.eh_use(wasm, file_sha)
         legacy = eh.encoding == "legacy"
-        estimate = None
+        estimate = found = None
         if not legacy:
             data, wasm, sha = self._prepare(path, data, wasm, file_sha)
-            estimate = engine.cache.expected_seconds(len(data), sha)
+            found = engine.cache.cached(sha)  # machine code cached: nothing to estimate
+            estimate = 0.0 if found is not None else engine.cache.expected_seconds(len(data), sha)
         engine.emit(ModuleRead(name, path, file_size, file_sha, dylink,
                                round(estimate, 3) if estimate is not None else None, eh.encoding))
         if legacy:
             data, wasm, sha = self._translate(name, path, data, eh)
         try:
-            compiled, source, seconds = engine.cache.get(data, sha)
+            compiled, source, seconds = found or engine.cache.get(data, sha)
         except wasmtime.WasmtimeError as exc:
             reason, offset = _wasmtime_reason(exc)
             reason = f"wasmtime rejected the module: {reason}"
@@ -358,6 +365,8 @@ class LoadRequest:
         memory = engine.ensure_memory(None)
         alignment = dylink.mem_alignment_bytes
         fresh_from = memory.data_len  # memory grown from here on is zero already
+        if memory is self._made_memory and not self.instantiated and memory.writes == 0:
+            fresh_from = 0  # made by this request, and nothing has run or written since: all zeros
         base = engine.allocator.allocate(dylink.mem_size, alignment)
         self.txn.add(
             f"released memory [{base:#x}, {base + dylink.mem_size:#x}) of {mod.name}",

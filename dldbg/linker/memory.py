@@ -28,6 +28,9 @@ class LinearMemory:
             self.extern = wasmtime.SharedMemory(store.engine, wasmtime.MemoryType(limits, shared=True))
         else:
             self.extern = wasmtime.Memory(store, wasmtime.MemoryType(wasmtime.Limits(minimum, maximum)))
+        #: how many times `write` has written (a new memory is all zeros: the loader does not
+        #: zero the first module's region of a memory it made and nothing has written since)
+        self.writes = 0
         #: the arguments of the C API's `wasmtime_memory_data` and `wasmtime_memory_data_size`
         #: for a plain memory (called without wasmtime-py's wrappers, see `_c_function`)
         self._c_args = None
@@ -66,6 +69,7 @@ class LinearMemory:
 
     def write(self, address: int, data: bytes) -> None:
         """Write `data` at `address`.  Raises DldbgError outside the memory."""
+        self.writes += 1
         ctypes.memmove(self._base(address, len(data)), data if isinstance(data, bytes) else bytes(data), len(data))
 
     def zero(self, address: int, size: int) -> None:
