@@ -774,3 +774,21 @@ def test_the_first_region_of_a_memory_the_load_made_is_not_zeroed_again(tmp_path
     mod = poked.modules[0]
     assert [size for _address, size in zeroed] == [mod.memory_size] and heap <= mod.memory_base < heap + 256
     assert poked.read_memory(mod.memory_base, mod.memory_size) == image  # (its data segments cover it all too)
+
+
+def test_an_absolute_path_is_not_normalised_again(tmp_path, monkeypatch):
+    # `os.path.abspath` normalises the path in Python (a loop over its components): a path
+    # given absolute and normal is kept as it is (`search.absolute_path`)
+    import posixpath
+
+    normalised = []
+    normpath = posixpath.normpath
+    _load(RELOC_DEP, tmp_path / "cache")  # (writing the caches' files normalises their folder)
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    monkeypatch.setattr(posixpath, "normpath", lambda path: normalised.append(path) or normpath(path))
+    engine.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)
+    assert normalised == [] and engine.modules[0].path == str(RELOC_DEP)
+    monkeypatch.chdir(RELOC_DEP.parent.parent)
+    other = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    other.dlopen("./reloc/../reloc/libreloc_dep.so", RTLD_NOW | RTLD_GLOBAL)
+    assert other.modules[0].path == str(RELOC_DEP) and normalised

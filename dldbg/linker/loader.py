@@ -64,7 +64,7 @@ from .memdiff import Snapshot
 from .module import ImportBinding, LazyStub, LoadedModule
 from .exports import SymbolTable
 from .scope import Scope, Symbol
-from .search import find_library, real_path
+from .search import absolute_path, find_library, real_path
 from .transaction import Transaction
 from .wasmtime_compat import InstanceExports, instance_exports
 
@@ -259,7 +259,7 @@ class LoadRequest:
             raise LoadError(path, "read", reason, offset) from None
         engine.emit(ModuleCompiled(name, path, source, round(seconds, 6)))
         mod = engine.new_module(
-            path=os.path.abspath(path),
+            path=absolute_path(path),
             wasm=wasm,
             sha256=sha,
             flags=self.flags,

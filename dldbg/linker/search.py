@@ -57,6 +57,15 @@ def find_library(name: str, requester: str | None, runtime_path=(), library_path
     return None, tried
 
 
+def absolute_path(path: str) -> str:
+    """`os.path.abspath(path)`, without its `normpath` (a loop over the components in Python)
+    for an absolute path it would leave as it is: a `str` with no `//`, no component starting
+    with `.` (`/./`, `/../`, a trailing `/.`) and no trailing `/`."""
+    if type(path) is str and path[:1] == "/" and "//" not in path and "/." not in path and path[-1:] != "/":
+        return path
+    return os.path.abspath(path)
+
+
 def real_path(path: str) -> str:
     """`os.path.realpath(path)`, through the C library's `realpath` when it resolves the path
     (Python's walks the path itself: an `lstat` and a few joins per component in Python,
