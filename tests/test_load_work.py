@@ -497,11 +497,12 @@ def test_instantiate_raises_what_wasmtime_py_raises():
 def test_memory_is_reached_without_wasmtime_py_wrappers(tmp_path, monkeypatch):
     # every read, write and zeroing of the memory (the loader zeroes a reused region and
     # snapshots what relocations write) asks for its data pointer and size: wasmtime-py's
-    # `data_ptr` casts to a ctypes pointer and checks declared argument types each time
+    # `data_ptr` casts to a ctypes pointer and checks declared argument types each time (its
+    # size in pages too: each load of a module importing the memory compares it with the import)
     import wasmtime
 
     asked = []
-    for name in ("data_ptr", "data_len"):
+    for name in ("data_ptr", "data_len", "size"):
         original = getattr(wasmtime.Memory, name)
         monkeypatch.setattr(wasmtime.Memory, name, lambda self, store, _o=original, _n=name: asked.append(_n) or _o(self, store))
     engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
@@ -514,6 +515,7 @@ def test_memory_is_reached_without_wasmtime_py_wrappers(tmp_path, monkeypatch):
     assert any(e.kind == "reloc.apply" and e.changes for e in events)
     assert asked == []
     assert engine.memory.data_len == engine.memory.extern.data_len(engine.store)
+    assert engine.memory.pages == engine.memory.extern.size(engine.store) == engine.memory.data_len // 65536
 
 
 def test_a_module_file_is_read_without_a_file_object(tmp_path, monkeypatch):

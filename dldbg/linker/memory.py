@@ -39,6 +39,8 @@ class LinearMemory:
 
     @property
     def pages(self) -> int:
+        if self._c_args is not None:  # (a memory made here has 64 KiB pages)
+            return _DATA_SIZE(*self._c_args) >> 16
         return self.extern.size() if self.shared else self.extern.size(self.store)
 
     @property
