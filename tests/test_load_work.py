@@ -794,3 +794,33 @@ def test_an_absolute_path_is_not_normalised_again(tmp_path, monkeypatch):
     other = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
     other.dlopen("./reloc/../reloc/libreloc_dep.so", RTLD_NOW | RTLD_GLOBAL)
     assert other.modules[0].path == str(RELOC_DEP) and normalised
+
+
+def test_a_load_formats_no_undo_description_unless_rolled_back(tmp_path, monkeypatch):
+    # the undo log's steps of every load (the module forgotten, its memory released, its
+    # symbols withdrawn, its handle withdrawn) were formatted and given a closure each; they
+    # are described only when a load is rolled back (`Transaction.add_call`), as before
+    from dldbg.linker.transaction import Transaction
+
+    formatted = []
+    add = Transaction.add
+    monkeypatch.setattr(Transaction, "add", lambda self, description, undo: formatted.append(description) or add(self, description, undo))
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    engine.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)
+    assert formatted == []
+    events = []
+
+    def stop(event):  # the load fails once libreloc_dep.so is loaded and libreloc.so instantiated
+        events.append(event)
+        if event.kind == "ctor.call" and event.module == "libreloc.so":
+            raise RuntimeError("stop")
+
+    failing = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    failing.listeners.append(stop)
+    with pytest.raises(DlError, match="ctors: internal error: RuntimeError: stop"):
+        failing.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)
+    rolled = next(e for e in events if e.kind == "load.fail").rolled_back
+    assert rolled[-5:] == ("withdrew handle 1 of libreloc_dep.so", "withdrew 3 symbols of libreloc_dep.so from the global scope",
+                           "released memory [0x100400, 0x100420) of libreloc_dep.so", "forgot libreloc_dep.so", "forgot libreloc.so")
+    assert "released memory [0x100420, 0x1005a0) of libreloc.so" in rolled
+    assert failing.modules == [] and failing.by_handle == {} and not failing.global_scope.owners

@@ -259,13 +259,13 @@ class Engine:
         self._next_handle += 1
         mod.refcount += 1
         self.by_handle[mod.handle] = mod
-
-        def undo() -> None:
-            self.by_handle.pop(mod.handle, None)
-            mod.refcount -= 1
-
-        req.txn.add(f"withdrew handle {mod.handle} of {mod.name}", undo)
+        req.txn.add_call("withdrew handle {} of {}", (mod.handle, mod.name), self._withdraw_handle, mod)
         self.emit(Loaded(mod.name, mod.path, mod.handle, mod.refcount, req.id))
+
+    def _withdraw_handle(self, mod: LoadedModule) -> None:
+        """`complete` undone (a request rolled back)."""
+        self.by_handle.pop(mod.handle, None)
+        mod.refcount -= 1
 
     def module_named(self, name: str) -> LoadedModule | None:
         """A live module by file name, path or handle number."""

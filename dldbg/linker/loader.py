@@ -271,7 +271,7 @@ class LoadRequest:
         engine.modules_by_path[real] = mod
         engine.modules.append(mod)
         self.new_modules.append(mod)
-        self.txn.add(f"forgot {mod.name}", lambda: engine.forget_module(mod, real))
+        self.txn.add_call("forgot {}", (mod.name,), engine.forget_module, mod, real)
         self.txn.leak(f"the wasmtime code and any instance of {mod.name} stay in the store until the session ends")
         return mod
 
@@ -368,10 +368,8 @@ class LoadRequest:
         if memory is self._made_memory and not self.instantiated and memory.writes == 0:
             fresh_from = 0  # made by this request, and nothing has run or written since: all zeros
         base = engine.allocator.allocate(dylink.mem_size, alignment)
-        self.txn.add(
-            f"released memory [{base:#x}, {base + dylink.mem_size:#x}) of {mod.name}",
-            lambda: engine.allocator.free(base),
-        )
+        self.txn.add_call("released memory [{:#x}, {:#x}) of {}", (base, base + dylink.mem_size, mod.name),
+                          engine.allocator.free, base)
         # The start function zeroes only the .bss of a fresh region: reused memory is zeroed here.
         if base < fresh_from:
             memory.zero(base, min(base + dylink.mem_size, fresh_from) - base)
@@ -947,7 +945,8 @@ class LoadRequest:
         scope = engine.global_scope if mod.is_global else mod.group
         added, shadowed = scope.publish_owned(mod.exports.published())
         mod.published = added
-        self.txn.add(f"withdrew {len(added)} symbols of {mod.name} from the {scope.name} scope", lambda: scope.remove(added, mod.id))
+        self.txn.add_call("withdrew {} symbols of {} from the {} scope", (len(added), mod.name, scope.name),
+                          scope.remove, added, mod.id)
         engine.emit(SymbolsPublished(mod.name, "global" if mod.is_global else "local", tuple(added), tuple(shadowed)))
 
 
