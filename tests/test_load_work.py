@@ -824,3 +824,21 @@ def test_a_load_formats_no_undo_description_unless_rolled_back(tmp_path, monkeyp
                            "released memory [0x100400, 0x100420) of libreloc_dep.so", "forgot libreloc_dep.so", "forgot libreloc.so")
     assert "released memory [0x100420, 0x1005a0) of libreloc.so" in rolled
     assert failing.modules == [] and failing.by_handle == {} and not failing.global_scope.owners
+
+
+def test_a_module_without_got_imports_has_no_got_stage_work(tmp_path, monkeypatch):
+    from dldbg.linker.loader import LoadRequest
+
+    ran = []
+    for name in ("_update_got_from_exports", "_report_undefined"):
+        original = getattr(LoadRequest, name)
+        monkeypatch.setattr(LoadRequest, name, lambda self, arg, _o=original, _n=name: ran.append(_n) or _o(self, arg))
+    engine = Engine(StandaloneHost(), cache_dir=str(tmp_path / "cache"))
+    events = []
+    engine.listeners.append(events.append)
+    engine.dlopen(str(RELOC_DEP), RTLD_NOW | RTLD_GLOBAL)
+    assert ran == []
+    engine.dlopen(str(RELOC_DEP.parent / "libreloc.so"), RTLD_NOW | RTLD_GLOBAL)  # GOT.mem and GOT.func imports
+    assert ran == ["_update_got_from_exports", "_report_undefined"]
+    assert [e.symbol for e in events if e.kind == "got.create"][-3:] == ["own_data", "own_fn", "bss_array"]
+    assert engine.call("get_own_fn_ptr_ok", []) == 1

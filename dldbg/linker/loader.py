@@ -139,11 +139,14 @@ class LoadRequest:
         self._instantiate(mod, externs)
         self.instantiated.append(mod)
         engine.enter(mod.name, "got")
-        self._update_got_from_exports(mod)
+        got = bool(mod.got_symbols)  # a module without GOT imports has no entry to fill or report
+        if got:
+            self._update_got_from_exports(mod)
         if self.deferred:
             self._publish(mod)
         else:
-            self._report_undefined([mod])
+            if got:
+                self._report_undefined([mod])
             self._bind_now_check(mod)
             self._init_tls(mod)
             self._check_tls_pending()
