@@ -2,172 +2,21 @@
 
 `main(argv)` returns the exit status and never calls sys.exit: 0 ok, 1 a failed load, call or
 command, 2 a usage error.  Errors are one line on stderr (`dldbg: error: ...`), never a
-traceback.  wasmtime is imported only by the subcommands that run code.
+traceback.  wasmtime is imported only by the subcommands that run code.  A plain `dldbg inspect
+FILE...` is parsed here (`plain_inspect`); every other command line by argparse (dldbg.cliargs).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
-from . import __version__
 from .errors import CallError, DldbgError, WasmParseError, internal_cause
-from .limits import ENV_VAR as LIMITS_ENV
 from .textsafe import printable
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from typing import TextIO
-
-EPILOG_INSPECT = """Examples:
-  dldbg inspect libfoo.so
-  dldbg inspect --json samples/out/clang16/reloc/*.so
-"""
-
-EPILOG_CHECK = """Examples:
-  dldbg check --pyodide 314.0.7 librt-0.16.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl
-  dldbg check --pyodide path/to/pyodide-dist --json pkg/*.so
-  dldbg check -L deps pkg.whl
-
-Exit status: 0 when every library links and nothing is wrong, 1 otherwise.
-"""
-
-EPILOG_RUN = """Examples:
-  dldbg run main.wasm -- arg1 arg2
-  dldbg run --dir data::/data main.wasm -- /data/input.txt
-  dldbg run libreloc.so --invoke get_answer
-  dldbg run --preload libprovider.so -L deps libuser.so --invoke add 2 40
-  dldbg run --trace=libs,got,reloc libreloc.so --invoke get_answer
-  dldbg run --trace=help
-  dldbg run --node --pyodide 314.0.7 pkg.whl -- -c 'import pkg'
-"""
-
-
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """argparse's formatter, the terminal's width found without `shutil`: argparse imports it
-    (and through it zlib, bz2 and lzma) for every argument it adds, a few milliseconds of
-    every `dldbg inspect`.  The width is shutil.get_terminal_size's: $COLUMNS, else the
-    terminal's, else 80."""
-
-    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
-        if width is None:
-            width = _columns() - 2
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
-def _columns() -> int:
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser of `dldbg inspect|check|run ...`; with `command`, one that knows that
-    subcommand only, which parses an argument list that starts with it as the full one does
-    (argparse hands every argument after the word to the subcommand's parser) and costs
-    `dldbg inspect` a millisecond less of start-up."""
-    parser = argparse.ArgumentParser(
-        prog="dldbg",
-        description="A debugger for WebAssembly dynamic linking (the dylink.0 ABI).\n\n"
-                    "The debugger: dldbg [--repl|--tui] [-x FILE] [-ex CMD] [--batch] [--json] FILE [-- ARGS]\n"
-                    "(`dldbg --help-debugger` lists its options).",
-        formatter_class=HelpFormatter,
-    )
-    parser.add_argument("-V", "--version", action="version", version=f"dldbg {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, add in (("inspect", _add_inspect), ("check", _add_check), ("run", _add_run)):
-        if command in (None, name):
-            add(sub)
-    return parser
-
-
-def _add_inspect(sub) -> None:
-    p = sub.add_parser("inspect", help="show a module's dylink.0 metadata, imports and exports",
-                       epilog=EPILOG_INSPECT, formatter_class=HelpFormatter)
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
-    _limit_option(p)
-
-
-def _add_check(sub) -> None:
-    p = sub.add_parser("check", help="will these wheels' libraries load in Pyodide? link them into its main and report every problem",
-                       description="Link every extension module and shared library of the inputs (a .whl, an unpacked "
-                       "folder or .so files) into Pyodide's main module, as Pyodide's loadDynlib does, and report every "
-                       "undefined symbol, signature mismatch, missing NEEDED library (with the distribution package "
-                       "that provides it), Python or platform tag mismatch, non-wasm file and exception-handling "
-                       "encoding that differs from the main's.",
-                       epilog=EPILOG_CHECK, formatter_class=HelpFormatter)
-    p.add_argument("files", nargs="+", metavar="WHEEL_OR_SO")
-    p.add_argument("--pyodide", metavar="VERSION|FOLDER", default=None,
-                   help="the Pyodide to check against: an npm version, fetched once (default 314.0.7), or a "
-                        "distribution folder (pyodide.asm.wasm and pyodide-lock.json)")
-    p.add_argument("--json", action="store_true", help="one JSON object per library, one per line")
-    p.add_argument("-L", dest="library_path", action="append", default=[], metavar="DIR",
-                   help="search DIR for NEEDED libraries (repeatable)")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the compiled-module cache")
-
-
-def _add_run(sub) -> None:
-    p = sub.add_parser("run", help="run a main program, or load side modules in the standalone host and call a function",
-                       usage="dldbg run [OPTIONS] FILE [--invoke FUNC [ARGS...]] [-- PROGRAM_ARGS...]",
-                       description="FILE is a main program (emscripten, WASI or CoWasm; its arguments "
-                       "follow --) or a side module, loaded in the standalone host after the --preload "
-                       "libraries, with their NEEDED libraries, as a program's start-up does; --invoke "
-                       "FUNC then calls a function.",
-                       epilog=EPILOG_RUN, formatter_class=HelpFormatter)
-    p.add_argument("file", nargs="?", metavar="FILE")
-    p.add_argument("wheels", nargs="*", help=argparse.SUPPRESS)  # --node --pyodide VERSION WHEEL...
-    p.add_argument("--invoke", nargs="+", metavar=("FUNC", "ARGS"),
-                   help="the function to call after loading, and its integer or float arguments")
-    p.add_argument("--dir", dest="dirs", action="append", default=[], metavar="HOST[::GUEST]",
-                   help="make a host folder visible to the program (repeatable)")
-    p.add_argument("--env", action="append", default=[], metavar="K=V", help="set a program environment variable")
-    p.add_argument("--preload", action="append", default=[], metavar="LIB", help="load LIB first (repeatable)")
-    p.add_argument("-L", dest="library_path", action="append", default=[], metavar="DIR",
-                   help="search DIR for NEEDED libraries (repeatable)")
-    p.add_argument("--bind-now", action="store_true", help="resolve every function import at load time")
-    p.add_argument("--node", action="store_true",
-                   help="FILE is an emscripten program's JavaScript glue (MAIN.js): run it under node with "
-                        "emscripten's own loader, hooked; with --pyodide: real Pyodide under node, the wheels "
-                        "FILE... installed, Python running the arguments after -- (docs/node.md)")
-    p.add_argument("--trace", metavar="CATEGORIES", nargs="?", const="all",
-                   help="print an LD_DEBUG-style line per linker event to stderr (--trace=help lists categories)")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the compiled-module cache")
-    p.add_argument("--tier", choices=("auto", "cranelift", "winch"), default="auto",
-                   help="the compiler: auto (default) starts a program without cached code on Winch, wasmtime's "
-                        "baseline compiler, and caches Cranelift code for the next run; cranelift or winch force one")
-    p.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
-                   help="stop the run after SECONDS (exit status 124); Ctrl-C stops it at once (130)")
-    p.add_argument("--pyodide", metavar="VERSION|FOLDER",
-                   help="FILE is a wheel, an unpacked folder or a .so for Pyodide: load Pyodide's main (an npm "
-                        "version, fetched once, or a distribution folder), then FILE's libraries as Pyodide's "
-                        "loadDynlib does")
-    _limit_option(p)
-
-
-def positive_seconds(text: str) -> float:
-    """A `--timeout` value: a positive number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
-    return value
-
-
-def _limit_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--limit", dest="limits", action="append", default=[], metavar="NAME=VALUE",
-                   help="raise a resource limit (file_size, memory_size, memory_alignment, table_size, imports, "
-                        f"exports; sizes take K/M/G; repeatable; also ${LIMITS_ENV}); see docs/hardening.md")
 
 
 def resource_limits(specs):
@@ -210,6 +59,50 @@ def _subcommand_first(argv: list[str]) -> list[str]:
     return argv
 
 
+class PlainArguments:
+    """The namespace `plain_inspect` makes: argparse's, without argparse."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def plain_inspect(argv: list[str]) -> PlainArguments | None:
+    """What argparse makes of a plain `inspect FILE... [--json] [--limit NAME=VALUE]...`, without
+    importing it (argparse with gettext and the locale module its translations read: about 3 ms,
+    a fifth of `dldbg inspect`'s start-up).  None when argparse must decide: any other option or
+    an abbreviated one, `-h`, `--`, a word or a `--limit` value starting with `-`, no FILE, or
+    files that do not stand together (argparse gives `FILE...` the first run of words only, and
+    the rest is an error); argparse's help and errors stay its own.  `tests/test_cli.py`
+    compares it with argparse's parser over many argument lists."""
+    if argv[:1] != ["inspect"]:
+        return None
+    files: list[str] = []
+    limits: list[str] = []
+    as_json = files_ended = False
+    words = iter(argv[1:])
+    for word in words:
+        if not word.startswith("-"):
+            if files_ended:
+                return None
+            files.append(word)
+            continue
+        files_ended = bool(files)
+        if word == "--json":
+            as_json = True
+        elif word == "--limit":
+            value = next(words, "-")
+            if value.startswith("-"):
+                return None
+            limits.append(value)
+        elif word.startswith("--limit="):
+            limits.append(word[len("--limit="):])
+        else:
+            return None
+    if not files:
+        return None
+    return PlainArguments(command="inspect", files=files, json=as_json, limits=limits)
+
+
 def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -219,7 +112,6 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
         from .launch import debugger_main
 
         return debugger_main(argv, stdout=stdout, stderr=stderr)
-    parser = build_parser(argv[0] if argv and argv[0] in SUBCOMMANDS else None)
     # `--trace` alone means every category; only `--trace=LIST` takes a value, so that
     # `--trace FILE` keeps FILE a positional argument.
     argv = ["--trace=all" if a == "--trace" else a for a in argv]
@@ -229,10 +121,15 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     if argv[:1] == ["run"] and "--" in argv:
         cut = argv.index("--")
         argv, program_args = argv[:cut], argv[cut + 1:]
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits on --help, --version and usage errors
-        return int(exc.code or 0)
+    args, parser = plain_inspect(argv), None
+    if args is None:
+        from . import cliargs
+
+        parser = cliargs.build_parser(argv[0] if argv and argv[0] in SUBCOMMANDS else None)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse exits on --help, --version and usage errors
+            return int(exc.code or 0)
     args.program_args = program_args
     try:
         if args.command == "inspect":

@@ -20,7 +20,7 @@ import os
 import sys
 from typing import TextIO
 
-from .cli import HelpFormatter, positive_seconds
+from .cliargs import HelpFormatter, positive_seconds
 
 EPILOG = """Examples:
   dldbg samples/out/clang16/missing_symbol/libmissing_data.so

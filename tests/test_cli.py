@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import os
@@ -125,23 +126,39 @@ NOT_IMPORTED_BY_INSPECT = (
     "signal",  # its enums (the executable sets SIGPIPE through _signal)
     "dataclasses", "inspect", "ast", "dis",  # a dataclass costs a millisecond to create (dldbg.frozen)
     "dldbg.events", "dldbg.linker.engine",
+    "argparse", "gettext", "locale",  # a plain `inspect FILE...` is parsed without argparse (cli.plain_inspect)
 )
+
+
+#: what a plain `dldbg inspect FILE` does not import either (`--json` does: the json module imports
+#: `re`): `re` and its enums, several milliseconds where the start-up has not imported them
+#: already (`python -m dldbg`; pip's `dldbg` script imports `re` itself)
+NOT_IMPORTED_BY_PLAIN_INSPECT = ("re", "enum")
 
 
 def test_inspect_imports_neither_wasmtime_nor_dataclasses():
     """`dldbg inspect` reads the binary alone: start-up pays for no runtime and no package
     metadata (the version is a literal), nor for shutil or signal's enums, nor for dataclasses
-    (the reader's values are `dldbg.frozen.Frozen` classes); and it walks a small module's code
-    without compiling the exception-handling scan's regular expression (dldbg.wasm.eh).  Checked
-    in a fresh interpreter's sys.modules, through the executable's entry point."""
+    (the reader's values are `dldbg.frozen.Frozen` classes), nor for argparse (cli.plain_inspect);
+    and it walks a small module's code without compiling the exception-handling scan's regular
+    expression (dldbg.wasm.eh), nor importing `re`.  Checked in a fresh interpreter's
+    sys.modules, through the executable's entry point, without `site` (whose import hooks, such
+    as an editable install's, import `re` and more before dldbg starts)."""
+    from catalogue import ROOT
+
     path = sample("clang16", "reloc", "libreloc.so")
-    code = ("import atexit, sys; sys.argv = ['dldbg', 'inspect', *sys.argv[1:]]; "
-            f"atexit.register(lambda: print(sorted(m for m in {NOT_IMPORTED_BY_INSPECT!r} if m in sys.modules), "
-            "sys.modules['dldbg.wasm.eh']._run_match)); from dldbg.cli import entry; entry()")
+    code = (f"import atexit, sys; sys.path.insert(0, {str(ROOT)!r}); sys.argv = ['dldbg', 'inspect', *sys.argv[1:]]; "
+            f"atexit.register(lambda: print(repr((sorted(m for m in {NOT_IMPORTED_BY_INSPECT!r} if m in sys.modules), "
+            f"sorted(m for m in {NOT_IMPORTED_BY_PLAIN_INSPECT!r} if m in sys.modules), "
+            "sys.modules['dldbg.wasm.eh']._run_match)))); from dldbg.cli import entry; entry()")
     for options in ([], ["--json"]):
-        done = subprocess.run([sys.executable, "-c", code, *options, path], capture_output=True, text=True, timeout=60)
+        done = subprocess.run([sys.executable, "-S", "-c", code, *options, path], capture_output=True, text=True,
+                              timeout=60)
         assert done.returncode == 0, done.stderr
-        assert done.stdout.splitlines()[-1] == "[] None", options
+        imported, imported_by_plain, run_match = ast.literal_eval(done.stdout.splitlines()[-1])
+        assert (imported, run_match) == ([], None), options
+        if not options:
+            assert imported_by_plain == []
     assert json.loads(done.stdout.splitlines()[0])["dylink"] is not None
 
 
@@ -171,11 +188,11 @@ def test_inspect_spares_the_exit_its_collections():
 def test_a_subcommand_is_parsed_by_its_own_parser_as_by_the_full_one(argv, capsys, monkeypatch):
     """`main` builds the parser of the subcommand it is given only (`build_parser(command)`,
     a millisecond of `dldbg inspect`'s start-up): same namespace, same help, same errors."""
-    from dldbg import cli
+    from dldbg import cli, cliargs
 
     built = []
-    real = cli.build_parser
-    monkeypatch.setattr(cli, "build_parser", lambda command=None: built.append(command) or real(command))
+    real = cliargs.build_parser
+    monkeypatch.setattr(cliargs, "build_parser", lambda command=None: built.append(command) or real(command))
     results = []
     for command in (None, argv[0]):
         try:
@@ -185,7 +202,42 @@ def test_a_subcommand_is_parsed_by_its_own_parser_as_by_the_full_one(argv, capsy
         results.append(capsys.readouterr())
     assert results[:2] == results[2:]
     main(argv, stdout=io.StringIO(), stderr=io.StringIO())
-    assert built == [argv[0]]
+    assert built == ([] if cli.plain_inspect(argv) else [argv[0]])
+
+
+#: words of `dldbg inspect` command lines, plain and not (options, abbreviations, `--`, help)
+INSPECT_WORDS = ("a.so", "b.so", "--json", "--limit", "exports=10", "--limit=imports=5", "--limit=", "", "-", "--",
+                 "-h", "--js", "-1", "--json=1")
+
+
+def test_a_plain_inspect_line_is_parsed_as_argparse_parses_it():
+    """`main` parses `inspect FILE... [--json] [--limit NAME=VALUE]...` without argparse
+    (cli.plain_inspect); every line it takes gets argparse's namespace, and argparse parses
+    (and helps, and fails on) every other, so output and errors are argparse's.  All lines
+    of up to three of INSPECT_WORDS after `inspect`, and some longer ones."""
+    import contextlib
+    import itertools
+
+    from dldbg import cli, cliargs
+
+    lines = [list(words) for n in range(4) for words in itertools.product(INSPECT_WORDS, repeat=n)]
+    lines += [["a.so", "b.so", "--json", "--limit", "exports=10", "--limit", "imports=1"],
+              ["--limit", "a=1", "--json", "a.so", "b.so", "c.so"], ["a.so", "--json", "b.so", "--limit", "x=1"],
+              ["--json", "a.so", "b.so", "--limit", "x=1", "c.so"], ["a b.so", "--limit", "-1"]]
+    parser = cliargs.build_parser("inspect")
+    plain = 0
+    for words in lines:
+        argv = ["inspect", *words]
+        try:
+            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+                reference = vars(parser.parse_args(argv))
+        except SystemExit as exc:
+            reference = exc.code
+        fast = cli.plain_inspect(argv)
+        if fast is not None:
+            plain += 1
+            assert vars(fast) == reference, argv
+    assert plain > 100
 
 
 def test_the_dldbg_process_collects_garbage_less_often_and_freezes_its_start_up():

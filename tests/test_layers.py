@@ -19,7 +19,7 @@ LAYERS = {
     "dldbg.check": 4,  # check: links a wheel's libraries into Pyodide's main through the hosts (`check`)
     "dldbg.commands": 5, "dldbg.plugins": 5,
     "dldbg.repl": 6, "dldbg.tui": 6, "dldbg_plugins": 6,
-    "dldbg.launch": 7, "dldbg.cli": 7, "dldbg.__main__": 7,
+    "dldbg.launch": 7, "dldbg.cli": 7, "dldbg.cliargs": 7, "dldbg.__main__": 7,
 }
 NAMES = {0: "errors/events", 1: "reader", 2: "engine", 3: "hosts", 4: "session", 5: "commands and the plugin API",
          6: "front ends", 7: "command line"}
