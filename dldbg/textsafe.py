@@ -10,15 +10,13 @@ exact strings.
 
 from __future__ import annotations
 
-import re
-
 #: C0 and C1 controls, DEL, the line/paragraph separators and the bidirectional overrides and
 #: isolates (which reorder what follows them on screen), and lone surrogates (undecodable bytes):
 #: all of them characters that `str.isprintable` refuses
 _UNSAFE = "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 
 
-def _escape(match: re.Match) -> str:
+def _escape(match) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
@@ -29,8 +27,10 @@ def printable(text: str, keep: str = "") -> str:
     probe = text
     for char in keep:
         probe = probe.replace(char, "")
-    if probe.isprintable():  # nothing to escape, found in C (`re` takes 0.5 ms to compile _UNSAFE)
-        return text
+    if probe.isprintable():  # nothing to escape, found in C (`re` takes 0.5 ms to compile _UNSAFE,
+        return text           # and several to import where the start-up has not imported it)
+    import re
+
     if not keep:
         return re.sub(_UNSAFE, _escape, text)
     return re.sub(_UNSAFE, lambda m: m.group() if m.group() in keep else _escape(m), text)

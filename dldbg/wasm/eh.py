@@ -17,12 +17,11 @@ in both encodings and decides nothing.
 Compiling the expression takes 1.5 ms, as long as decoding 4 KiB of code here (about 0.35 µs a
 byte): a process decodes its first `COMPILE_AFTER` bytes of code without it, so that `dldbg
 inspect` of a small module does not compile it, and a process that walks more pays at most
-twice what it would have.
+twice what it would have.  `re` itself is imported then too (enum and the expression compiler:
+several milliseconds of a start-up that does not already have it, as `python -m dldbg` does not).
 """
 
 from __future__ import annotations
-
-import re
 
 from ..errors import WasmParseError
 from ..frozen import Frozen, set_field
@@ -140,6 +139,8 @@ def _matcher(code_size: int):
         _decoded_without += code_size
         if _decoded_without <= COMPILE_AFTER:
             return None
+        import re
+
         _run_match = re.compile(b"(?:" + _SIMPLE + b")*+").match
     return _run_match
 
