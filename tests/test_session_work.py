@@ -121,3 +121,87 @@ def test_a_dlopen_describes_its_flags_once(tmp_path, monkeypatch):
         session.close()
     assert result.ok and result.data["flags"] == "RTLD_LAZY|RTLD_GLOBAL" and "RTLD_LAZY|RTLD_GLOBAL" in result.text
     assert len(described) == 1
+
+
+def test_a_load_s_events_reach_plugins_without_the_generic_hook_call(tmp_path, monkeypatch):
+    # `_hook` made a keyword dict, looked the hook up and built an argument list for every
+    # implementation at every event; the calls are now made once per set of implementations
+    calls = []
+    hook = Session._hook
+    monkeypatch.setattr(Session, "_hook", lambda self, name, **kw: calls.append(name) or hook(self, name, **kw))
+    session = _session(tmp_path)
+    try:
+        session.execute("trace libs")
+        assert session.execute(f"dlopen {RELOC_DEP}").ok
+        made = session._event_calls
+        assert session.execute("dlsym dep_square").ok
+    finally:
+        session.close()
+    assert "dldbg_event" not in calls and "dldbg_command_result" in calls
+    assert len(session.log) > 5 and session._event_calls is made  # made once for all the events
+    assert "dldbg[libs]: libreloc_dep.so" in session.printer.err.getvalue()  # the bundled ldtrace still traces
+
+
+def test_plugins_registered_later_and_with_fewer_arguments_get_every_event(tmp_path):
+    from dldbg.plugins import hookimpl
+
+    seen: dict[str, list] = {"both": [], "entry": [], "reversed": [], "broken": []}
+
+    class Both:
+        @hookimpl
+        def dldbg_event(self, session, entry):
+            seen["both"].append((session, entry.index))
+
+    class EntryOnly:
+        @hookimpl
+        def dldbg_event(self, entry):
+            seen["entry"].append(entry.index)
+
+    class Reversed:
+        @hookimpl
+        def dldbg_event(self, entry, session):
+            seen["reversed"].append((entry.index, session))
+
+    class Broken:
+        @hookimpl
+        def dldbg_event(self, entry):
+            seen["broken"].append(entry.index)
+            raise RuntimeError("boom")
+
+    session = _session(tmp_path)
+    try:
+        session.plugins.register(Both(), name="both")
+        assert session.execute(f"dlopen {RELOC_DEP}").ok
+        first = len(session.log)
+        for plugin, name in ((EntryOnly(), "entry"), (Reversed(), "reversed"), (Broken(), "broken")):
+            session.plugins.register(plugin, name=name)
+        session.restart()
+        assert session.execute(f"dlopen {RELOC_DEP}").ok
+        session.plugins.unregister(name="both")
+        session.restart()
+        assert session.execute(f"dlopen {RELOC_DEP}").ok
+    finally:
+        session.close()
+    everything = list(range(len(session.log)))
+    assert [i for s, i in seen["both"]] == everything[: 2 * first] and all(s is session for s, _ in seen["both"])
+    assert seen["entry"] == seen["broken"] == everything[first:]
+    assert [i for i, s in seen["reversed"]] == everything[first:] and all(s is session for _, s in seen["reversed"])
+    warnings = session.printer.err.getvalue()
+    assert warnings.count("plugin broken failed in dldbg_event: RuntimeError: boom") == 1  # then counted
+    assert f"plugin broken failed {2 * first} times in dldbg_event" in warnings
+
+
+def test_the_depth_of_an_event_of_the_innermost_load_needs_no_search(tmp_path, monkeypatch):
+    from dldbg.session.stepping import LoadStack
+
+    searched = []
+    depth_of = LoadStack.depth_of
+    monkeypatch.setattr(LoadStack, "depth_of", lambda self, module: searched.append(module) or depth_of(self, module))
+    session = _session(tmp_path)
+    try:
+        assert session.execute(f"dlopen {RELOC_DEP.parent / 'libreloc.so'}").ok  # NEEDED libreloc_dep.so
+    finally:
+        session.close()
+    depths = {(e.event.module, e.depth) for e in session.log.entries}
+    assert depths == {("libreloc.so", 1), ("libreloc_dep.so", 2)}
+    assert searched == []

@@ -41,6 +41,9 @@ from .stepping import LoadStack, Resume
 
 _DEFAULT = object()
 
+#: the arguments of the `dldbg_event` hook, in the order of its specification (dldbg.plugins)
+_SESSION_ENTRY = ("session", "entry")
+
 
 @dataclass
 class Display:
@@ -162,6 +165,9 @@ class Session:
         self.current_command: str | None = None
         #: (plugin, hook, error) -> how often that plugin hook failed so
         self._plugin_failures: dict[tuple[str, str, str], int] = {}
+        #: the `dldbg_event` implementations to call, as (hook caller, its implementations,
+        #: (function, plugin name, argument names) in calling order); made again when they change
+        self._event_calls: tuple | None = None
         #: per-plugin state, by plugin name
         self.plugin_data: dict[str, object] = {}
         self.examine_format = ExamineFormat()
@@ -326,7 +332,7 @@ class Session:
         if event.kind == "load.fail":
             self._note_load_failure(entry)
         self.printer.event(entry)
-        self._hook("dldbg_event", session=self, entry=entry)
+        self._hook_event(entry)
         bp = self.breakpoints.hit(event, self._breakpoint_test) if len(self.breakpoints) else None
         mode = self.resume_mode
         stepping = mode is not None and mode.should_stop(event, depth, self.stack.frames)
@@ -600,6 +606,32 @@ class Session:
                 raise
             except Exception as exc:
                 self._plugin_failed(impl.plugin_name, name, f"{type(exc).__name__}: {exc}")
+
+    def _hook_event(self, entry: LoggedEvent) -> None:
+        """`_hook("dldbg_event", session=self, entry=entry)`, run for every event: the calls are
+        made once for the implementations pluggy has (again when they change), and each gets
+        its arguments without a keyword dict and an argument list per event."""
+        if self.plugins is None:
+            return
+        caller = getattr(self.plugins.hook, "dldbg_event", None)
+        if caller is None:
+            return
+        impls = caller.get_hookimpls()
+        calls = self._event_calls
+        if calls is None or calls[0] is not caller or calls[1] != impls:
+            calls = self._event_calls = (caller, impls, tuple((impl.function, impl.plugin_name, tuple(impl.argnames))
+                                                              for impl in reversed(impls)))
+        for function, plugin, argnames in calls[2]:
+            try:
+                if argnames == _SESSION_ENTRY:
+                    function(self, entry)
+                else:  # pluggy allows an implementation a subset of the hook's arguments, in any order
+                    arguments = {"session": self, "entry": entry}
+                    function(*[arguments[name] for name in argnames])
+            except (SessionQuit, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                self._plugin_failed(plugin, "dldbg_event", f"{type(exc).__name__}: {exc}")
 
     def _plugin_failed(self, plugin: str, hook: str, error: str) -> None:
         """Warn once per plugin, hook and error: a hook that fails at every event must not

@@ -39,15 +39,17 @@ class LoadStack:
         `live_modules()` gives the names of modules still loading in the engine (after a failed
         request is rolled back, its frames go).
         """
-        if event.kind == "load.start":
-            self.frames.append(event.module)
-            return len(self.frames)
-        depth = self.depth_of(event.module)
-        if event.kind == "load.done" and depth and self.frames[depth - 1] == event.module:
-            del self.frames[depth - 1]
-        elif event.kind == "load.fail":
+        kind, module, frames = event.kind, event.module, self.frames
+        if kind == "load.start":
+            frames.append(module)
+            return len(frames)
+        # most events are of the innermost load: its depth without a search
+        depth = len(frames) if frames and frames[-1] == module else self.depth_of(module)
+        if kind == "load.done" and depth and frames[depth - 1] == module:
+            del frames[depth - 1]
+        elif kind == "load.fail":
             live = set(live_modules())
-            self.frames = [f for f in self.frames if f in live]
+            self.frames = [f for f in frames if f in live]
         return depth
 
 
