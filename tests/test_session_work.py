@@ -205,3 +205,18 @@ def test_the_depth_of_an_event_of_the_innermost_load_needs_no_search(tmp_path, m
     depths = {(e.event.module, e.depth) for e in session.log.entries}
     assert depths == {("libreloc.so", 1), ("libreloc_dep.so", 2)}
     assert searched == []
+
+
+def test_a_plain_line_s_words_are_made_without_a_python_call_each(monkeypatch):
+    # `Token(word)` ran Token.__new__ (a super() call and an instance attribute) for every word
+    from dldbg.session import tokens
+
+    made = []
+    new = tokens.Token.__new__
+    monkeypatch.setattr(tokens.Token, "__new__", lambda cls, text, quoted=False: made.append(text) or new(cls, text, quoted))
+    words = tokens.tokenize(f"dlopen {RELOC_DEP} now")
+    assert words == ["dlopen", str(RELOC_DEP), "now"] and made == []
+    assert all(type(w) is tokens.Token and w.quoted is False and "quoted" not in vars(w) for w in words)
+    quoted = tokens.tokenize("call f 'a b' 12")  # the scanner: quoted words remember it
+    assert quoted == ["call", "f", "a b", "12"] and [w.quoted for w in quoted] == [False, False, True, False]
+    assert made == ["call", "f", "a b", "12"]

@@ -14,17 +14,19 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'
             "f": "\f", "v": "\v", "e": "\x1b"}
 
 #: the characters that make a line more than words between spaces
-_SPECIAL = ("'", '"', "\\", "#")
+_SPECIAL = frozenset("'\"\\#")
 
 
 class Token(str):
     """A word of a command line.  `quoted`: some part of it was inside quotes."""
 
-    quoted: bool
+    #: a class default: an unquoted word (most) needs no instance attribute
+    quoted: bool = False
 
     def __new__(cls, text: str, quoted: bool = False) -> "Token":
-        token = super().__new__(cls, text)
-        token.quoted = quoted
+        token = str.__new__(cls, text)
+        if quoted:
+            token.quoted = True
         return token
 
 
@@ -34,8 +36,9 @@ def tokenize(line: str, *, partial: bool = False) -> list[Token]:
     Raises CommandError for an unterminated quote or a bad escape, unless `partial` (used for
     completion, where the line is still being typed): then the open word is returned as is.
     """
-    if not any(c in line for c in _SPECIAL):  # no quote, escape or comment: the words between spaces
-        return [Token(word) for word in line.split()]
+    if _SPECIAL.isdisjoint(line):  # no quote, escape or comment: the words between spaces
+        make = str.__new__  # Token(word) without its Python-level __new__: an unquoted Token
+        return [make(Token, word) for word in line.split()]
     return _scan(line, partial)
 
 
