@@ -68,7 +68,7 @@ class PlainArguments:
 
 def plain_inspect(argv: list[str]) -> PlainArguments | None:
     """What argparse makes of a plain `inspect FILE... [--json] [--limit NAME=VALUE]...`, without
-    importing it (argparse with gettext and the locale module its translations read: about 3 ms,
+    importing it (argparse with gettext and the locale module its translations read: about 4 ms,
     a fifth of `dldbg inspect`'s start-up).  None when argparse must decide: any other option or
     an abbreviated one, `-h`, `--`, a word or a `--limit` value starting with `-`, no FILE, or
     files that do not stand together (argparse gives `FILE...` the first run of words only, and
