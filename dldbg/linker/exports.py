@@ -85,7 +85,7 @@ class ExportSymbols(Mapping):
     def published(self) -> dict[str, SymbolTable]:
         """The names a load publishes (`public_names`), in export order, each mapped to the
         module's `table` (what `Scope.publish_owned` takes)."""
-        return public_names(self._exports, self.table)
+        return public_names(self._wasm.export_names, self.table)
 
     def unmade_function(self, name: str) -> tuple | None:
         """(function key, instance, module name) of export `name` when it is a function whose

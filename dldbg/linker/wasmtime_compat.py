@@ -46,7 +46,7 @@ class InstanceExports(Mapping):
     def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, names) -> None:
         self._store, self._instance = store, instance
         self.instance = instance
-        self._names = names if isinstance(names, (dict, frozenset, set)) else dict.fromkeys(names)
+        self._names = names if isinstance(names, (dict, frozenset, set, Mapping)) else dict.fromkeys(names)
         self._cache: dict[str, object] = {}
 
     def __getitem__(self, name: str) -> object:

@@ -35,13 +35,13 @@ from ..limits import ResourceLimits
 from ..nogc import collector_paused
 from .dylink import DylinkInfo, UnknownSubsection
 from .eh import EhUse
+from .exporttable import ExportTable, encode_exports, int_column, read_int_column
 from .reader import WasmModule, read_module
 from .types import (
     ConstExpr,
     CustomSection,
     DataSegment,
     ElemSegment,
-    Export,
     FuncType,
     FunctionBody,
     Global,
@@ -56,11 +56,11 @@ from .types import (
 )
 
 #: the payload's layout; raise it when `_encode` changes
-FORMAT = 3
+FORMAT = 4
 MAGIC = b"DLDBGPARSE\0"
 MAX_FILES = 512
 MAX_BYTES = 256 << 20
-_SOURCES = ("reader.py", "types.py", "dylink.py", "binary.py", "eh.py", "parsecache.py")
+_SOURCES = ("reader.py", "types.py", "dylink.py", "binary.py", "eh.py", "exporttable.py", "parsecache.py")
 _DIGEST = 16  # bytes of blake2b over the payload
 
 _digest: str | None = None
@@ -137,7 +137,7 @@ class ParseCache:
                 wasm = _decode(marshal.loads(payload), data, path)
         except Exception:  # a payload that passed its digest but does not decode: parse instead
             return None
-        if len(wasm.imports) > limits.imports or len(wasm.exports) > limits.exports:
+        if len(wasm.imports) > limits.imports or len(wasm.export_names) > limits.exports:
             return None  # parsed again, so that the reader refuses it with its own error
         return wasm
 
@@ -252,9 +252,9 @@ def _encode(wasm: WasmModule) -> tuple:
         [(t.params, t.results) for t in wasm.types],
         [_encode_desc(desc) for desc in descs],
         imports,
-        wasm.functions,
+        (len(wasm.functions), int_column(wasm.functions)),
         globals_,
-        [tuple(e) for e in wasm.exports],
+        encode_exports(wasm.exports),
         wasm.start,
         elements,
         wasm.data_count,
@@ -374,9 +374,7 @@ def _decode(payload: tuple, data: bytes, path: str | None) -> WasmModule:
         types=[FuncType(*t) for t in types],
         imports=[new(Import, (module, field, kind, descs[desc] if kind in described else desc, offset))
                  for module, field, kind, desc, offset in imports],
-        functions=functions,
         globals=ReadBackGlobals(*globals_, descs),
-        exports=[new(Export, e) for e in exports],
         start=start,
         elements=out_elements,
         data_count=data_count,
@@ -389,7 +387,14 @@ def _decode(payload: tuple, data: bytes, path: str | None) -> WasmModule:
     fields = wasm.__dict__
     for name in _LAZY:
         del fields[name]  # read from `lazy` by WasmModule.__getattr__ when first used
-    fields["_lazy"] = {name: _decoder(name, blob, data) for name, blob in lazy.items()}
+    del fields["functions"], fields["exports"]
+    fields["_lazy"] = lazy = {name: _decoder(name, blob, data) for name, blob in lazy.items()}
+    functions = read_int_column(functions[1], functions[0])
+    lazy["functions"] = functions.tolist
+    table = ExportTable(exports)
+    lazy["exports"] = table.exports
+    fields["export_map"] = table  # WasmModule.export_map: an Export made per lookup
+    fields["export_names"] = table.names
     if eh is not None:
         wasm.eh = EhUse(*eh)  # fills the cached_property
     return wasm

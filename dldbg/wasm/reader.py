@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from operator import attrgetter
 
 from ..errors import ModuleFileError, WasmParseError
@@ -135,6 +136,8 @@ class WasmModule:
         state.pop("_lazy", None)
         if type(state.get("globals")) is not list:  # read back, built on first use (parsecache.ReadBackGlobals)
             state["globals"] = list(state["globals"])
+        if type(state.get("export_map", {})) is not dict:  # read back (exporttable.ExportTable): made again
+            del state["export_map"]
         return state
 
     #: the fields equality compares and the repr shows (all but `raw` and `sha256`)
@@ -216,8 +219,17 @@ class WasmModule:
         return names
 
     @cached_property
-    def export_map(self) -> dict[str, Export]:
+    def export_map(self) -> Mapping[str, Export]:
+        """Export name -> Export (the last export of a name): a dict, or for a parse read back
+        from the cache a mapping that makes each Export when looked up (`dldbg.wasm.exporttable`).
+        Computed once: callers must not change it."""
         return {exp.name: exp for exp in self.exports}
+
+    @cached_property
+    def export_names(self) -> list[str]:
+        """The export names in the binary's order (what a load publishes), without an Export
+        each for a parse read back.  Computed once: callers must not change the list."""
+        return [exp.name for exp in self.exports]
 
     # -- dynamic-linking metadata, empty for a module without dylink.0 ------------------
     @property

@@ -1,0 +1,142 @@
+"""A module's exports read back from the parse cache as columns (`dldbg.wasm.parsecache`):
+`WasmModule.export_map` without an `Export` per export.
+
+A load publishes every export name but looks up few exports (its constructors, its relocation
+function, the symbols a program asks for): a module of 10,000 exports made 10,000 `Export`
+named tuples and a dict of them per load (some 3 ms of a 4 ms bare instantiation).  Here the
+names are one list in the binary's order, the kinds, indices and byte offsets compact arrays,
+and a name is found by bisection over the names' sorted order (kept in the cache with the
+columns), with no dict built; after `_PROMOTE` lookups (a module that imports its own exports
+through thousands of GOT entries) a name -> position dict is built once and used instead.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from collections.abc import Mapping
+
+from .types import EXTERNAL_KINDS, Export
+
+#: lookups answered by bisection before a name -> position dict is built
+_PROMOTE = 32
+
+_new = tuple.__new__
+
+
+def int_column(values) -> tuple[str, bytes]:
+    """(array typecode, bytes) of non-negative ints: 4 bytes each when they fit, else 8."""
+    col = array("I")
+    if col.itemsize != 4 or (values and max(values) >= 1 << 32):
+        col = array("q")
+    col.extend(values)
+    return col.typecode, col.tobytes()
+
+
+def read_int_column(column: tuple[str, bytes], count: int) -> array:
+    """The array `int_column` encoded; ValueError when it does not hold `count` ints."""
+    typecode, raw = column
+    if typecode not in ("I", "q"):
+        raise ValueError(f"unknown column type {typecode!r}")
+    col = array(typecode)
+    col.frombytes(raw)
+    if len(col) != count:
+        raise ValueError("a column of another length")
+    return col
+
+
+def encode_exports(exports: list[Export]) -> tuple:
+    """The columns of `exports` (parse cache payload): (count, whether every name is exported
+    once, names, kinds, indices, offsets, the positions in the names' sorted order), the names
+    one str joined by NUL when no name holds one (splitting it is faster than unmarshalling a
+    list), else a list."""
+    names = [exp.name for exp in exports]
+    joined = names if any("\0" in name for name in names) else "\0".join(names)
+    kinds = bytes(EXTERNAL_KINDS.index(exp.kind) for exp in exports)
+    order = sorted(range(len(names)), key=names.__getitem__)
+    return (len(names), len(set(names)) == len(names), joined, kinds, int_column([exp.index for exp in exports]),
+            int_column([exp.offset for exp in exports]), int_column(order))
+
+
+class ExportTable(Mapping):
+    """Export name -> `Export`, over the columns `encode_exports` wrote: what
+    `WasmModule.export_map` is for a parse read back, equal to the dict a parse gives (the
+    last of exports sharing a name wins, as there).  An `Export` is made on each lookup.
+
+    :ivar names: the export names in the binary's order (`WasmModule.export_names`).
+    """
+
+    __slots__ = ("names", "_unique", "_kinds", "_indices", "_offsets", "_order", "_at", "_asked")
+
+    def __init__(self, columns: tuple):
+        count, unique, joined, kinds, indices, offsets, order = columns
+        if isinstance(joined, str):
+            names = joined.split("\0") if count else []
+        else:
+            names = list(joined)
+        if len(names) != count or len(kinds) != count or max(kinds, default=0) >= len(EXTERNAL_KINDS):
+            raise ValueError("export columns of another length")
+        self.names: list[str] = names
+        self._unique = bool(unique)
+        self._kinds = kinds
+        self._indices = read_int_column(indices, count)
+        self._offsets = read_int_column(offsets, count)
+        self._order = read_int_column(order, count)
+        self._at: dict[str, int] | None = None
+        self._asked = 0
+
+    def position(self, name) -> int | None:
+        """Where export `name` is in the binary's order (the last such export), or None."""
+        at = self._at
+        if at is not None:
+            return at.get(name)
+        self._asked += 1
+        if self._asked > _PROMOTE:
+            return self._positions().get(name)
+        if not isinstance(name, str):
+            return None
+        names = self.names
+        i = bisect_right(self._order, name, key=names.__getitem__)
+        if i and names[found := self._order[i - 1]] == name:
+            return found
+        return None
+
+    def _make(self, at: int) -> Export:
+        return _new(Export, (self.names[at], EXTERNAL_KINDS[self._kinds[at]], self._indices[at], self._offsets[at]))
+
+    def __getitem__(self, name) -> Export:
+        at = self.position(name)
+        if at is None:
+            raise KeyError(name)
+        return self._make(at)
+
+    def get(self, name, default=None):
+        at = self.position(name)
+        return default if at is None else self._make(at)
+
+    def __contains__(self, name) -> bool:
+        return self.position(name) is not None
+
+    def _positions(self) -> dict[str, int]:
+        if self._at is None:
+            self._at = dict(zip(self.names, range(len(self.names))))
+        return self._at
+
+    def __iter__(self):
+        # the names in the binary's order; with a name exported twice, each once (a dict's keys)
+        return iter(self.names if self._unique else self._positions())
+
+    def __len__(self) -> int:
+        return len(self.names if self._unique else self._positions())
+
+    def exports(self) -> list[Export]:
+        """`WasmModule.exports`: an `Export` per export, in the binary's order."""
+        kinds = EXTERNAL_KINDS
+        return [_new(Export, (name, kinds[kind], index, offset))
+                for name, kind, index, offset in zip(self.names, self._kinds, self._indices, self._offsets)]
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+    def __reduce__(self):
+        return dict, (dict(self.items()),)

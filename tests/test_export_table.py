@@ -1,0 +1,80 @@
+"""`WasmModule.export_map` read back from the parse cache (dldbg.wasm.exporttable) answers every
+question as the dict a parse gives: lookups, misses, a name exported twice, names holding NUL,
+more lookups than bisection serves, iteration, copies and pickles."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+
+from dldbg.limits import ResourceLimits
+from dldbg.wasm import exporttable, parsecache, reader
+from dldbg.wasm.binary import encode_name, encode_section, encode_uleb
+
+#: (name, kind, index): a function exported under two names, a name exported twice (the
+#: reader checks structure, not validity: wasmtime refuses it later), names with NUL and
+#: non-ASCII text, names sorting before and after the others
+_EXPORTS = [("f", 0, 0), ("g\0h", 0, 0), ("\u00e9t\u00e9", 3, 0), ("", 2, 0), ("f", 3, 0), ("zz", 0, 0), ("a", 1, 0)]
+
+
+def _module(exports) -> bytes:
+    types = encode_section(1, encode_uleb(1) + b"\x60\x00\x00")
+    funcs = encode_section(3, encode_uleb(1) + encode_uleb(0))
+    table = encode_section(4, encode_uleb(1) + b"\x70\x00\x01")
+    memory = encode_section(5, encode_uleb(1) + b"\x00\x01")
+    glob = encode_section(6, encode_uleb(1) + b"\x7f\x00\x41\x07\x0b")
+    body = encode_uleb(1) + encode_uleb(2) + b"\x00\x0b"
+    entries = b"".join(encode_name(name) + bytes([kind]) + encode_uleb(index) for name, kind, index in exports)
+    exported = encode_section(7, encode_uleb(len(exports)) + entries)
+    return b"\0asm\x01\0\0\0" + types + funcs + table + memory + glob + exported + encode_section(10, body)
+
+
+def _read_back(tmp_path, data: bytes) -> reader.WasmModule:
+    cache = parsecache.ParseCache(str(tmp_path / "parsed"))
+    cache.module(data, "1" * 64, "m.wasm", ResourceLimits())
+    back = cache.module(data, "1" * 64, "m.wasm", ResourceLimits())
+    assert cache.reused == 1
+    return back
+
+
+@pytest.mark.parametrize("exports", [_EXPORTS, [e for e in _EXPORTS if "\0" not in e[0]], _EXPORTS[:1], []])
+def test_the_export_map_read_back_answers_as_the_parse_dict(tmp_path, exports):
+    data = _module(exports)
+    fresh = reader.read_module(data, "m.wasm")
+    back = _read_back(tmp_path, data)
+    table = back.export_map
+    assert isinstance(table, exporttable.ExportTable) and isinstance(fresh.export_map, dict)
+    assert back.export_names == fresh.export_names == [name for name, _k, _i in exports]
+    for name in [*fresh.export_map, "nonesuch", "f\0", "g", "zzz", "\0"]:
+        assert table.get(name) == fresh.export_map.get(name), name
+        assert (name in table) == (name in fresh.export_map), name
+    assert table.get(7) is None and 7 not in table
+    with pytest.raises(KeyError):
+        table["nonesuch"]  # noqa: B018
+    assert list(table) == list(fresh.export_map) and len(table) == len(fresh.export_map)
+    assert table == fresh.export_map and dict(table) == fresh.export_map
+    assert table.keys() & {"f", "a"} == fresh.export_map.keys() & {"f", "a"}
+    assert back.exports == fresh.exports and back == fresh
+    assert pickle.loads(pickle.dumps(table)) == fresh.export_map
+    for twin in (copy.copy(back), copy.deepcopy(back), pickle.loads(pickle.dumps(back))):
+        assert twin == fresh and twin.export_map == fresh.export_map and type(twin.export_map) is dict
+
+
+def test_many_lookups_build_one_dict(tmp_path):
+    """Past `_PROMOTE` lookups (a module whose GOT imports its own exports by the thousand) the
+    table builds a name -> position dict once instead of bisecting each time."""
+    exports = [(f"s{i}", 0, 0) for i in range(200)]
+    back = _read_back(tmp_path, _module(exports))
+    table = back.export_map
+    bisected = []
+    bisect_right = exporttable.bisect_right
+    exporttable.bisect_right = lambda *a, **k: bisected.append(a[1]) or bisect_right(*a, **k)
+    try:
+        for i in range(200):
+            assert table[f"s{i}"].name == f"s{i}"
+            assert f"t{i}" not in table
+    finally:
+        exporttable.bisect_right = bisect_right
+    assert len(bisected) == exporttable._PROMOTE and table._at is not None
