@@ -78,3 +78,22 @@ def test_many_lookups_build_one_dict(tmp_path):
     finally:
         exporttable.bisect_right = bisect_right
     assert len(bisected) == exporttable._PROMOTE and table._at is not None
+
+
+def test_the_names_a_load_publishes_read_back_are_the_parse_ones(tmp_path):
+    """Without the loader's plumbing (`memory`, `__wasm_call_ctors`, `__em_js__*`...), found by
+    bisection among the names starting with `_` for a parse read back, in export order."""
+    from dldbg.linker.exports import ExportSymbols
+    from dldbg.linker.module import LoadedModule, public_names
+
+    exports = [("f", 0, 0), ("__wasm_call_ctors", 0, 0), ("memory", 2, 0), ("__em_js__say", 0, 0), ("_start", 0, 0),
+               ("__dso_handle", 3, 0), ("_emscripten_tls_init", 0, 0), ("__x", 3, 0), ("zz", 1, 0), ("__em_js_", 0, 0)]
+    for i, listed in enumerate((exports, [e for e in exports if e[0][0] != "_" and e[0] != "memory"], exports[:2], [])):
+        data = _module(listed)
+        fresh = reader.read_module(data, "m.wasm")
+        expected = list(public_names(fresh.export_names))
+        assert expected == [n for n, _k, _i in listed if n in ("f", "_start", "__x", "zz", "__em_js_")]
+        for wasm in (fresh, _read_back(tmp_path / str(i), data)):
+            mod = LoadedModule(id=1, path="m.wasm", wasm=wasm, sha256="", flags=0, compiled=None, is_global=True, group=None)
+            assert ExportSymbols(mod, None).public_names() == expected
+

@@ -217,6 +217,32 @@ def test_a_damaged_parse_file_is_parsed_again_and_rewritten(tmp_path, parses, da
     assert parses["n"] == 0
 
 
+def test_a_load_publishes_the_names_read_back_without_a_dict_of_them(tmp_path, monkeypatch):
+    # the names (10,000 for a module of 10,000 exports) were made into a dict to publish, then
+    # merged into the scope's: they are merged from the export names list, which is published
+    # as it is read back when no name is loader plumbing (dldbg.linker.exports.public_names)
+    from dldbg.linker import exports, scope
+
+    paths = symbolgen.write(tmp_path / "modules", 1000)
+    fresh = {}
+    for role in ("funcs", "data", "reloc"):
+        path = RELOC_DEP.parent / "libreloc.so" if role == "reloc" else paths[role]
+        engine = Engine(StandaloneHost(), cache_dir=None)
+        engine.dlopen(str(path), RTLD_NOW | RTLD_GLOBAL)
+        fresh[role] = [m.published for m in engine.modules]
+        _load(path, tmp_path / "cache")  # fills the parse cache
+    calls = []
+    monkeypatch.setattr(exports, "public_names", lambda *a: calls.append("public_names"))
+    monkeypatch.setattr(scope.Scope, "publish_owned", lambda *a: calls.append("publish_owned"))
+    for role in ("funcs", "data", "reloc"):
+        path = RELOC_DEP.parent / "libreloc.so" if role == "reloc" else paths[role]
+        engine = _load(path, tmp_path / "cache")
+        assert [m.published for m in engine.modules] == fresh[role], role
+        assert len(fresh[role][-1]) >= (1000 if role != "reloc" else 3)
+    assert calls == []
+    assert engine.call("get_dep_data_ptr_ok", []) == 1
+
+
 def test_a_parse_read_back_is_checked_without_a_cryptographic_hash(tmp_path, parses, monkeypatch):
     # blake2b over the payload was 0.7 ms of a 10,000-export module's load; a CRC-32 finds a
     # damaged file as well (test_a_damaged_parse_file_is_parsed_again_and_rewritten)

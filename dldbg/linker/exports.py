@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .module import public_names
+from ..wasm.exporttable import ExportTable
+from .module import is_internal, public_names
 from .scope import Symbol, export_symbol
 from .wasmtime_compat import InstanceExports
 
@@ -82,10 +83,26 @@ class ExportSymbols(Mapping):
     def __len__(self) -> int:
         return len(self._exports)
 
-    def published(self) -> dict[str, SymbolTable]:
-        """The names a load publishes (`public_names`), in export order, each mapped to the
-        module's `table` (what `Scope.publish_owned` takes)."""
-        return public_names(self._wasm.export_names, self.table)
+    def public_names(self) -> list[str]:
+        """The names a load publishes (`dldbg.linker.module.public_names`: the export names
+        without the loader's plumbing), in export order, each once; each is defined by the
+        module's `table` (`Scope.publish_table`).  For exports read back from the parse cache
+        (`ExportTable`), the plumbing is found among the names starting with `_` and `memory`
+        by bisection, and the names list itself is returned when there is none."""
+        exported = self._exports
+        if type(exported) is not ExportTable or not exported.unique:
+            return list(public_names(self._wasm.export_names))
+        names = exported.names
+        drop = [at for at in exported.positions_starting("_") if is_internal(names[at])]
+        memory = exported.position("memory")
+        if memory is not None:
+            drop.append(memory)
+        if not drop:
+            return names
+        public = names.copy()
+        for at in sorted(drop, reverse=True):
+            del public[at]
+        return public
 
     def unmade_function(self, name: str) -> tuple | None:
         """(function key, instance, module name) of export `name` when it is a function whose

@@ -322,10 +322,10 @@ class LoadRequest:
         """A library already loaded: count the reference; join this request's scope."""
         mod.refcount += 1
         self.txn.add(f"reference count of {mod.name} back to {mod.refcount - 1}", lambda: _dec(mod))
-        owned = mod.exports.published()
+        names = mod.exports.public_names()
         if self.is_global and not mod.is_global:
             mod.is_global = True
-            added, shadowed = self.engine.global_scope.publish_owned(owned)
+            added, shadowed = self.engine.global_scope.publish_table(names, mod.exports.table)
             mod.published = added
             self.engine.emit(SymbolsPublished(mod.name, "global", tuple(added), tuple(shadowed)))
 
@@ -335,7 +335,7 @@ class LoadRequest:
 
             self.txn.add(f"{mod.name} back to RTLD_LOCAL", undo)
         elif self.group is not None:
-            self.group.publish_owned(owned)
+            self.group.publish_table(names, mod.exports.table)
 
     # -- NEEDED -------------------------------------------------------------------------
     def _load_needed(self, mod: LoadedModule) -> None:
@@ -946,7 +946,7 @@ class LoadRequest:
         engine = self.engine
         engine.enter(mod.name, "publish")
         scope = engine.global_scope if mod.is_global else mod.group
-        added, shadowed = scope.publish_owned(mod.exports.published())
+        added, shadowed = scope.publish_table(mod.exports.public_names(), mod.exports.table)
         mod.published = added
         self.txn.add_call("withdrew {} symbols of {} from the {} scope", (len(added), mod.name, scope.name),
                           scope.remove, added, mod.id)

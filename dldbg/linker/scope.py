@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import repeat
 
 import wasmtime
 
@@ -115,6 +116,16 @@ class Scope:
         if type(symbols) is dict:
             symbols = dict(symbols)
         return self.publish_owned(dict.fromkeys(symbols if names is None else names, symbols))
+
+    def publish_table(self, names: list[str], table: Mapping[str, Symbol]) -> tuple[list[str], list[str]]:
+        """`publish` of a module's `names` (each once), all defined by its `table`, without a
+        dict of them (a module may publish tens of thousands).  Returns (added names, shadowed
+        names)."""
+        owners = self.owners
+        if owners.keys().isdisjoint(names):  # the common case, in C
+            owners.update(zip(names, repeat(table)))
+            return list(names), []
+        return self.publish_owned(dict.fromkeys(names, table))
 
     def publish_owned(self, owned: dict[str, Mapping[str, Symbol]]) -> tuple[list[str], list[str]]:
         """`publish` of names given with the mapping that defines each (`owned[name][name]` is

@@ -13,7 +13,7 @@ through thousands of GOT entries) a name -> position dict is built once and used
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 
 from .types import EXTERNAL_KINDS, Export
@@ -22,21 +22,27 @@ from .types import EXTERNAL_KINDS, Export
 _PROMOTE = 32
 
 _new = tuple.__new__
+_KIND_CODES = bytes(range(len(EXTERNAL_KINDS)))
+
+
+#: unsigned array typecodes and their sizes in bytes (the platform's), smallest first
+_TYPECODES = dict(sorted(((code, array(code).itemsize) for code in ("B", "H", "I", "L", "Q")), key=lambda c: c[1]))
 
 
 def int_column(values) -> tuple[str, bytes]:
-    """(array typecode, bytes) of non-negative ints: 4 bytes each when they fit, else 8."""
-    col = array("I")
-    if col.itemsize != 4 or (values and max(values) >= 1 << 32):
-        col = array("q")
-    col.extend(values)
-    return col.typecode, col.tobytes()
+    """(array typecode, bytes) of non-negative ints, in the fewest bytes each that hold them
+    (ValueError above 64 bits)."""
+    top = max(values, default=0)
+    code = next((code for code, size in _TYPECODES.items() if top < 1 << 8 * size), None)
+    if code is None:
+        raise ValueError(f"{top} does not fit in a column")
+    return code, array(code, values).tobytes()
 
 
 def read_int_column(column: tuple[str, bytes], count: int) -> array:
     """The array `int_column` encoded; ValueError when it does not hold `count` ints."""
     typecode, raw = column
-    if typecode not in ("I", "q"):
+    if typecode not in _TYPECODES:
         raise ValueError(f"unknown column type {typecode!r}")
     col = array(typecode)
     col.frombytes(raw)
@@ -74,7 +80,7 @@ class ExportTable(Mapping):
             names = joined.split("\0") if count else []
         else:
             names = list(joined)
-        if len(names) != count or len(kinds) != count or max(kinds, default=0) >= len(EXTERNAL_KINDS):
+        if len(names) != count or len(kinds) != count or kinds.translate(None, _KIND_CODES):
             raise ValueError("export columns of another length")
         self.names: list[str] = names
         self._unique = bool(unique)
@@ -100,6 +106,22 @@ class ExportTable(Mapping):
         if i and names[found := self._order[i - 1]] == name:
             return found
         return None
+
+    def positions_starting(self, prefix: str) -> list[int]:
+        """The positions of the exports whose names start with `prefix`, in the binary's
+        order: one bisection (they are neighbours in the names' sorted order)."""
+        names, order = self.names, self._order
+        at = bisect_left(order, prefix, key=names.__getitem__)
+        found = []
+        while at < len(order) and names[order[at]].startswith(prefix):
+            found.append(order[at])
+            at += 1
+        return sorted(found)
+
+    @property
+    def unique(self) -> bool:
+        """Whether no two exports share a name."""
+        return self._unique
 
     def _make(self, at: int) -> Export:
         return _new(Export, (self.names[at], EXTERNAL_KINDS[self._kinds[at]], self._indices[at], self._offsets[at]))

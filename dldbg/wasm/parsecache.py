@@ -251,7 +251,7 @@ def _encode(wasm: WasmModule) -> tuple:
         "tables": [((t.type.elem_type, _limits(t.type.limits)), _expr(t.init), t.offset) for t in wasm.tables],
         "memories": [_limits(m.limits) for m in wasm.memories],
         "data": [(d.mode, d.memory, _expr(d.offset_expr), d.data_offset, len(d.data), d.offset) for d in wasm.data],
-        "bodies": [tuple(b) for b in wasm.bodies],
+        "bodies": (len(wasm.bodies), int_column([b.offset for b in wasm.bodies]), int_column([b.size for b in wasm.bodies])),
         "customs": [(c.name, c.offset, c.payload_offset, len(c.payload)) for c in wasm.customs],
         "names": (names.module, names.functions, names.globals, names.data_segments),
     }
@@ -287,7 +287,8 @@ _LAZY = {
     "memories": lambda rows, data: [MemoryType(Limits(*m)) for m in rows],
     "data": lambda rows, data: [DataSegment(mode, memory, _expr_of(oe), data[at:at + n], at, off)
                                 for mode, memory, oe, at, n, off in rows],
-    "bodies": lambda rows, data: [tuple.__new__(FunctionBody, b) for b in rows],
+    "bodies": lambda rows, data: [tuple.__new__(FunctionBody, b) for b in zip(read_int_column(rows[1], rows[0]),
+                                                                              read_int_column(rows[2], rows[0]))],
     "customs": lambda rows, data: [CustomSection(name, off, at, data[at:at + n]) for name, off, at, n in rows],
     "names": lambda rows, data: NameMap(*rows),
 }
