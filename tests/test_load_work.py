@@ -106,7 +106,7 @@ def test_a_load_from_the_parse_cache_decodes_no_field_it_does_not_read(tmp_path)
         [mod] = engine.modules
         fields = mod.wasm.__dict__
         assert [name for name in _UNREAD if name in fields] == [], role
-        assert mod.wasm.export_map._at is None, role  # looked up by bisection: no dict of 1000 names
+        assert mod.wasm.export_map._map is None, role  # looked up by bisection: no dict of 1000 exports
         fresh = reader.read_module(paths[role].read_bytes(), str(paths[role]))
         for name in (*_UNREAD[::-1], *reader.WasmModule._COMPARED):
             assert getattr(mod.wasm, name) == getattr(fresh, name), (role, name)

@@ -6,8 +6,9 @@ function, the symbols a program asks for): a module of 10,000 exports made 10,00
 named tuples and a dict of them per load (some 3 ms of a 4 ms bare instantiation).  Here the
 names are one list in the binary's order, the kinds, indices and byte offsets compact arrays,
 and a name is found by bisection over the names' sorted order (kept in the cache with the
-columns), with no dict built; after `_PROMOTE` lookups (a module that imports its own exports
-through thousands of GOT entries) a name -> position dict is built once and used instead.
+columns), with no dict built.  A module looked up more (one that imports its own exports
+through thousands of GOT entries: several lookups per entry) gets, after `_PROMOTE` lookups
+and one per 16 exports, the dict of every `Export` a parse has, answering the rest in C.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from collections.abc import Mapping
 
 from .types import EXTERNAL_KINDS, Export
 
-#: lookups answered by bisection before a name -> position dict is built
-_PROMOTE = 32
+#: lookups answered by bisection before the dict of every export is built (and one more per
+#: 16 exports: building it costs about 16 bisections per export)
+_PROMOTE = 64
 
 _new = tuple.__new__
 _KIND_CODES = bytes(range(len(EXTERNAL_KINDS)))
@@ -67,12 +69,11 @@ def encode_exports(exports: list[Export]) -> tuple:
 class ExportTable(Mapping):
     """Export name -> `Export`, over the columns `encode_exports` wrote: what
     `WasmModule.export_map` is for a parse read back, equal to the dict a parse gives (the
-    last of exports sharing a name wins, as there).  An `Export` is made on each lookup.
+    last of exports sharing a name wins, as there).  An `Export` is made on each lookup, until
+    the table is looked up often enough to be worth the dict of them all (`_PROMOTE`).
 
     :ivar names: the export names in the binary's order (`WasmModule.export_names`).
     """
-
-    __slots__ = ("names", "_unique", "_kinds", "_indices", "_offsets", "_order", "_at", "_asked")
 
     def __init__(self, columns: tuple):
         count, unique, joined, kinds, indices, offsets, order = columns
@@ -83,27 +84,22 @@ class ExportTable(Mapping):
         if len(names) != count or len(kinds) != count or kinds.translate(None, _KIND_CODES):
             raise ValueError("export columns of another length")
         self.names: list[str] = names
-        self._unique = bool(unique)
+        self.unique: bool = bool(unique)  # no two exports share a name
         self._kinds = kinds
         self._indices = read_int_column(indices, count)
         self._offsets = read_int_column(offsets, count)
         self._order = read_int_column(order, count)
-        self._at: dict[str, int] | None = None
-        self._asked = 0
+        self._map: dict[str, Export] | None = None  # every export, once looked up often enough
+        self._left = _PROMOTE + count // 16  # lookups by bisection before then
 
     def position(self, name) -> int | None:
-        """Where export `name` is in the binary's order (the last such export), or None."""
-        at = self._at
-        if at is not None:
-            return at.get(name)
-        self._asked += 1
-        if self._asked > _PROMOTE:
-            return self._positions().get(name)
+        """Where export `name` is in the binary's order (the last export of that name), or
+        None: a bisection."""
         if not isinstance(name, str):
             return None
-        names = self.names
-        i = bisect_right(self._order, name, key=names.__getitem__)
-        if i and names[found := self._order[i - 1]] == name:
+        names, order = self.names, self._order
+        i = bisect_right(order, name, key=names.__getitem__)
+        if i and names[found := order[i - 1]] == name:
             return found
         return None
 
@@ -118,38 +114,47 @@ class ExportTable(Mapping):
             at += 1
         return sorted(found)
 
-    @property
-    def unique(self) -> bool:
-        """Whether no two exports share a name."""
-        return self._unique
+    def _find(self, name) -> Export | None:
+        self._left -= 1
+        if self._left < 0:
+            return self._every().get(name)
+        at = self.position(name)
+        return None if at is None else self._make(at)
+
+    def _every(self) -> dict[str, Export]:
+        """The dict of every export a parse has; from now on `get` is its own, in C."""
+        if self._map is None:
+            self._map = {exp.name: exp for exp in self.exports()}
+            self.get = self._map.get
+        return self._map
 
     def _make(self, at: int) -> Export:
         return _new(Export, (self.names[at], EXTERNAL_KINDS[self._kinds[at]], self._indices[at], self._offsets[at]))
 
-    def __getitem__(self, name) -> Export:
-        at = self.position(name)
-        if at is None:
-            raise KeyError(name)
-        return self._make(at)
-
     def get(self, name, default=None):
-        at = self.position(name)
-        return default if at is None else self._make(at)
+        found = self._find(name)
+        return default if found is None else found
+
+    def __getitem__(self, name) -> Export:
+        found = self._find(name) if self._map is None else self._map.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
 
     def __contains__(self, name) -> bool:
-        return self.position(name) is not None
-
-    def _positions(self) -> dict[str, int]:
-        if self._at is None:
-            self._at = dict(zip(self.names, range(len(self.names))))
-        return self._at
+        if self._map is None:
+            self._left -= 1
+            if self._left >= 0:
+                return self.position(name) is not None
+            self._every()
+        return name in self._map
 
     def __iter__(self):
         # the names in the binary's order; with a name exported twice, each once (a dict's keys)
-        return iter(self.names if self._unique else self._positions())
+        return iter(self.names if self.unique else self._every())
 
     def __len__(self) -> int:
-        return len(self.names if self._unique else self._positions())
+        return len(self.names if self.unique else self._every())
 
     def exports(self) -> list[Export]:
         """`WasmModule.exports`: an `Export` per export, in the binary's order."""
