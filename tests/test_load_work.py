@@ -171,6 +171,27 @@ def test_reading_a_parse_back_makes_one_row_per_import_and_global_and_none_per_e
         assert len(wasm.imports) >= n or len(wasm.exports) >= n
 
 
+def test_a_global_read_back_is_built_from_columns_without_unmarshalling_the_others(tmp_path, monkeypatch):
+    # the globals were one marshalled list of rows (31 bytes a data export's global, and as
+    # many tuples unmarshalled at the first global used); they are columns now, and with the
+    # exports' columns a data export takes at most 32 bytes of the parse file
+    import marshal
+
+    n = 1000
+    path = symbolgen.write(tmp_path / "modules", n)["data"]
+    fresh = reader.read_module(path.read_bytes(), str(path))
+    assert len(marshal.dumps(parsecache._encode(fresh))) <= 32 * n + 2000
+    _load(path, tmp_path / "cache")
+    engine = _load(path, tmp_path / "cache")
+    [mod] = engine.modules
+    loaded = []
+    monkeypatch.setattr(parsecache.marshal, "loads", lambda blob: loaded.append(len(blob)) or marshal.loads(blob))
+    assert mod.wasm.globals[5] == fresh.globals[5] and engine.dlsym(RTLD_DEFAULT, "d999") == mod.memory_base + 4 * 999
+    assert loaded == []
+    monkeypatch.undo()
+    assert list(mod.wasm.globals) == fresh.globals
+
+
 def test_a_field_read_back_is_decoded_once_and_can_be_replaced_copied_and_pickled(tmp_path):
     data = RELOC_DEP.read_bytes()
     cache = parsecache.ParseCache(str(tmp_path / "parsed"))

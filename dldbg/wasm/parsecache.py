@@ -8,22 +8,22 @@ this file's format number and the size and modification time of the reader's sou
 (`reader.py`, `types.py`, `dylink.py`, `binary.py`, `eh.py`, `exporttable.py`, this file), so a changed or
 reinstalled reader never reads a parse an older one wrote.
 
-A file holds a header (magic, the module's sha256, the payload's CRC-32) and the
-payload: the parse, with the exception-handling scan every load needs (`WasmModule.eh`), as Python builtins (tuples, lists, dicts, str, int, bytes) written with
-`marshal`, which cannot run code when read.  Byte strings the file already holds (data segments,
-custom section payloads) are stored as positions and sliced from the module's bytes.  The
-fields a load does not read (sections, tables, memories, data segments, function bodies, custom
-sections, names: `_LAZY`) are marshalled each on its own and decoded only when first used
-(`WasmModule.__getattr__`): a load of 10,000 functions builds no `FunctionBody`.  The exports
-are columns (`dldbg.wasm.exporttable`): `WasmModule.export_map` finds a name without a dict or
-an `Export` per export, and `exports` is built when first used, as is `functions` (kept as an
-array of type indices).  Import
-descriptors and global types are kept once each and numbered; the globals are marshalled on
-their own and each `Global` is built when first accessed (`ReadBackGlobals`).  Anything
-wrong with a file (truncated, corrupt, another format, counts above the resource limits) makes
-the module be parsed again and the file be rewritten; nothing is raised.  The folder is bounded:
-writing a file removes the same module's parses by other readers, and the oldest files above
-`MAX_FILES` files or `MAX_BYTES` bytes.
+A file holds a header (magic, the module's sha256, the payload's CRC-32) and the payload: the
+parse, with the exception-handling scan every load needs (`WasmModule.eh`), as Python builtins
+(tuples, lists, dicts, str, int, bytes) written with `marshal`, which cannot run code when read.
+Byte strings the file already holds (data segments, custom section payloads) are stored as
+positions and sliced from the module's bytes. The fields a load does not read (sections, tables,
+memories, data segments, function bodies, custom sections, names: `_LAZY`) are marshalled each
+on its own and decoded only when first used (`WasmModule.__getattr__`): a load of 10,000
+functions builds no `FunctionBody`. The exports are columns (`dldbg.wasm.exporttable`):
+`WasmModule.export_map` finds a name without a dict or an `Export` per export, and `exports` is
+built when first used, as is `functions` (kept as an array of type indices). Import descriptors
+and global types are kept once each and numbered; the globals are columns too, and each `Global`
+is built when first accessed (`ReadBackGlobals`). Anything wrong with a file (truncated,
+corrupt, another format, counts above the resource limits) makes the module be parsed again and
+the file be rewritten; nothing is raised. The folder is bounded: writing a file removes the same
+module's parses by other readers, and the oldest files above `MAX_FILES` files or `MAX_BYTES`
+bytes.
 """
 
 from __future__ import annotations
@@ -234,8 +234,7 @@ def _encode(wasm: WasmModule) -> tuple:
 
     imports = [(imp.module, imp.field, imp.kind, number(imp.desc) if imp.kind in _DESCRIBED else imp.desc, imp.offset)
                for imp in wasm.imports]
-    globals_ = [(number(g.type), g.init.ops, g.init.offset, g.offset) for g in wasm.globals]
-    globals_ = (len(globals_), marshal.dumps(globals_))  # read back when a global is first used
+    globals_ = _encode_globals(wasm.globals, number)
     elements = []
     for seg in wasm.elements:
         items = tuple([item.ops, item.offset] if isinstance(item, ConstExpr) else item for item in seg.items)
@@ -301,19 +300,58 @@ def _decoder(name: str, blob: bytes, data: bytes):
     return decode
 
 
+#: a global's initializer as the reader gives it when it is one `i32.const` or `i64.const`
+#: (what compilers emit for a data export's offset): its kind code in the payload
+_CONST_OPS = ("i32.const", "i64.const")
+
+
+def _zigzag(value: int) -> int:
+    return value * 2 if value >= 0 else -value * 2 - 1
+
+
+def _unzigzag(value: int) -> int:
+    return value >> 1 if not value & 1 else -(value >> 1) - 1
+
+
+def _encode_globals(globals_: Sequence[Global], number) -> tuple:
+    """The globals as columns (ReadBackGlobals): their count, type numbers, where each starts,
+    where its initializer starts (from the global's start), the initializer's kind (0 and 1: a
+    lone i32.const or i64.const, whose value is in the values column; 2: anything else, kept
+    in a marshalled dict by global number, read when first needed) and those values."""
+    kinds, values, others = bytearray(), [], {}
+    for i, g in enumerate(globals_):
+        ops = g.init.ops
+        if len(ops) == 1 and ops[0][0] in _CONST_OPS and type(ops[0][1]) is int:
+            kinds.append(_CONST_OPS.index(ops[0][0]))
+            values.append(_zigzag(ops[0][1]))
+        else:
+            kinds.append(2)
+            values.append(0)
+            others[i] = ops
+    return (len(globals_), int_column([number(g.type) for g in globals_]), int_column([g.offset for g in globals_]),
+            int_column([_zigzag(g.init.offset - g.offset) for g in globals_]), bytes(kinds), int_column(values),
+            marshal.dumps(others))
+
+
 class ReadBackGlobals(Sequence):
-    """`WasmModule.globals` read back from the cache: a read-only sequence of `Global` whose
-    rows are unmarshalled when a global is first used and each `Global` (with its `ConstExpr`)
-    built on its first access and kept.  A load reads only the globals of the data exports it
-    looks up (`dldbg.linker.exports.ExportSymbols`): a module of 100,000 data exports made
-    100,000 of each per load.  Compares equal to the list a parse gives, and copies and
-    pickles as that list."""
+    """`WasmModule.globals` read back from the cache: a read-only sequence of `Global` over the
+    columns `_encode_globals` wrote, each `Global` (with its `ConstExpr`) built on its first
+    access and kept.  A load reads only the globals of the data exports it looks up
+    (`dldbg.linker.exports.ExportSymbols`): a module of 100,000 data exports made 100,000 of
+    each per load, and unmarshalled a row of each when one was first used.  Compares equal to
+    the list a parse gives, and copies and pickles as that list."""
 
-    __slots__ = ("_count", "_blob", "_descs", "_rows", "_made")
+    __slots__ = ("_count", "_types", "_offsets", "_starts", "_kinds", "_values", "_others", "_descs", "_made")
 
-    def __init__(self, count: int, blob: bytes, descs: list):
-        self._count, self._blob, self._descs = count, blob, descs
-        self._rows: list | None = None
+    def __init__(self, columns: tuple, descs: list):
+        count, types, offsets, starts, kinds, values, others = columns
+        self._count, self._descs, self._kinds, self._others = count, descs, kinds, others
+        self._types = read_int_column(types, count)
+        self._offsets = read_int_column(offsets, count)
+        self._starts = read_int_column(starts, count)
+        self._values = read_int_column(values, count)
+        if len(kinds) != count or kinds.translate(None, b"\0\1\2"):
+            raise ValueError("global columns of another length")
         self._made: dict[int, Global] = {}
 
     def __len__(self) -> int:
@@ -330,11 +368,16 @@ class ReadBackGlobals(Sequence):
             return made
         if not 0 <= index < self._count:
             raise IndexError("list index out of range")
-        if self._rows is None:
-            with collector_paused():
-                self._rows = marshal.loads(self._blob)
-        t, ops, at, offset = self._rows[index]
-        made = self._made[index] = tuple.__new__(Global, (self._descs[t], tuple.__new__(ConstExpr, (ops, at)), offset))
+        kind = self._kinds[index]
+        if kind < 2:
+            ops = ((_CONST_OPS[kind], _unzigzag(self._values[index])),)
+        else:
+            if type(self._others) is bytes:
+                self._others = marshal.loads(self._others)
+            ops = self._others[index]
+        offset = self._offsets[index]
+        init = tuple.__new__(ConstExpr, (ops, offset + _unzigzag(self._starts[index])))
+        made = self._made[index] = tuple.__new__(Global, (self._descs[self._types[index]], init, offset))
         return made
 
     def __iter__(self):
@@ -383,7 +426,7 @@ def _decode(payload: tuple, data: bytes, path: str | None) -> WasmModule:
         types=[FuncType(*t) for t in types],
         imports=[new(Import, (module, field, kind, descs[desc] if kind in described else desc, offset))
                  for module, field, kind, desc, offset in imports],
-        globals=ReadBackGlobals(*globals_, descs),
+        globals=ReadBackGlobals(globals_, descs),
         start=start,
         elements=out_elements,
         data_count=data_count,
