@@ -65,7 +65,9 @@ class ExportSymbols(Mapping):
         return self.table[name]
 
     def get(self, name: str, default=None):
-        if name in self._exports:
+        # `.get`, not `in`: a read-back ExportTable looked up thousands of times answers `get`
+        # from a dict in C (`in` is a Python method of it)
+        if self._exports.get(name) is not None:
             return self.table[name]
         return default
 
@@ -75,7 +77,7 @@ class ExportSymbols(Mapping):
         self.table[name] = sym
 
     def __contains__(self, name) -> bool:
-        return name in self._exports
+        return self._exports.get(name) is not None
 
     def __iter__(self):
         return iter(self._exports)
@@ -120,7 +122,9 @@ class ExportSymbols(Mapping):
         return ("module", self._id, index) if index >= self._imported_funcs else self._mod.func_key(index)
 
     def _make(self, name: str) -> Symbol:
-        exp = self._exports[name]  # KeyError for a name the module does not export
+        exp = self._exports.get(name)  # (in C once a read-back ExportTable is looked up often)
+        if exp is None:
+            raise KeyError(name)
         kind, index = exp.kind, exp.index
         if kind == "func":
             return export_symbol(name, "func", self._name, self._id, self._externs, key=self._func_key(index),

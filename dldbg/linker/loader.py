@@ -796,8 +796,8 @@ class LoadRequest:
     def _update_got_from_exports(self, mod: LoadedModule) -> None:
         """emscripten `updateGOT(moduleExports)`: fill the module's own unresolved GOT imports."""
         exported, value = mod.wasm.export_map, self.engine.got.value
-        for name in mod.got_symbols:
-            if ("orig$" + name in exported or name in exported) and value(name) == UNDEFINED_ADDR:
+        for name in mod.got_symbols:  # `.get`: in C for an ExportTable looked up this often
+            if (exported.get("orig$" + name) or exported.get(name)) is not None and value(name) == UNDEFINED_ADDR:
                 sym = mod.exports.get("orig$" + name) or mod.exports[name]
                 self._set_got(mod, name, sym, f"defined by {mod.name}")
 
