@@ -5,25 +5,25 @@ parse in Python; reading its parse back takes a few).
 Files live in `<cache folder>/parsed/` (the compiled-code cache's folder, `dldbg.linker.cache`),
 one per module: `<sha256>-<reader digest>.parse`.  The reader digest covers dldbg's version,
 this file's format number and the size and modification time of the reader's sources
-(`reader.py`, `types.py`, `dylink.py`, `binary.py`, `eh.py`, `exporttable.py`, this file), so a changed or
-reinstalled reader never reads a parse an older one wrote.
+(`reader.py`, `types.py`, `dylink.py`, `binary.py`, `eh.py`, `exporttable.py`, this file), so a
+changed or reinstalled reader never reads a parse an older one wrote.
 
 A file holds a header (magic, the module's sha256, the payload's CRC-32) and the payload: the
 parse, with the exception-handling scan every load needs (`WasmModule.eh`), as Python builtins
 (tuples, lists, dicts, str, int, bytes) written with `marshal`, which cannot run code when read.
 Byte strings the file already holds (data segments, custom section payloads) are stored as
-positions and sliced from the module's bytes. The fields a load does not read (sections, tables,
-memories, data segments, function bodies, custom sections, names: `_LAZY`) are marshalled each
-on its own and decoded only when first used (`WasmModule.__getattr__`): a load of 10,000
-functions builds no `FunctionBody`. The exports are columns (`dldbg.wasm.exporttable`):
-`WasmModule.export_map` finds a name without a dict or an `Export` per export, and `exports` is
-built when first used, as is `functions` (kept as an array of type indices). Import descriptors
-and global types are kept once each and numbered; the globals are columns too, and each `Global`
-is built when first accessed (`ReadBackGlobals`). Anything wrong with a file (truncated,
-corrupt, another format, counts above the resource limits) makes the module be parsed again and
-the file be rewritten; nothing is raised. The folder is bounded: writing a file removes the same
-module's parses by other readers, and the oldest files above `MAX_FILES` files or `MAX_BYTES`
-bytes.
+positions and sliced from the module's bytes.  The fields a load does not read (sections,
+tables, memories, data segments, function bodies, custom sections, names: `_LAZY`) are
+marshalled each on its own and decoded only when first used (`WasmModule.__getattr__`): a load
+of 10,000 functions builds no `FunctionBody`.  The exports are columns
+(`dldbg.wasm.exporttable`): `WasmModule.export_map` finds a name without a dict or an `Export`
+per export, and `exports` is built when first used, as is `functions` (kept as an array of type
+indices).  Import descriptors and global types are kept once each and numbered; the globals are
+columns too, and each `Global` is built when first accessed (`ReadBackGlobals`).  Anything wrong
+with a file (truncated, corrupt, another format, counts above the resource limits) makes the
+module be parsed again and the file be rewritten; nothing is raised.  The folder is bounded:
+writing a file removes the same module's parses by other readers, and the oldest files above
+`MAX_FILES` files or `MAX_BYTES` bytes.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ class ParseCache:
         if zlib.crc32(payload).to_bytes(_DIGEST, "little") != blob[head - _DIGEST:head]:
             return None
         try:
-            with collector_paused():  # tens of thousands of long-lived named tuples (dldbg.nogc)
+            with collector_paused():  # long-lived objects per import and per field (dldbg.nogc)
                 wasm = _decode(marshal.loads(payload), data, path)
         except Exception:  # a payload that passed its digest but does not decode: parse instead
             return None
@@ -250,7 +250,8 @@ def _encode(wasm: WasmModule) -> tuple:
         "tables": [((t.type.elem_type, _limits(t.type.limits)), _expr(t.init), t.offset) for t in wasm.tables],
         "memories": [_limits(m.limits) for m in wasm.memories],
         "data": [(d.mode, d.memory, _expr(d.offset_expr), d.data_offset, len(d.data), d.offset) for d in wasm.data],
-        "bodies": (len(wasm.bodies), int_column([b.offset for b in wasm.bodies]), int_column([b.size for b in wasm.bodies])),
+        "bodies": (len(wasm.bodies), int_column([b.offset for b in wasm.bodies]),
+                   int_column([b.size for b in wasm.bodies])),
         "customs": [(c.name, c.offset, c.payload_offset, len(c.payload)) for c in wasm.customs],
         "names": (names.module, names.functions, names.globals, names.data_segments),
     }
