@@ -137,3 +137,20 @@ def test_a_got_load_looks_up_read_back_exports_in_c(tmp_path, monkeypatch):
     assert all(isinstance(t, exporttable.ExportTable) for t in tables)
     assert len(calls) <= len(tables) * (exporttable._PROMOTE + n // 16) + 50, len(calls)
     assert engine.call(f"{paths['got_func'].name}!sum", []) == symbolgen.expected_func_sum(n)
+
+
+def test_globals_read_back_as_columns_equal_the_parse(tmp_path):
+    """Negative and 64-bit constants, and initializers that are not one constant (kept
+    marshalled by global number), come back as the reader gives them."""
+    from dldbg.wasm.binary import encode_sleb
+
+    inits = [b"\x7f\x00\x41" + encode_sleb(-5), b"\x7e\x00\x42" + encode_sleb(-(1 << 63)),
+             b"\x7e\x01\x42" + encode_sleb((1 << 63) - 1), b"\x7f\x00\x41" + encode_sleb((1 << 31) - 1),
+             b"\x7d\x00\x43\x00\x00\x80\x3f", b"\x7f\x00\x41\x01\x41\x02\x6a", b"\x7f\x00\x23\x00"]
+    globals_section = encode_section(6, encode_uleb(len(inits)) + b"".join(init + b"\x0b" for init in inits))
+    data = _module([("g", 3, 6)]).replace(encode_section(6, encode_uleb(1) + b"\x7f\x00\x41\x07\x0b"), globals_section)
+    fresh = reader.read_module(data, "m.wasm")
+    assert len(fresh.globals) == len(inits)
+    back = _read_back(tmp_path, data)
+    assert [back.globals[i] for i in reversed(range(len(inits)))] == fresh.globals[::-1]
+    assert back.globals == fresh.globals and back == fresh

@@ -307,11 +307,9 @@ _CONST_OPS = ("i32.const", "i64.const")
 
 
 def _zigzag(value: int) -> int:
+    """A signed int as a non-negative one (0, -1, 1, -2... as 0, 1, 2, 3...); ReadBackGlobals
+    turns it back."""
     return value * 2 if value >= 0 else -value * 2 - 1
-
-
-def _unzigzag(value: int) -> int:
-    return value >> 1 if not value & 1 else -(value >> 1) - 1
 
 
 def _encode_globals(globals_: Sequence[Global], number) -> tuple:
@@ -370,14 +368,15 @@ class ReadBackGlobals(Sequence):
         if not 0 <= index < self._count:
             raise IndexError("list index out of range")
         kind = self._kinds[index]
-        if kind < 2:
-            ops = ((_CONST_OPS[kind], _unzigzag(self._values[index])),)
+        if kind < 2:  # (`_unzigzag` inline: a GOT.mem load reads a global per symbol)
+            value = self._values[index]
+            ops = ((_CONST_OPS[kind], ~(value >> 1) if value & 1 else value >> 1),)
         else:
             if type(self._others) is bytes:
                 self._others = marshal.loads(self._others)
             ops = self._others[index]
-        offset = self._offsets[index]
-        init = tuple.__new__(ConstExpr, (ops, offset + _unzigzag(self._starts[index])))
+        offset, start = self._offsets[index], self._starts[index]
+        init = tuple.__new__(ConstExpr, (ops, offset + (~(start >> 1) if start & 1 else start >> 1)))
         made = self._made[index] = tuple.__new__(Global, (self._descs[self._types[index]], init, offset))
         return made
 
