@@ -154,3 +154,27 @@ def test_globals_read_back_as_columns_equal_the_parse(tmp_path):
     back = _read_back(tmp_path, data)
     assert [back.globals[i] for i in reversed(range(len(inits)))] == fresh.globals[::-1]
     assert back.globals == fresh.globals and back == fresh
+
+
+def test_the_plumbing_among_names_read_back_is_found_without_reading_every_name(tmp_path):
+    """An emscripten main exports thousands of names starting with `_`: the loader's plumbing
+    among them is found by a bisection per internal name (a walk over the names starting with
+    `_` read 2000 names here)."""
+    from dldbg.linker.exports import ExportSymbols
+    from dldbg.linker.module import LoadedModule, public_names
+
+    exports = [(f"_f{i}", 0, 0) for i in range(2000)] + [("__wasm_call_ctors", 0, 0), ("memory", 2, 0), ("__em_js__x", 0, 0)]
+    data = _module(exports)
+    back = _read_back(tmp_path, data)
+    read = []
+
+    class Counting(list):
+        def __getitem__(self, at):
+            read.append(at)
+            return list.__getitem__(self, at)
+
+    back.export_map.names = Counting(back.export_map.names)
+    mod = LoadedModule(id=1, path="m.wasm", wasm=back, sha256="", flags=0, compiled=None, is_global=True, group=None)
+    published = ExportSymbols(mod, None).public_names()
+    assert published == list(public_names(reader.read_module(data).export_names)) and len(published) == 2000
+    assert len(read) <= 25 * 14, len(read)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..wasm.exporttable import ExportTable
-from .module import is_internal, public_names
+from .module import INTERNAL_SYMBOLS, public_names
 from .scope import Symbol, export_symbol
 from .wasmtime_compat import InstanceExports
 
@@ -89,16 +89,15 @@ class ExportSymbols(Mapping):
         """The names a load publishes (`dldbg.linker.module.public_names`: the export names
         without the loader's plumbing), in export order, each once; each is defined by the
         module's `table` (`Scope.publish_table`).  For exports read back from the parse cache
-        (`ExportTable`), the plumbing is found among the names starting with `_` and `memory`
-        by bisection, and the names list itself is returned when there is none."""
+        (`ExportTable`), the plumbing is found by bisection (each of `INTERNAL_SYMBOLS`, and the
+        neighbours in sorted order that start with `__em_js__`), and the names list itself is
+        returned when there is none."""
         exported = self._exports
         if type(exported) is not ExportTable or not exported.unique:
             return list(public_names(self._wasm.export_names))
         names = exported.names
-        drop = [at for at in exported.positions_starting("_") if is_internal(names[at])]
-        memory = exported.position("memory")
-        if memory is not None:
-            drop.append(memory)
+        drop = [at for name in INTERNAL_SYMBOLS if (at := exported.position(name)) is not None]
+        drop += exported.positions_starting("__em_js__")
         if not drop:
             return names
         public = names.copy()

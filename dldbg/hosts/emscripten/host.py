@@ -245,7 +245,7 @@ class EmscriptenHost(Runtime):
         """The glue's `asmLibraryArg`: what side modules, GOT.func entries and dlsym(RTLD_DEFAULT)
         find by name, ahead of every module's exports (emscripten's mergeLibSymbols keeps them)."""
         layout = self.layout
-        main_exports = {e.name for e in wasm.exports}
+        main_exports = set(wasm.export_names)  # (no `Export` made per export of a parse read back)
         if layout.js_path is not None:
             names = set(layout.library_functions) | set(layout.module_functions)
         else:
