@@ -178,3 +178,13 @@ def test_the_plumbing_among_names_read_back_is_found_without_reading_every_name(
     published = ExportSymbols(mod, None).public_names()
     assert published == list(public_names(reader.read_module(data).export_names)) and len(published) == 2000
     assert len(read) <= 25 * 14, len(read)
+
+
+def test_the_exports_read_back_are_made_once(tmp_path):
+    # `WasmModule.exports` and the dict a table asked often builds are the same `Export`s (an
+    # emscripten main's 7,000 were made twice), as a parse's `export_map` holds its `exports`
+    back = _read_back(tmp_path, _module(_EXPORTS))
+    for name in ["f", "zz"] * exporttable._PROMOTE:
+        back.export_map.get(name)
+    assert all(back.export_map[exp.name] is exp for exp in back.exports[1:])  # (the first "f" is shadowed)
+    assert back.export_map["f"] is back.exports[4]

@@ -90,6 +90,7 @@ class ExportTable(Mapping):
         self._offsets = read_int_column(offsets, count)
         self._order = read_int_column(order, count)
         self._map: dict[str, Export] | None = None  # every export, once looked up often enough
+        self._list: list[Export] | None = None  # `exports()`
         self._left = _PROMOTE + count // 16  # lookups by bisection before then
 
     def position(self, name) -> int | None:
@@ -157,10 +158,13 @@ class ExportTable(Mapping):
         return len(self.names if self.unique else self._every())
 
     def exports(self) -> list[Export]:
-        """`WasmModule.exports`: an `Export` per export, in the binary's order."""
-        kinds = EXTERNAL_KINDS
-        return [_new(Export, (name, kinds[kind], index, offset))
-                for name, kind, index, offset in zip(self.names, self._kinds, self._indices, self._offsets)]
+        """`WasmModule.exports`: an `Export` per export, in the binary's order, made once (the
+        dict of every export is made of the same ones, as a parse's `export_map` is)."""
+        if self._list is None:
+            kinds = EXTERNAL_KINDS
+            self._list = [_new(Export, (name, kinds[kind], index, offset))
+                          for name, kind, index, offset in zip(self.names, self._kinds, self._indices, self._offsets)]
+        return self._list
 
     def __repr__(self) -> str:
         return repr(dict(self.items()))
