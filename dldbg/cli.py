@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import SimpleNamespace  # (imported already: functools imports it)
 
 from .errors import CallError, DldbgError, WasmParseError, internal_cause
 from .textsafe import printable
@@ -59,14 +60,7 @@ def _subcommand_first(argv: list[str]) -> list[str]:
     return argv
 
 
-class PlainArguments:
-    """The namespace `plain_inspect` makes: argparse's, without argparse."""
-
-    def __init__(self, **values):
-        self.__dict__.update(values)
-
-
-def plain_inspect(argv: list[str]) -> PlainArguments | None:
+def plain_inspect(argv: list[str]) -> SimpleNamespace | None:
     """What argparse makes of a plain `inspect FILE... [--json] [--limit NAME=VALUE]...`, without
     importing it (argparse with gettext and the locale module its translations read: about 4 ms,
     a fifth of `dldbg inspect`'s start-up).  None when argparse must decide: any other option or
@@ -100,7 +94,7 @@ def plain_inspect(argv: list[str]) -> PlainArguments | None:
             return None
     if not files:
         return None
-    return PlainArguments(command="inspect", files=files, json=as_json, limits=limits)
+    return SimpleNamespace(command="inspect", files=files, json=as_json, limits=limits)
 
 
 def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
